@@ -1,0 +1,1 @@
+"""Local emulator of the four generation services (tests and demo; not shipped)."""
