@@ -232,17 +232,20 @@ def _read_voxels(reader: _ChunkReader, size: tuple[int, int, int]) -> np.ndarray
         )
     first_voxel = reader.pos
     raw = np.frombuffer(reader.take(4 * count, "voxels"), dtype=np.uint8).reshape(count, 4)
-    outside = (raw[:, :3] >= np.array(size)).any(axis=1)
-    if outside.any():
+    # Column maxima need no temporary as large as the model; locate the culprit only on failure.
+    if any(int(raw[:, axis].max(initial=0)) >= size[axis] for axis in range(3)):
+        outside = (raw[:, :3] >= np.array(size)).any(axis=1)
         index = int(np.argmax(outside))
         x, y, z, _ = (int(v) for v in raw[index])
         raise reader.fail(
             f"voxel {index} at ({x}, {y}, {z}) lies outside the model size {size}",
             first_voxel + 4 * index,
         )
-    # Colour index 0 means "no voxel"; dropping those keeps every later stage simple.
-    filled = raw[:, 3] != 0
-    return raw[filled].copy() if not filled.all() else raw.copy()
+    # Colour index 0 means "no voxel"; dropping those keeps every later stage simple. Otherwise
+    # the array stays a read-only view of the file's bytes, which saves a copy on big models.
+    if raw[:, 3].all():
+        return raw
+    return raw[raw[:, 3] != 0]
 
 
 def _read_pack(reader: _ChunkReader, result: VoxFile) -> None:
