@@ -44,7 +44,9 @@ def _enable_extension():
         link.symlink_to(ROOT, target_is_directory=True)
     prefs = bpy.context.preferences
     if not any(r.module == REPO_MODULE for r in prefs.extensions.repos):
-        prefs.extensions.repos.new(name=REPO_MODULE, module=REPO_MODULE, custom_directory=str(repo_dir))
+        prefs.extensions.repos.new(
+            name=REPO_MODULE, module=REPO_MODULE, custom_directory=str(repo_dir)
+        )
     prefs.system.use_online_access = True
     addon_utils.enable(EXTENSION, default_set=True, handle_error=_raise)
     return sys.modules[EXTENSION]

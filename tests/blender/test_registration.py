@@ -1,4 +1,3 @@
-import addon_utils
 import bpy
 
 

@@ -1,18 +1,5 @@
-"""Unit tier: plain Python, no bpy.
+"""Unit tier: plain Python, no bpy. The bpy-free layers are imported as ``conjure.<layer>``."""
 
-The checkout is the extension package itself, whose ``__init__.py`` registers Blender classes.
-Tests import the bpy-free layers as ``conjure.<layer>`` through a package object that points at the
-checkout without running that ``__init__.py``.
-"""
+from support import package
 
-import sys
-import types
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-
-if "conjure" not in sys.modules:
-    package = types.ModuleType("conjure")
-    package.__path__ = [str(ROOT)]
-    package.__file__ = str(ROOT / "__init__.py")
-    sys.modules["conjure"] = package
+package.install()

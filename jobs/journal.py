@@ -1,0 +1,287 @@
+"""The job journal: one SQLite file, written before anything is acted on.
+
+Write-ahead rules kept by the runner and enforced here where possible:
+- a job's row exists before its submit request is sent (state ``pending``, then ``submitting``);
+- the remote id is written in the same transaction as the state that follows the submit;
+- every state change goes through ``update``, which refuses transitions the model does not allow.
+
+Several processes (two Blender instances, a batch run) may open the same journal. SQLite's WAL
+mode and locking keep the file whole; a lease per job (owner + expiry, renewed while the owner
+works on it) keeps two runners from driving the same job. A lease held by a process that no
+longer exists on this host is free at once, so a restart after a crash resumes without waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..providers.redaction import redact
+from .model import ACTIVE, TRANSITIONS, Job, State
+
+SCHEMA_VERSION = 1
+
+_COLUMNS = (
+    "id", "provider", "operation", "params", "state", "remote_id", "progress", "eta_s",
+    "message", "error_code", "result_files", "parent_id", "created_at", "updated_at",
+    "cancel_requested",
+)
+_JSON_COLUMNS = {"params", "result_files"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    params TEXT NOT NULL,
+    state TEXT NOT NULL,
+    remote_id TEXT,
+    progress REAL,
+    eta_s REAL,
+    message TEXT NOT NULL DEFAULT '',
+    error_code TEXT,
+    result_files TEXT NOT NULL DEFAULT '[]',
+    parent_id TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    owner TEXT,
+    lease_until REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE INDEX IF NOT EXISTS jobs_remote ON jobs(provider, remote_id);
+"""
+
+
+class JournalError(Exception):
+    """A journal operation was refused (unknown job, forbidden transition, secret in params)."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Journal:
+    """The jobs of one user folder. Safe to share between threads and between processes."""
+
+    def __init__(self, path: str | os.PathLike[str], *, lease_s: float = 30.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.lease_s = lease_s
+        self.host = socket.gethostname()
+        #: This journal object's identity in leases: host, process and a token per instance.
+        self.owner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        conn = self._conn()
+        conn.executescript(_SCHEMA)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- connections ------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed transition survives power loss too, not only a crash.
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- rows -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _to_job(row: sqlite3.Row) -> Job:
+        values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
+        for name in _JSON_COLUMNS:
+            values[name] = json.loads(values[name])
+        values["state"] = State(values["state"])
+        values["cancel_requested"] = bool(values["cancel_requested"])
+        return Job(**values)
+
+    @staticmethod
+    def _to_row(values: dict[str, Any]) -> dict[str, Any]:
+        row = dict(values)
+        for name in _JSON_COLUMNS & row.keys():
+            row[name] = json.dumps(row[name], sort_keys=True)
+        if "params" in row and redact(row["params"]) != row["params"]:
+            raise JournalError("job parameters must not contain a key or token")
+        if "message" in row:
+            row["message"] = redact(row["message"])
+        if "state" in row:
+            row["state"] = str(row["state"])
+        if "cancel_requested" in row:
+            row["cancel_requested"] = int(bool(row["cancel_requested"]))
+        return row
+
+    def add(self, job: Job, *, claim: bool = True) -> Job:
+        """Write a new job; with ``claim`` the caller holds its lease from the start."""
+        row = self._to_row({name: getattr(job, name) for name in _COLUMNS})
+        row["owner"] = self.owner if claim else None
+        row["lease_until"] = time.time() + self.lease_s if claim else None
+        names = ", ".join(row)
+        marks = ", ".join(f":{name}" for name in row)
+        with self._transaction() as db:
+            db.execute(f"INSERT INTO jobs ({names}) VALUES ({marks})", row)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        row = self._conn().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return self._to_job(row) if row else None
+
+    def require(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        if job is None:
+            raise JournalError(f"no job {job_id} in the journal")
+        return job
+
+    def list(self, states: Iterable[State] | None = None, limit: int | None = None) -> list[Job]:
+        """Jobs newest first, optionally only those in ``states``."""
+        sql, args = "SELECT * FROM jobs", []
+        if states is not None:
+            states = list(states)
+            sql += f" WHERE state IN ({', '.join('?' * len(states))})"
+            args += [str(s) for s in states]
+        sql += " ORDER BY created_at DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [self._to_job(r) for r in self._conn().execute(sql, args)]
+
+    def update(self, job_id: str, **fields: Any) -> Job:
+        """Apply ``fields`` in one transaction and return the job as now stored.
+
+        A ``state`` outside the allowed transitions raises ``JournalError`` and writes nothing.
+        """
+        unknown = fields.keys() - set(_COLUMNS)
+        if unknown or "id" in fields:
+            raise JournalError(f"cannot update {sorted(unknown | ({'id'} & fields.keys()))}")
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JournalError(f"no job {job_id} in the journal")
+            job = self._to_job(row)
+            new_state = fields.get("state")
+            if new_state is not None and new_state != job.state:
+                if new_state not in TRANSITIONS[job.state]:
+                    raise JournalError(f"job {job_id}: {job.state} → {new_state} is not allowed")
+            fields = dict(fields, updated_at=time.time())
+            values = self._to_row(fields)
+            assignments = ", ".join(f"{name} = :{name}" for name in values)
+            db.execute(f"UPDATE jobs SET {assignments} WHERE id = :id", {**values, "id": job_id})
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return self._to_job(row)
+
+    def remove(self, job_id: str) -> None:
+        """Forget a job (its result files stay where they are)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def count(self, provider: str, states: Iterable[State]) -> int:
+        """How many of ``provider``'s jobs are in ``states``, across every process."""
+        states = [str(s) for s in states]
+        sql = (f"SELECT COUNT(*) FROM jobs WHERE provider = ? "
+               f"AND state IN ({', '.join('?' * len(states))})")
+        return int(self._conn().execute(sql, [provider, *states]).fetchone()[0])
+
+    def find_remote(self, provider: str, remote_id: str) -> Job | None:
+        row = self._conn().execute(
+            "SELECT * FROM jobs WHERE provider = ? AND remote_id = ?", (provider, remote_id)
+        ).fetchone()
+        return self._to_job(row) if row else None
+
+    # -- leases -----------------------------------------------------------------------------
+
+    def _lease_free(self, owner: str | None, lease_until: float | None, now: float) -> bool:
+        if not owner or owner == self.owner:
+            return True
+        if lease_until is None or lease_until < now:
+            return True
+        host, _, rest = owner.partition(":")
+        pid_text = rest.split(":", 1)[0]
+        return host == self.host and pid_text.isdigit() and not _pid_alive(int(pid_text))
+
+    def claim(self, job_id: str) -> bool:
+        """Take or renew the lease on a job; False when another live runner holds it."""
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT owner, lease_until FROM jobs WHERE id = ?",
+                             (job_id,)).fetchone()
+            if row is None or not self._lease_free(row["owner"], row["lease_until"], now):
+                return False
+            db.execute("UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ?",
+                       (self.owner, now + self.lease_s, job_id))
+        return True
+
+    def claim_active(self) -> list[Job]:
+        """Claim every unfinished job whose lease is free; these are the jobs to resume."""
+        now = time.time()
+        states = [str(s) for s in ACTIVE]
+        claimed = []
+        with self._transaction() as db:
+            rows = db.execute(
+                f"SELECT * FROM jobs WHERE state IN ({', '.join('?' * len(states))}) "
+                "ORDER BY created_at", states).fetchall()
+            for row in rows:
+                if self._lease_free(row["owner"], row["lease_until"], now):
+                    db.execute("UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ?",
+                               (self.owner, now + self.lease_s, row["id"]))
+                    claimed.append(self._to_job(row))
+        return claimed
+
+    def renew(self, job_ids: Iterable[str]) -> None:
+        ids = list(job_ids)
+        if not ids:
+            return
+        with self._transaction() as db:
+            db.executemany("UPDATE jobs SET lease_until = ? WHERE id = ? AND owner = ?",
+                           [(time.time() + self.lease_s, i, self.owner) for i in ids])
+
+    def release(self, job_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET owner = NULL, lease_until = NULL "
+                       "WHERE id = ? AND owner = ?", (job_id, self.owner))
+
+    def data_version(self) -> int:
+        """Changes when another connection commits; lets a UI notice other processes' writes."""
+        return int(self._conn().execute("PRAGMA data_version").fetchone()[0])

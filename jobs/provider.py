@@ -1,0 +1,82 @@
+"""What the job engine needs from a service client.
+
+A provider turns a journal ``Job`` into requests: send it, ask how it is going, name its result
+files and, where the service allows, cancel it. It holds no job state of its own; everything it
+needs to resume after a restart is in the ``Job`` (``params``, ``remote_id``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .model import Job
+
+
+class Phase(StrEnum):
+    """Where the service says the job is, in the engine's words."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class ResultFile:
+    """One file of a finished job. ``open`` yields its bytes in chunks, from the start.
+
+    ``open`` may raise ``ResultNotReadyError`` (ask again after ``retry_after``) or
+    ``ResultExpiredError`` (poll the job again for fresh locations).
+    """
+
+    name: str
+    open: Callable[[], Iterator[bytes]]
+    #: Accepted kinds by magic bytes (see ``jobs.results.sniff``); None accepts any known kind.
+    kinds: frozenset[str] | None = None
+
+
+@dataclass
+class RemoteStatus:
+    phase: Phase
+    progress: float | None = None
+    eta_s: float | None = None
+    message: str = ""
+    error_code: str | None = None
+    #: Seconds the service asked us to wait before asking again.
+    poll_after: float | None = None
+    results: list[ResultFile] = field(default_factory=list)
+
+
+@dataclass
+class Submitted:
+    remote_id: str
+    status: RemoteStatus | None = None
+
+
+class Provider(ABC):
+    """A service client as the job engine sees it. Implementations never import bpy."""
+
+    #: Short identifier stored in the journal, e.g. "thrixel".
+    name: str = ""
+    #: Jobs this client keeps at the service at once; more wait as ``pending``.
+    max_active: int = 3
+
+    @abstractmethod
+    def submit(self, job: Job) -> Submitted:
+        """Send the job. Must not retry a request that may have created a paid job."""
+
+    @abstractmethod
+    def poll(self, job: Job) -> RemoteStatus:
+        """Ask the service about ``job.remote_id``. Safe to call any number of times."""
+
+    def cancel(self, job: Job) -> bool:
+        """Ask the service to stop the job; False when it refused (e.g. already running)."""
+        return False
+
+    @property
+    def can_cancel(self) -> bool:
+        return type(self).cancel is not Provider.cancel

@@ -1,0 +1,137 @@
+"""Result files on disk: streamed, checked by their first bytes, then renamed into place.
+
+A result lives at ``<root>/results/<provider>/<job id>/<name>``. It is written as a ``.part``
+file in chunks (memory does not grow with the file), synced, checked by magic bytes (so an error
+page or JSON body is never saved as a model), and only then renamed atomically to its final name.
+A file under its final name is therefore always whole. Names that come from a service are reduced
+to a plain file name that cannot leave the job's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ..providers.errors import UnexpectedResponseError
+
+PART_SUFFIX = ".part"
+
+#: Magic bytes of every kind of file a service may deliver, and the extension it gets.
+_MAGIC: list[tuple[bytes, str]] = [
+    (b"glTF", "glb"),
+    (b"Kaydara FBX Binary", "fbx"),
+    (b"VOX ", "vox"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpg"),
+]
+#: Extensions that are the same kind as the sniffed one, so a service's own name is kept.
+_SAME_KIND = {"jpg": {"jpeg"}, "zip": {"usdz"}, "glb": set(), "fbx": set(), "vox": set(),
+              "png": set(), "webp": set()}
+_HEAD_BYTES = 32
+
+
+def sniff(head: bytes) -> str | None:
+    """The kind of file ``head`` starts, or None when it is none Conjure accepts."""
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def safe_name(name: str, kind: str) -> str:
+    """A plain file name for ``name`` with an extension matching ``kind``.
+
+    Directory parts, drive letters, control and shell-special characters and leading dots are
+    dropped, so the result cannot point outside the folder it is joined to.
+    """
+    base = re.split(r"[/\\]", name)[-1]
+    base = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip(" .")
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    if ext.lower() != kind and ext.lower() not in _SAME_KIND.get(kind, set()):
+        stem, ext = base, kind
+    stem = stem.strip(" .")[:80] or "result"
+    return f"{stem}.{ext.lower()}"
+
+
+def job_folder(root: Path, provider: str, job_id: str) -> Path:
+    """``<root>/results/<provider>/<job id>``; both parts are reduced to safe characters."""
+    parts = [re.sub(r"[^A-Za-z0-9_-]+", "_", p) or "_" for p in (provider, job_id)]
+    return Path(root) / "results" / parts[0] / parts[1]
+
+
+def remove_partials(folder: Path) -> None:
+    """Delete ``.part`` files a killed process left behind (they are never results)."""
+    if folder.is_dir():
+        for part in folder.glob(f"*{PART_SUFFIX}"):
+            part.unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not possible on every platform; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class StopRequested(Exception):
+    """The job was cancelled while its result was being written."""
+
+
+def write_result(
+    chunks: Iterable[bytes],
+    folder: Path,
+    name: str,
+    *,
+    kinds: Iterable[str] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    checkpoint: Callable[[str], None] = lambda point: None,
+) -> Path:
+    """Stream ``chunks`` into ``folder`` and return the final path of the checked file.
+
+    ``kinds`` limits the accepted file kinds (default: any in the magic table). Raises
+    ``UnexpectedResponseError`` when the bytes are not such a file and ``StopRequested`` when
+    ``should_stop`` turns true; in both cases nothing is left under a final name.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / f".{uuid.uuid4().hex[:8]}{PART_SUFFIX}"
+    head = b""
+    size = 0
+    try:
+        with open(part, "wb") as out:
+            for chunk in chunks:
+                if should_stop():
+                    raise StopRequested()
+                if len(head) < _HEAD_BYTES:
+                    head += chunk[: _HEAD_BYTES - len(head)]
+                out.write(chunk)
+                size += len(chunk)
+                checkpoint("download-chunk")
+            out.flush()
+            os.fsync(out.fileno())
+        kind = sniff(head)
+        allowed = set(kinds) if kinds is not None else None
+        if kind is None or (allowed is not None and kind not in allowed):
+            shown = head[:16].decode("latin-1").encode("unicode_escape").decode("ascii")
+            expected = ", ".join(sorted(allowed)) if allowed else "a model or image file"
+            raise UnexpectedResponseError(
+                f"downloaded {size} bytes for {name!r} are not {expected} (starts with {shown!r})"
+            )
+        final = folder / safe_name(name, kind)
+        checkpoint("before-rename")
+        os.replace(part, final)
+        _fsync_dir(folder)
+        return final
+    finally:
+        part.unlink(missing_ok=True)

@@ -1,0 +1,470 @@
+"""The runner: worker threads that drive jobs through submit → poll → download.
+
+Every step starts by reading the job from the journal and ends by writing what changed, so the
+journal is the only state that matters: a runner started after a crash (or in another process)
+continues each job from its last written state. Workers never touch bpy; they post snapshots to
+an ``EventQueue`` that the main thread drains.
+
+Money rules, in order of importance:
+- A submit request is sent only from ``pending``, after ``submitting`` is written. A job found in
+  ``submitting`` after a crash becomes ``unknown`` and is never sent again by the runner.
+- A submit is put back to ``pending`` only when the request certainly did not create a job (the
+  connection never opened, the service refused it with 429, or online access is off).
+- The remote id is written the moment the submit returns.
+- A paid result is never deleted; it is written under its final name only when whole.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..providers import errors
+from ..providers.redaction import log
+from .events import EventQueue
+from .journal import Journal
+from .model import ACTIVE, Job, State
+from .polling import PollPolicy
+from .provider import Phase, Provider, RemoteStatus
+from .results import StopRequested, job_folder, remove_partials, write_result
+
+_PHASE_STATE = {Phase.QUEUED: State.QUEUED, Phase.RUNNING: State.RUNNING}
+#: States that hold a slot at the service (counted against ``Provider.max_active``).
+_HOLDING_SLOT = (State.SUBMITTING, State.QUEUED, State.RUNNING)
+
+
+@dataclass
+class _Watch:
+    """In-memory bookkeeping of one job for the stall watchdog and retry counts."""
+
+    last_answer: float = field(default_factory=time.monotonic)
+    last_news: float = field(default_factory=time.monotonic)
+    stalled: bool = False
+    failures: int = 0
+
+
+class Runner:
+    """Drives the journal's jobs with a bounded pool of worker threads."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        providers: Mapping[str, Provider],
+        results_root: str | Path,
+        *,
+        events: EventQueue | None = None,
+        workers: int = 4,
+        policy: PollPolicy | None = None,
+        max_failures: int = 5,
+        checkpoint: Callable[[str], None] | None = None,
+    ) -> None:
+        self.journal = journal
+        self.providers = dict(providers)
+        self.results_root = Path(results_root)
+        self.events = events
+        self.policy = policy or PollPolicy()
+        self.max_failures = max_failures
+        self._checkpoint = checkpoint or (lambda point: None)
+        self._workers = workers
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, str]] = []
+        self._due: dict[str, float] = {}
+        self._busy: set[str] = set()
+        self._stop_flags: dict[str, threading.Event] = {}
+        self._watch: dict[str, _Watch] = {}
+        self._seq = 0
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+        self._slot_lock = threading.Lock()
+
+    # -- public API (any thread) --------------------------------------------------------------
+
+    def start(self, *, resume: bool = True) -> list[Job]:
+        """Start the workers; with ``resume``, pick up every unfinished job (see ``resume``)."""
+        self._stopping = False
+        names = [f"conjure-worker-{i}" for i in range(self._workers)]
+        self._threads = [threading.Thread(target=self._work, name=n, daemon=True) for n in names]
+        self._threads.append(threading.Thread(target=self._heartbeat, name="conjure-lease",
+                                              daemon=True))
+        for thread in self._threads:
+            thread.start()
+        return self.resume() if resume else []
+
+    def resume(self) -> list[Job]:
+        """Claim the unfinished jobs no live runner holds and continue them.
+
+        A job that was being submitted when its process died may or may not exist at the
+        service; it becomes ``unknown`` and is left for the user to decide.
+        """
+        resumed = []
+        for job in self.journal.claim_active():
+            if job.state == State.SUBMITTING and not job.remote_id:
+                self._set(job, state=State.UNKNOWN, error_code="submit_interrupted", message=(
+                    "Conjure stopped while sending this job, so it may or may not exist at "
+                    f"{job.provider}. It was not sent again (that could charge twice); check "
+                    "your account there, then remove it or generate again."))
+                self.journal.release(job.id)
+                continue
+            resumed.append(job)
+            self._schedule(job.id, 0.0)
+        return resumed
+
+    def submit(self, provider: str, operation: str, params: dict[str, Any] | None = None,
+               *, parent_id: str | None = None) -> Job:
+        """Write a new job to the journal and queue it; returns at once."""
+        if provider not in self.providers:
+            raise ValueError(f"unknown provider {provider!r}; known: {sorted(self.providers)}")
+        job = self.journal.add(Job(provider=provider, operation=operation,
+                                   params=dict(params or {}), parent_id=parent_id))
+        self._checkpoint("job-written")
+        self._emit(job, "state")
+        self._schedule(job.id, 0.0)
+        return job
+
+    def cancel(self, job_id: str) -> Job:
+        """Stop local work on the job at once and ask the service to cancel it where it can."""
+        job = self.journal.require(job_id)
+        if not job.finished:
+            job = self.journal.update(job_id, cancel_requested=True)
+            self._stop_flag(job_id).set()
+            self._schedule(job_id, 0.0)
+        return job
+
+    def wait(self, job_id: str, timeout: float | None = None, poll: float = 0.02) -> Job:
+        """Block until the job is finished (or ``timeout`` passes) and return it."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.journal.require(job_id)
+            if job.finished or (deadline is not None and time.monotonic() >= deadline):
+                return job
+            time.sleep(poll)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the workers (after their current step) and release the jobs' leases."""
+        with self._cond:
+            self._stopping = True
+            held = list(self._due) + list(self._busy)
+            self._cond.notify_all()
+        for flag in self._stop_flags.values():
+            flag.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+        for job_id in set(held):
+            self.journal.release(job_id)
+
+    @property
+    def pending_work(self) -> bool:
+        with self._cond:
+            return bool(self._due or self._busy)
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    def _schedule(self, job_id: str, delay: float) -> None:
+        with self._cond:
+            if self._stopping:
+                return
+            due = time.monotonic() + delay
+            if job_id in self._due and self._due[job_id] <= due:
+                return
+            self._due[job_id] = due
+            self._seq += 1
+            heapq.heappush(self._heap, (due, self._seq, job_id))
+            self._cond.notify()
+
+    def _next(self) -> str | None:
+        with self._cond:
+            while not self._stopping:
+                now = time.monotonic()
+                while self._heap and (self._due.get(self._heap[0][2]) != self._heap[0][0]):
+                    heapq.heappop(self._heap)  # superseded by an earlier schedule
+                if self._heap and self._heap[0][0] <= now:
+                    job_id = self._heap[0][2]
+                    if job_id in self._busy:
+                        self._cond.wait(0.05)
+                        continue
+                    heapq.heappop(self._heap)
+                    del self._due[job_id]
+                    self._busy.add(job_id)
+                    return job_id
+                self._cond.wait(self._heap[0][0] - now if self._heap else None)
+            return None
+
+    def _work(self) -> None:
+        while (job_id := self._next()) is not None:
+            try:
+                delay = self._step(job_id)
+            except Exception:
+                log.exception("job %s: step failed unexpectedly; retrying later", job_id)
+                delay = 5.0
+            with self._cond:
+                self._busy.discard(job_id)
+            if delay is not None:
+                self._schedule(job_id, delay)
+            else:
+                self._forget(job_id)
+
+    def _heartbeat(self) -> None:
+        interval = self.journal.lease_s / 3
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                self._cond.wait(interval)
+                if self._stopping:
+                    return
+                held = set(self._due) | self._busy
+            try:
+                self.journal.renew(held)
+            except Exception:
+                log.exception("could not renew job leases")
+
+    def _forget(self, job_id: str) -> None:
+        self._watch.pop(job_id, None)
+        self._stop_flags.pop(job_id, None)
+        self.journal.release(job_id)
+
+    def _stop_flag(self, job_id: str) -> threading.Event:
+        return self._stop_flags.setdefault(job_id, threading.Event())
+
+    # -- journal + events ---------------------------------------------------------------------
+
+    def _emit(self, job: Job, *kinds: str) -> None:
+        if self.events is not None:
+            self.events.put(job, *kinds)
+
+    def _set(self, job: Job, **fields: Any) -> Job:
+        """Write ``fields`` (only what differs) and post an event naming what changed."""
+        changed = {k: v for k, v in fields.items() if getattr(job, k) != v}
+        if not changed:
+            return job
+        job = self.journal.update(job.id, **changed)
+        kinds = set()
+        if "state" in changed:
+            kinds.add("state")
+        if changed.keys() & {"progress", "eta_s"}:
+            kinds.add("progress")
+        if changed.keys() & {"message", "error_code"}:
+            kinds.add("message")
+        if "result_files" in changed:
+            kinds.add("file")
+        self._emit(job, *kinds)
+        return job
+
+    def _fail(self, job: Job, error: errors.ServiceError | str, code: str | None = None) -> None:
+        message = str(error)
+        code = code or getattr(error, "code", "failed")
+        self._set(job, state=State.FAILED, error_code=code, message=message, eta_s=None)
+
+    # -- the steps ----------------------------------------------------------------------------
+
+    def _step(self, job_id: str) -> float | None:
+        """Advance one job by one step; returns seconds until the next step, or None."""
+        job = self.journal.get(job_id)
+        if job is None or job.state not in ACTIVE:
+            return None
+        provider = self.providers.get(job.provider)
+        if provider is None:
+            self._fail(job, f"no client for service {job.provider!r} in this Conjure version",
+                       "unknown_provider")
+            return None
+        if job.cancel_requested:
+            self._cancel_now(job, provider)
+            return None
+        if job.state == State.PENDING:
+            return self._submit(job, provider)
+        if job.state == State.SUBMITTING:
+            # Only reachable when another runner's submit died; same rule as on resume.
+            self._set(job, state=State.UNKNOWN, error_code="submit_interrupted",
+                      message="The submit of this job was interrupted; it was not sent again.")
+            return None
+        if job.state == State.DOWNLOADING:
+            return self._download(job, provider, None)
+        return self._poll(job, provider)
+
+    def _watch_of(self, job_id: str) -> _Watch:
+        return self._watch.setdefault(job_id, _Watch())
+
+    def _submit(self, job: Job, provider: Provider) -> float | None:
+        with self._slot_lock:
+            active = self.journal.count(provider.name or job.provider, _HOLDING_SLOT)
+            if active >= provider.max_active:
+                self._set(job, message=f"Waiting: {active} {job.provider} jobs already running")
+                return 1.0 * self.policy.scale
+            job = self._set(job, state=State.SUBMITTING, message="Sending…")
+        self._checkpoint("before-submit")
+        watch = self._watch_of(job.id)
+        try:
+            submitted = provider.submit(job)
+        except (errors.OfflineError, errors.ConnectionFailedError, errors.RateLimitedError) as exc:
+            # Certainly not created at the service: safe to send again later.
+            watch.failures += 1
+            if watch.failures > self.max_failures and not isinstance(exc, errors.OfflineError):
+                self._fail(job, exc)
+                return None
+            self._set(job, state=State.PENDING, message=f"Not sent yet: {exc}")
+            return exc.retry_after if exc.retry_after is not None else self._backoff(watch)
+        except errors.ServiceError as exc:
+            if exc.status is None:
+                self._set(job, state=State.UNKNOWN, error_code="submit_unanswered", message=(
+                    f"No answer to the submit ({exc}); the job may exist at {job.provider}. "
+                    "It was not sent again (that could charge twice); check your account."))
+            else:
+                self._fail(job, exc)
+            return None
+        except Exception as exc:
+            log.exception("job %s: submit raised", job.id)
+            self._set(job, state=State.UNKNOWN, error_code="submit_crashed",
+                      message=f"Sending failed inside Conjure ({type(exc).__name__}); the job "
+                              "may exist at the service and was not sent again.")
+            return None
+        self._checkpoint("after-submit-response")
+        watch.failures = 0
+        status = submitted.status or RemoteStatus(Phase.QUEUED)
+        job = self._set(job, state=_PHASE_STATE.get(status.phase, State.QUEUED),
+                        remote_id=submitted.remote_id, message=status.message or "Queued",
+                        progress=status.progress, eta_s=status.eta_s)
+        self._checkpoint("after-remote-id")
+        if job.cancel_requested or self._stop_flag(job.id).is_set():
+            return 0.0
+        return self._after_status(job, provider, status)
+
+    def _poll(self, job: Job, provider: Provider) -> float | None:
+        watch = self._watch_of(job.id)
+        self._checkpoint("before-poll")
+        try:
+            status = provider.poll(job)
+        except errors.NotFoundError as exc:
+            self._fail(job, exc)
+            return None
+        except errors.ServiceError as exc:
+            watch.failures += 1
+            hint = "; fix the key in Preferences, Conjure keeps checking" if isinstance(
+                exc, errors.AuthenticationError) else "; retrying"
+            job = self._set(job, message=f"Status check failed: {exc}{hint}")
+            if self._stalled_out(job, watch):
+                return None
+            return exc.retry_after if exc.retry_after is not None else self._backoff(watch)
+        self._checkpoint("after-poll")
+        watch.last_answer = time.monotonic()
+        watch.failures = 0
+        return self._after_status(job, provider, status)
+
+    def _after_status(self, job: Job, provider: Provider, status: RemoteStatus) -> float | None:
+        watch = self._watch_of(job.id)
+        if status.phase == Phase.SUCCEEDED:
+            return self._download(job, provider, status)
+        if status.phase == Phase.FAILED:
+            self._fail(job, status.message or "the service reported a failure",
+                       status.error_code or "service_failed")
+            return None
+        if status.phase == Phase.CANCELLED:
+            self._set(job, state=State.CANCELLED,
+                      message=status.message or "Cancelled at the service")
+            return None
+        before = (job.state, job.progress)
+        job = self._set(job, state=_PHASE_STATE[status.phase], progress=status.progress,
+                        eta_s=status.eta_s, message=status.message or job.message)
+        if (job.state, job.progress) != before:
+            watch.last_news = time.monotonic()
+            watch.stalled = False
+        if self._stalled_out(job, watch):
+            return None
+        return self.policy.delay(time.time() - job.created_at, eta_s=status.eta_s,
+                                 poll_after=status.poll_after)
+
+    def _stalled_out(self, job: Job, watch: _Watch) -> bool:
+        """Report a stall once (no answer, or no change, for ``stall_after``); True when the
+        policy gave the job up for it."""
+        now = time.monotonic()
+        silent = now - watch.last_answer
+        still = now - watch.last_news
+        limit = self.policy.stall_after
+        if watch.stalled or max(silent, still) < limit:
+            return False
+        watch.stalled = True
+        minutes = max(silent, still) / 60
+        why = "has not answered" if silent >= limit else "reports no change"
+        text = f"{job.provider} {why} for {minutes:.0f} min"
+        if self.policy.on_stall == "fail":
+            self._fail(job, f"{text}; given up (stall policy)", "stalled")
+            return True
+        self._set(job, message=f"{text}; still waiting")
+        return False
+
+    def _download(self, job: Job, provider: Provider, status: RemoteStatus | None) -> float | None:
+        watch = self._watch_of(job.id)
+        if job.state != State.DOWNLOADING:
+            job = self._set(job, state=State.DOWNLOADING, message="Downloading result…",
+                            progress=1.0 if job.progress is not None else None, eta_s=None)
+        self._checkpoint("before-download")
+        try:
+            if status is None:  # resumed, or locations expired: ask again for fresh ones
+                status = provider.poll(job)
+            if status.phase != Phase.SUCCEEDED or not status.results:
+                raise errors.UnexpectedResponseError(
+                    f"the service reports {status.phase} with {len(status.results)} files for "
+                    "a finished job", provider=job.provider)
+            folder = job_folder(self.results_root, job.provider, job.id)
+            remove_partials(folder)
+            stop = self._stop_flag(job.id)
+            saved: list[str] = []
+            for result in status.results:
+                path = write_result(result.open(), folder, result.name, kinds=result.kinds,
+                                    should_stop=stop.is_set, checkpoint=self._checkpoint)
+                if path.name in saved:
+                    raise errors.UnexpectedResponseError(
+                        f"two result files are both named {path.name}", provider=job.provider)
+                saved.append(path.name)
+                self._checkpoint("file-saved")
+        except StopRequested:
+            return 0.0
+        except (errors.ResultNotReadyError, errors.ResultExpiredError) as exc:
+            watch.failures += 1
+            if watch.failures > 4 * self.max_failures:
+                self._fail(job, f"result never became available: {exc}")
+                return None
+            self._set(job, message=f"Waiting for the result file: {exc}")
+            return exc.retry_after if exc.retry_after is not None else self._backoff(watch)
+        except errors.ServiceError as exc:
+            watch.failures += 1
+            if watch.failures > self.max_failures:
+                self._fail(job, f"result could not be downloaded: {exc} (remote job "
+                                f"{job.remote_id} at {job.provider} is still there)",
+                           "download_failed")
+                return None
+            self._set(job, message=f"Download failed ({exc}); retrying")
+            return self._backoff(watch)
+        self._set(job, state=State.READY, result_files=saved, progress=1.0, eta_s=0.0,
+                  message="Ready to import", error_code=None)
+        return None
+
+    def _cancel_now(self, job: Job, provider: Provider) -> None:
+        if job.remote_id and job.state in (State.QUEUED, State.RUNNING):
+            if provider.can_cancel:
+                try:
+                    stopped = provider.cancel(job)
+                    why = "" if stopped else "it refused"
+                except errors.ServiceError as exc:
+                    stopped, why = False, str(exc)
+                message = ("Cancelled; the service stopped the job." if stopped else
+                           f"Stopped here; the service did not cancel it ({why}), so it may "
+                           "still finish and be charged.")
+            else:
+                message = (f"Stopped here; {job.provider} offers no cancel, so the job may still "
+                           "finish and be charged.")
+        elif job.state == State.DOWNLOADING:
+            message = "Download stopped; the finished job stays at the service."
+        else:
+            message = "Cancelled before it was sent."
+        self._set(job, state=State.CANCELLED, message=message, eta_s=None)
+
+    def _backoff(self, watch: _Watch) -> float:
+        base = min(60.0, 2.0 * 2 ** min(watch.failures, 5))
+        return base * random.uniform(0.75, 1.25) * self.policy.scale

@@ -1,0 +1,92 @@
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from conjure.jobs.journal import Journal, JournalError
+from conjure.jobs.model import Job, State
+from support import journal_workers
+
+
+@pytest.fixture
+def journal(tmp_path):
+    j = Journal(tmp_path / "jobs.sqlite")
+    yield j
+    j.close()
+
+
+def test_round_trip_keeps_every_field(journal):
+    job = Job("thrixel", "create", {"task": "a lamp", "images": 2}, parent_id="p1")
+    journal.add(job)
+    again = journal.require(job.id)
+    assert again == job
+    assert again.state is State.PENDING
+
+
+def test_journal_uses_wal(journal):
+    mode = sqlite3.connect(journal.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_forbidden_transition_writes_nothing(journal):
+    job = journal.add(Job("tripo", "text_to_model"))
+    with pytest.raises(JournalError, match="pending → ready"):
+        journal.update(job.id, state=State.READY, message="x")
+    assert journal.require(job.id).message == ""
+
+
+def test_params_with_a_secret_are_refused(journal):
+    with pytest.raises(JournalError, match="key or token"):
+        journal.add(Job("tripo", "t", {"note": "Authorization: Bearer tsk_live_123"}))
+
+
+def test_messages_are_redacted(journal):
+    job = journal.add(Job("tripo", "t"))
+    journal.update(job.id, message="server said: bad key tsk_abcdef123")
+    assert "tsk_abcdef123" not in journal.require(job.id).message
+
+
+def test_list_filters_states_newest_first(journal):
+    a = journal.add(Job("a", "x", created_at=1.0))
+    b = journal.add(Job("b", "x", created_at=2.0))
+    journal.update(a.id, state=State.SUBMITTING)
+    assert [j.id for j in journal.list()] == [b.id, a.id]
+    assert [j.id for j in journal.list([State.PENDING])] == [b.id]
+    assert journal.count("a", [State.SUBMITTING]) == 1
+
+
+def test_lease_blocks_a_second_live_owner(tmp_path):
+    first = Journal(tmp_path / "j.sqlite")
+    second = Journal(tmp_path / "j.sqlite")
+    job = first.add(Job("a", "x"))
+    assert not second.claim(job.id)
+    assert second.claim_active() == []
+    first.release(job.id)
+    assert second.claim(job.id)
+    assert [j.id for j in first.claim_active()] == []
+
+
+def test_lease_of_a_dead_process_is_free_at_once(tmp_path):
+    path = tmp_path / "j.sqlite"
+    j = Journal(path, lease_s=3600)
+    job = j.add(Job("a", "x"), claim=False)
+    child = multiprocessing.get_context("spawn").Process(target=journal_workers.hold_lease, args=(path, job.id))
+    child.start()
+    child.join()
+    assert child.exitcode == 0
+    assert [x.id for x in j.claim_active()] == [job.id]
+
+
+def test_two_processes_writing_at_once_keep_the_file_whole(tmp_path):
+    path = tmp_path / "j.sqlite"
+    Journal(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=journal_workers.write_jobs, args=(path, 60, p)) for p in ("a", "b")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    assert [p.exitcode for p in procs] == [0, 0]
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT COUNT(*) FROM jobs WHERE state='queued'").fetchone()[0] == 120

@@ -1,0 +1,88 @@
+import pytest
+
+from conjure.jobs.results import (
+    StopRequested,
+    job_folder,
+    remove_partials,
+    safe_name,
+    sniff,
+    write_result,
+)
+from conjure.providers.errors import UnexpectedResponseError
+
+
+@pytest.mark.parametrize(("head", "kind"), [
+    (b"glTF\x02\x00\x00\x00", "glb"),
+    (b"Kaydara FBX Binary  \x00\x1a\x00", "fbx"),
+    (b"VOX \x96\x00\x00\x00", "vox"),
+    (b"PK\x03\x04\x14\x00", "zip"),
+    (b"\x89PNG\r\n\x1a\n\x00", "png"),
+    (b"\xff\xd8\xff\xe0", "jpg"),
+    (b"RIFF\x10\x00\x00\x00WEBPVP8 ", "webp"),
+    (b'{"detail": "not found"}', None),
+    (b"<html>", None),
+    (b"", None),
+])
+def test_sniff(head, kind):
+    assert sniff(head) == kind
+
+
+@pytest.mark.parametrize(("name", "kind", "expected"), [
+    ("model.glb", "glb", "model.glb"),
+    ("../../etc/passwd", "glb", "passwd.glb"),
+    ("..\\..\\win.ini", "fbx", "win.ini.fbx"),
+    ("/abs/path/Cart Final.GLB", "glb", "Cart Final.glb"),
+    ("...", "vox", "result.vox"),
+    ("", "png", "result.png"),
+    ("x.jpeg", "jpg", "x.jpeg"),
+    ("a\x00b;rm -rf.glb", "glb", "a_b_rm -rf.glb"),
+])
+def test_safe_name_stays_in_its_folder(name, kind, expected):
+    assert safe_name(name, kind) == expected
+
+
+def test_job_folder_cannot_escape(tmp_path):
+    folder = job_folder(tmp_path, "../x", "../../y")
+    assert folder.resolve().is_relative_to((tmp_path / "results").resolve())
+
+
+def test_write_result_renames_a_checked_file(tmp_path):
+    path = write_result([b"glTF", b"\x02" * 100], tmp_path, "../m.glb", kinds={"glb"})
+    assert path == tmp_path / "m.glb"
+    assert path.read_bytes() == b"glTF" + b"\x02" * 100
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_json_body_is_never_saved_as_a_model(tmp_path):
+    with pytest.raises(UnexpectedResponseError, match="not glb"):
+        write_result([b'{"error": "expired"}'], tmp_path, "m.glb", kinds={"glb"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wrong_kind_is_refused(tmp_path):
+    with pytest.raises(UnexpectedResponseError):
+        write_result([b"VOX \x96\x00"], tmp_path, "m.glb", kinds={"glb"})
+
+
+def test_stop_leaves_nothing(tmp_path):
+    stop = iter([False, True])
+    with pytest.raises(StopRequested):
+        write_result([b"glTF", b"x", b"y"], tmp_path, "m.glb", should_stop=lambda: next(stop))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_broken_stream_leaves_nothing(tmp_path):
+    def chunks():
+        yield b"glTF"
+        raise ConnectionResetError("reset")
+
+    with pytest.raises(ConnectionResetError):
+        write_result(chunks(), tmp_path, "m.glb")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_remove_partials_keeps_results(tmp_path):
+    (tmp_path / ".abc.part").write_bytes(b"half")
+    (tmp_path / "m.glb").write_bytes(b"glTF")
+    remove_partials(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.glb"]
