@@ -104,6 +104,9 @@ class Runner:
         """
         resumed = []
         for job in self.journal.claim_active():
+            with self._cond:
+                if job.id in self._due or job.id in self._busy:
+                    continue  # already driven by this runner
             if job.state == State.SUBMITTING and not job.remote_id:
                 self._set(job, state=State.UNKNOWN, error_code="submit_interrupted", message=(
                     "Conjure stopped while sending this job, so it may or may not exist at "
@@ -168,15 +171,16 @@ class Runner:
 
     def _schedule(self, job_id: str, delay: float) -> None:
         with self._cond:
-            if self._stopping:
-                return
-            due = time.monotonic() + delay
-            if job_id in self._due and self._due[job_id] <= due:
-                return
-            self._due[job_id] = due
-            self._seq += 1
-            heapq.heappush(self._heap, (due, self._seq, job_id))
-            self._cond.notify()
+            self._schedule_locked(job_id, delay)
+
+    def _schedule_locked(self, job_id: str, delay: float) -> None:
+        due = time.monotonic() + delay
+        if self._stopping or (job_id in self._due and self._due[job_id] <= due):
+            return
+        self._due[job_id] = due
+        self._seq += 1
+        heapq.heappush(self._heap, (due, self._seq, job_id))
+        self._cond.notify()
 
     def _next(self) -> str | None:
         with self._cond:
@@ -204,10 +208,11 @@ class Runner:
                 log.exception("job %s: step failed unexpectedly; retrying later", job_id)
                 delay = 5.0
             with self._cond:
+                # One lock hold, so ``resume`` never sees the job as neither busy nor due.
                 self._busy.discard(job_id)
-            if delay is not None:
-                self._schedule(job_id, delay)
-            else:
+                if delay is not None:
+                    self._schedule_locked(job_id, delay)
+            if delay is None:
                 self._forget(job_id)
 
     def _heartbeat(self) -> None:

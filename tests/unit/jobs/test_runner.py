@@ -1,0 +1,289 @@
+import hashlib
+import threading
+
+import pytest
+
+from conjure.jobs.events import EventQueue
+from conjure.jobs.journal import Journal
+from conjure.jobs.model import Job, State
+from conjure.jobs.polling import PollPolicy
+from conjure.jobs.provider import Phase, Provider, RemoteStatus, ResultFile, Submitted
+from conjure.jobs.runner import Runner
+from conjure.providers import errors
+from support.fake_service import FakeProvider, FakeService, result_digest
+
+FAST = PollPolicy(scale=0.01)
+
+
+@pytest.fixture
+def journal(tmp_path):
+    j = Journal(tmp_path / "jobs.sqlite")
+    yield j
+    j.close()
+
+
+def make_runner(journal, tmp_path, providers, **kwargs):
+    kwargs.setdefault("policy", FAST)
+    runner = Runner(journal, providers, tmp_path, **kwargs)
+    return runner
+
+
+def test_a_job_runs_to_ready_with_its_file(journal, tmp_path):
+    events = EventQueue()
+    with FakeService() as service:
+        runner = make_runner(journal, tmp_path, {"fake": FakeProvider(service.url)},
+                             events=events)
+        runner.start()
+        job = runner.submit("fake", "create", {"prompt": "a lamp"})
+        done = runner.wait(job.id, timeout=10)
+        runner.stop()
+    assert done.state == State.READY, done.message
+    assert done.remote_id == "r0001"
+    assert done.result_files == ["model.glb"]
+    path = tmp_path / "results" / "fake" / job.id / "model.glb"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == result_digest("r0001", "model.glb",
+                                                                           service.size)
+    states = []
+    while not events.empty():
+        for event in events.drain(max_events=1):
+            if "state" in event.kinds:
+                states.append(event.job.state)
+    assert states[0] == State.PENDING and states[-1] == State.READY
+    assert State.SUBMITTING in states and State.DOWNLOADING in states
+    assert service.submissions == {job.id: 1}
+
+
+def test_per_provider_limit_keeps_extra_jobs_pending(journal, tmp_path):
+    with FakeService(polls_to_finish=6) as service:
+        runner = make_runner(journal, tmp_path,
+                             {"fake": FakeProvider(service.url, max_active=2)}, workers=4)
+        runner.start()
+        jobs = [runner.submit("fake", "create", {"n": i}) for i in range(5)]
+        peak = 0
+        while not all(journal.require(j.id).finished for j in jobs):
+            peak = max(peak, journal.count("fake", [State.SUBMITTING, State.QUEUED,
+                                                    State.RUNNING]))
+        runner.stop()
+    assert peak == 2
+    assert all(journal.require(j.id).state == State.READY for j in jobs)
+    assert sum(service.submissions.values()) == 5
+
+
+class ScriptedProvider(Provider):
+    """A provider whose submit raises or returns what the test says."""
+
+    name = "scripted"
+
+    def __init__(self, submit_outcomes, poll_outcomes=()):
+        self.submit_outcomes = list(submit_outcomes)
+        self.poll_outcomes = list(poll_outcomes)
+        self.submits = 0
+        self.cancelled = []
+
+    def _next(self, outcomes):
+        outcome = outcomes.pop(0) if len(outcomes) > 1 else outcomes[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def submit(self, job):
+        self.submits += 1
+        return self._next(self.submit_outcomes)
+
+    def poll(self, job):
+        return self._next(self.poll_outcomes)
+
+    def cancel(self, job):
+        self.cancelled.append(job.remote_id)
+        return True
+
+
+def glb_file(name="m.glb"):
+    return ResultFile(name, lambda: iter([b"glTF", b"\x00" * 10]))
+
+
+def run_one(journal, tmp_path, provider, **kwargs):
+    runner = make_runner(journal, tmp_path, {"scripted": provider}, **kwargs)
+    runner.start()
+    job = runner.submit("scripted", "op")
+    done = runner.wait(job.id, timeout=10)
+    runner.stop()
+    return done
+
+
+def test_read_timeout_on_submit_is_unknown_and_never_resent(journal, tmp_path):
+    provider = ScriptedProvider([errors.TransientServiceError("ReadTimeout")])
+    done = run_one(journal, tmp_path, provider)
+    assert done.state == State.UNKNOWN
+    assert "not sent again" in done.message
+    assert provider.submits == 1
+
+
+def test_refused_connection_is_retried_then_succeeds(journal, tmp_path):
+    ok = Submitted("r1", RemoteStatus(Phase.SUCCEEDED, results=[glb_file()]))
+    provider = ScriptedProvider([errors.ConnectionFailedError("refused"), ok])
+    done = run_one(journal, tmp_path, provider)
+    assert done.state == State.READY
+    assert provider.submits == 2
+
+
+def test_rate_limited_submit_waits_for_retry_after(journal, tmp_path):
+    ok = Submitted("r1", RemoteStatus(Phase.SUCCEEDED, results=[glb_file()]))
+    provider = ScriptedProvider([errors.RateLimitedError("429", retry_after=0.05), ok])
+    done = run_one(journal, tmp_path, provider)
+    assert done.state == State.READY and provider.submits == 2
+
+
+def test_refused_submit_fails_with_the_service_reason(journal, tmp_path):
+    provider = ScriptedProvider([errors.InsufficientCreditsError("top up", status=402)])
+    done = run_one(journal, tmp_path, provider)
+    assert (done.state, done.error_code) == (State.FAILED, "insufficient_credits")
+    assert "top up" in done.message
+
+
+def test_remote_failure_is_recorded(journal, tmp_path):
+    provider = ScriptedProvider([Submitted("r1")], [
+        RemoteStatus(Phase.FAILED, message="content blocked", error_code="CONTENT_BLOCKED")])
+    done = run_one(journal, tmp_path, provider)
+    assert (done.state, done.error_code, done.message) == (
+        State.FAILED, "CONTENT_BLOCKED", "content blocked")
+
+
+def test_not_ready_then_expired_then_whole_file(journal, tmp_path):
+    calls = []
+
+    def opener():
+        calls.append(1)
+        if len(calls) == 1:
+            raise errors.ResultNotReadyError("preparing", retry_after=0.01)
+        if len(calls) == 2:
+            raise errors.ResultExpiredError("expired", retry_after=0.01)
+        return iter([b"glTF", b"1234"])
+
+    status = RemoteStatus(Phase.SUCCEEDED, results=[ResultFile("m.glb", opener)])
+    provider = ScriptedProvider([Submitted("r1")], [status])
+    done = run_one(journal, tmp_path, provider)
+    assert done.state == State.READY and len(calls) == 3
+
+
+def test_corrupt_result_fails_after_retries_keeping_the_remote_id(journal, tmp_path):
+    bad = RemoteStatus(Phase.SUCCEEDED, results=[ResultFile("m.glb", lambda: iter([b"<html>"]))])
+    provider = ScriptedProvider([Submitted("r9")], [bad])
+    done = run_one(journal, tmp_path, provider, max_failures=2)
+    assert done.state == State.FAILED and done.error_code == "download_failed"
+    assert "r9" in done.message
+
+
+def test_stall_watchdog_reports_then_fails_per_policy(journal, tmp_path):
+    provider = ScriptedProvider([Submitted("r1")], [RemoteStatus(Phase.RUNNING, progress=0.5)])
+    policy = PollPolicy(scale=0.01, stall_after=0.2, on_stall="fail")
+    done = run_one(journal, tmp_path, provider, policy=policy)
+    assert (done.state, done.error_code) == (State.FAILED, "stalled")
+    assert "reports no change" in done.message
+
+
+def test_stall_warning_keeps_polling(journal, tmp_path):
+    provider = ScriptedProvider([Submitted("r1")], [RemoteStatus(Phase.RUNNING, progress=0.5)])
+    runner = make_runner(journal, tmp_path, {"scripted": provider},
+                         policy=PollPolicy(scale=0.01, stall_after=0.1))
+    runner.start()
+    job = runner.submit("scripted", "op")
+    seen = threading.Event()
+    for _ in range(300):
+        if "still waiting" in journal.require(job.id).message:
+            seen.set()
+            break
+        threading.Event().wait(0.01)
+    provider.poll_outcomes = [RemoteStatus(Phase.SUCCEEDED, results=[glb_file()])]
+    done = runner.wait(job.id, timeout=10)
+    runner.stop()
+    assert seen.is_set() and done.state == State.READY
+
+
+def test_cancel_asks_the_service_and_records_the_outcome(journal, tmp_path):
+    provider = ScriptedProvider([Submitted("r1")], [RemoteStatus(Phase.QUEUED)])
+    runner = make_runner(journal, tmp_path, {"scripted": provider})
+    runner.start()
+    job = runner.submit("scripted", "op")
+    while journal.require(job.id).state != State.QUEUED:
+        threading.Event().wait(0.01)
+    runner.cancel(job.id)
+    done = runner.wait(job.id, timeout=5)
+    runner.stop()
+    assert done.state == State.CANCELLED
+    assert provider.cancelled == ["r1"]
+    assert "service stopped the job" in done.message
+
+
+def test_cancel_refused_at_the_service_says_it_may_charge(journal, tmp_path):
+    with FakeService(polls_to_finish=1000) as service:
+        runner = make_runner(journal, tmp_path, {"fake": FakeProvider(service.url)})
+        runner.start()
+        job = runner.submit("fake", "create")
+        while service.jobs.get("r0001", {}).get("polls", 0) < 3:
+            threading.Event().wait(0.01)
+        runner.cancel(job.id)
+        done = runner.wait(job.id, timeout=5)
+        runner.stop()
+    assert done.state == State.CANCELLED
+    assert "may still finish and be charged" in done.message
+
+
+def test_cancel_before_sending_sends_nothing(journal, tmp_path):
+    provider = ScriptedProvider([Submitted("r1")])
+    runner = make_runner(journal, tmp_path, {"scripted": provider})
+    job = runner.submit("scripted", "op")  # not started: stays pending
+    runner.cancel(job.id)
+    runner.start()
+    done = runner.wait(job.id, timeout=5)
+    runner.stop()
+    assert done.state == State.CANCELLED and provider.submits == 0
+
+
+def test_resume_turns_interrupted_submit_into_unknown(journal, tmp_path):
+    job = journal.add(Job("scripted", "op"), claim=False)
+    journal.update(job.id, state=State.SUBMITTING)
+    provider = ScriptedProvider([Submitted("r1")])
+    runner = make_runner(journal, tmp_path, {"scripted": provider})
+    runner.start()
+    runner.stop()
+    assert journal.require(job.id).state == State.UNKNOWN
+    assert provider.submits == 0
+
+
+def test_resume_continues_a_queued_job(journal, tmp_path):
+    job = journal.add(Job("scripted", "op"), claim=False)
+    journal.update(job.id, state=State.SUBMITTING)
+    journal.update(job.id, state=State.QUEUED, remote_id="r7")
+    provider = ScriptedProvider([Submitted("never")], [
+        RemoteStatus(Phase.SUCCEEDED, results=[glb_file()])])
+    runner = make_runner(journal, tmp_path, {"scripted": provider})
+    runner.start()
+    done = runner.wait(job.id, timeout=5)
+    runner.stop()
+    assert done.state == State.READY and provider.submits == 0
+
+
+def test_offline_keeps_job_pending_without_sending(journal, tmp_path):
+    provider = ScriptedProvider([errors.OfflineError("Online access is off")])
+    runner = make_runner(journal, tmp_path, {"scripted": provider})
+    runner.start()
+    job = runner.submit("scripted", "op")
+    threading.Event().wait(0.3)
+    runner.stop()
+    stored = journal.require(job.id)
+    assert stored.state == State.PENDING
+    assert "Online access is off" in stored.message
+
+
+def test_events_coalesce_per_job():
+    events = EventQueue()
+    a, b = Job("p", "o"), Job("p", "o")
+    events.put(a, "state")
+    for i in range(100):
+        events.put(Job("p", "o", id=a.id, progress=i / 100), "progress")
+    events.put(b, "state")
+    drained = events.drain(budget_s=1.0)
+    assert [e.job.id for e in drained] == [a.id, b.id]
+    assert drained[0].kinds == {"state", "progress"}
+    assert drained[0].job.progress == 0.99
