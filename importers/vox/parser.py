@@ -485,12 +485,11 @@ def _check_scene_graph(result: VoxFile) -> None:
             if child is None:
                 stack.pop()
                 on_stack.discard(node_id)
-                if node_id in result.shapes:
-                    instances[node_id] = 1
-                else:
-                    instances[node_id] = min(
-                        MAX_INSTANCES + 1, sum(instances[c] for c in children(node_id))
-                    )
+                # Groups and shapes each become one object per path that reaches them.
+                own = 0 if node_id in result.transforms else 1
+                instances[node_id] = min(
+                    MAX_INSTANCES + 1, own + sum(instances[c] for c in children(node_id))
+                )
             elif child in on_stack:
                 chunk, offset = _node_location(result, node_id)
                 raise VoxFormatError(
@@ -503,7 +502,7 @@ def _check_scene_graph(result: VoxFile) -> None:
                 on_stack.add(child)
     if instances[0] > MAX_INSTANCES:
         raise VoxFormatError(
-            f"scene graph expands to more than {MAX_INSTANCES} model instances",
+            f"scene graph expands to more than {MAX_INSTANCES} objects",
             "nTRN",
             result.transforms[0].offset,
         )

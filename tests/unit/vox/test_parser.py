@@ -278,16 +278,17 @@ def test_error_scene_graph_cycles():
     expect_error(self_loop, "nGRP", SCENE_AT + len(t0), "cycle")
 
 
-def test_error_scene_graph_that_expands_beyond_the_instance_bound():
-    # Each group lists the next transform twice: 2**20 instances from 41 small chunks.
+@pytest.mark.parametrize("leaf", [vb.nshp(999, [0]), vb.ngrp(999, [])])
+def test_error_scene_graph_that_expands_beyond_the_instance_bound(leaf):
+    # Each group lists the next transform twice: 2**20 objects from 41 small chunks.
     nodes = [vb.ntrn(0, 1)]
     depth = 20
     for level in range(depth):
         group, transform = 1 + 2 * level, 2 + 2 * level
         nodes.append(vb.ngrp(group, [transform, transform]))
         nodes.append(vb.ntrn(transform, group + 2 if level < depth - 1 else 999))
-    nodes.append(vb.nshp(999, [0]))
-    expect_error(scene(*nodes), "nTRN", SCENE_AT, "instances")
+    nodes.append(leaf)
+    expect_error(scene(*nodes), "nTRN", SCENE_AT, "objects")
 
 
 def test_shared_shapes_are_allowed():
