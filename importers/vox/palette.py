@@ -83,11 +83,11 @@ def shader_settings(material: Material | None, palette_alpha: int = 255) -> Shad
 
 
 def palette_shader_settings(vox: VoxFile) -> list[ShaderSettings]:
-    """Settings of all 256 palette indices (index 0 unused)."""
-    return [
-        shader_settings(vox.materials.get(index), int(vox.palette[index, 3]))
-        for index in range(256)
-    ]
+    """Settings of all 256 palette indices (index 0 unused).
+
+    Palette alpha is ignored, as MagicaVoxel does: transparency comes from materials only.
+    """
+    return [shader_settings(vox.materials.get(index)) for index in range(256)]
 
 
 def transparent_indices(settings: list[ShaderSettings]) -> np.ndarray:
