@@ -116,6 +116,8 @@ def _axis_quads(
         last = min(extent, first + thickness)
         # The slab holds its planes plus one neighbour plane on each side (zero outside).
         chosen = np.flatnonzero((along >= max(first - 1, 0)) & (along <= last))
+        if not ((along[chosen] >= first) & (along[chosen] < last)).any():
+            continue  # no voxel of its own: a slab with only neighbours has no faces
         slab = np.zeros((last - first + 2, size_u, size_v), dtype=np.uint8)
         picked = voxels[chosen]
         slab[
