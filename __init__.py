@@ -1,9 +1,37 @@
-"""Conjure: generate 3D models with remote services and import them into the open scene."""
+"""Conjure: generate 3D models with remote services and import them into the open scene.
+
+Registration only. Enabling, disabling and enabling again leaves no stray classes, handlers,
+timers or threads.
+"""
+
+from __future__ import annotations
+
+import bpy
+
+from . import engine, preferences, props
+from .operators import pump
+
+_CLASSES = (*preferences.classes, *props.classes, *pump.classes)
 
 
 def register() -> None:
-    pass
+    for cls in _CLASSES:
+        bpy.utils.register_class(cls)
+    props.register()
+    for handler_list, handler in pump.handlers:
+        if handler not in handler_list:
+            handler_list.append(handler)
+    engine.pump_stop_requested = False
+    pump.arm()
 
 
 def unregister() -> None:
-    pass
+    engine.pump_stop_requested = True
+    pump.disarm()
+    engine.shutdown()
+    for handler_list, handler in pump.handlers:
+        while handler in handler_list:
+            handler_list.remove(handler)
+    props.unregister()
+    for cls in reversed(_CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from ..providers import errors
+from ..providers.base import Phase, Provider, RemoteStatus
 from ..providers.redaction import log
 from .events import EventQueue
 from .journal import Journal
 from .model import ACTIVE, Job, State
 from .polling import PollPolicy
-from .provider import Phase, Provider, RemoteStatus
 from .results import StopRequested, job_folder, remove_partials, write_result
 
 _PHASE_STATE = {Phase.QUEUED: State.QUEUED, Phase.RUNNING: State.RUNNING}

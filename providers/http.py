@@ -209,12 +209,20 @@ class HttpClient:
             raise error
 
     def stream(self, url: str, *, chunk_size: int = 1 << 20, authenticated: bool = False,
-               **kwargs: Any) -> Iterator[bytes]:
+               not_ready: tuple[int, ...] = (), **kwargs: Any) -> Iterator[bytes]:
         """GET ``url`` and yield its body in chunks; a broken body raises a transient error.
 
         Result files are usually public or signed URLs, so no key is sent unless asked.
+        A status in ``not_ready`` (e.g. 202 "still preparing") raises ``ResultNotReadyError``.
         """
-        response = self.request("GET", url, stream=True, authenticated=authenticated, **kwargs)
+        response = self.request("GET", url, stream=True, authenticated=authenticated,
+                                ok=not_ready, **kwargs)
+        if response.status_code in not_ready:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            detail = body_excerpt(response)
+            response.close()
+            raise errors.ResultNotReadyError(f"file not ready yet ({detail or 'preparing'})",
+                                             provider=self.provider, retry_after=retry_after)
         try:
             yield from response.iter_content(chunk_size)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:

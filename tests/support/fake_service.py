@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from conjure.jobs.model import Job
-from conjure.jobs.provider import Phase, Provider, RemoteStatus, ResultFile, Submitted
+from conjure.providers.base import Phase, Provider, RemoteStatus, ResultFile, Submitted
 from conjure.providers.http import HttpClient, NetworkSettings
 
 BLOCK = 64 * 1024

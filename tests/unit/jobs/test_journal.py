@@ -70,7 +70,9 @@ def test_lease_of_a_dead_process_is_free_at_once(tmp_path):
     path = tmp_path / "j.sqlite"
     j = Journal(path, lease_s=3600)
     job = j.add(Job("a", "x"), claim=False)
-    child = multiprocessing.get_context("spawn").Process(target=journal_workers.hold_lease, args=(path, job.id))
+    child = multiprocessing.get_context("spawn").Process(
+        target=journal_workers.hold_lease, args=(path, job.id)
+    )
     child.start()
     child.join()
     assert child.exitcode == 0

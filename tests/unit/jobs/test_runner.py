@@ -7,9 +7,9 @@ from conjure.jobs.events import EventQueue
 from conjure.jobs.journal import Journal
 from conjure.jobs.model import Job, State
 from conjure.jobs.polling import PollPolicy
-from conjure.jobs.provider import Phase, Provider, RemoteStatus, ResultFile, Submitted
 from conjure.jobs.runner import Runner
 from conjure.providers import errors
+from conjure.providers.base import Phase, Provider, RemoteStatus, ResultFile, Submitted
 from support.fake_service import FakeProvider, FakeService, result_digest
 
 FAST = PollPolicy(scale=0.01)

@@ -125,7 +125,8 @@ def test_guard_stops_the_request_before_sending():
 
 @responses.activate
 def test_key_never_appears_in_errors_or_logs(caplog):
-    responses.get(URL, status=401, body="invalid key sk-thrixel-SECRET123 for Bearer sk-thrixel-SECRET123")
+    body = "invalid key sk-thrixel-SECRET123 for Bearer sk-thrixel-SECRET123"
+    responses.get(URL, status=401, body=body)
     http, _ = client()
     with caplog.at_level(logging.DEBUG, logger="conjure"), pytest.raises(errors.ServiceError) as e:
         http.request("GET", URL)

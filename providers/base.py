@@ -1,8 +1,9 @@
-"""What the job engine needs from a service client.
+"""The interface every service client offers the job engine.
 
-A provider turns a journal ``Job`` into requests: send it, ask how it is going, name its result
-files and, where the service allows, cancel it. It holds no job state of its own; everything it
-needs to resume after a restart is in the ``Job`` (``params``, ``remote_id``).
+A provider turns a job into requests: send it, ask how it is going, name its result files and,
+where the service allows, cancel it. It holds no job state of its own; everything it needs to
+resume after a restart is in the job (``operation``, ``params``, ``remote_id``), which the engine
+passes as any object with those attributes (its journal record), so this layer never imports it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, Protocol
 
-from .model import Job
+
+class Job(Protocol):
+    """What a provider may read of a job."""
+
+    id: str
+    operation: str
+    params: dict[str, Any]
+    remote_id: str | None
 
 
 class Phase(StrEnum):
@@ -35,7 +44,7 @@ class ResultFile:
 
     name: str
     open: Callable[[], Iterator[bytes]]
-    #: Accepted kinds by magic bytes (see ``jobs.results.sniff``); None accepts any known kind.
+    #: Accepted kinds by magic bytes (``jobs.results.sniff``); None accepts any known kind.
     kinds: frozenset[str] | None = None
 
 

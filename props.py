@@ -1,0 +1,40 @@
+"""Runtime properties on the WindowManager: the UI's mirror of the journal.
+
+They hold no secrets and are rebuilt from the journal after every file load, so what a .blend
+happens to carry of them is never trusted.
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import CollectionProperty, FloatProperty, IntProperty, StringProperty
+
+
+class ConjureJobItem(bpy.types.PropertyGroup):
+    job_id: StringProperty(name="Job")  # type: ignore[valid-type]
+    provider: StringProperty(name="Service")  # type: ignore[valid-type]
+    operation: StringProperty(name="Operation")  # type: ignore[valid-type]
+    state: StringProperty(name="State")  # type: ignore[valid-type]
+    #: 0–1, or -1 when the service gives no progress.
+    progress: FloatProperty(name="Progress", default=-1.0)  # type: ignore[valid-type]
+    eta_s: FloatProperty(name="ETA", default=-1.0)  # type: ignore[valid-type]
+    message: StringProperty(name="Message")  # type: ignore[valid-type]
+    remote_id: StringProperty(name="Remote ID")  # type: ignore[valid-type]
+
+
+class ConjureRuntime(bpy.types.PropertyGroup):
+    jobs: CollectionProperty(type=ConjureJobItem)  # type: ignore[valid-type]
+    active_index: IntProperty(name="Active Job")  # type: ignore[valid-type]
+    #: Bumped whenever the pump changed something, so panels know when to redraw.
+    revision: IntProperty()  # type: ignore[valid-type]
+
+
+classes = (ConjureJobItem, ConjureRuntime)
+
+
+def register() -> None:
+    bpy.types.WindowManager.conjure = bpy.props.PointerProperty(type=ConjureRuntime)  # type: ignore[attr-defined]
+
+
+def unregister() -> None:
+    del bpy.types.WindowManager.conjure  # type: ignore[attr-defined]

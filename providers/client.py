@@ -1,0 +1,32 @@
+"""Building service clients from settings the Blender layer (or a script) collected."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .base import Provider
+from .http import NetworkSettings
+from .services import BY_ID
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client needs, captured on the main thread; workers never read bpy."""
+
+    base_url: str
+    key: str = field(default="", repr=False)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    #: Raises ``OfflineError`` when requests are not allowed right now.
+    guard: Callable[[], None] = lambda: None
+
+
+def make_provider(service_id: str, config: ClientConfig) -> Provider:
+    """The client for ``service_id`` (see ``services.SERVICES``)."""
+    if service_id not in BY_ID:
+        raise ValueError(f"unknown service {service_id!r}; known: {sorted(BY_ID)}")
+    if service_id == "thrixel":
+        from .thrixel import ThrixelProvider
+
+        return ThrixelProvider(config)
+    raise NotImplementedError(f"{BY_ID[service_id].label} is not supported yet")
