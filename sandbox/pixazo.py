@@ -1,0 +1,330 @@
+"""Pixazo's Pixal3D (https://gateway.pixazo.ai) under ``/pixazo``: 202 submit with
+``polling_url``, the universal status route, R2-style public result URLs, optional webhooks."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .faults import DOWNLOAD_FAULTS, JOB_FAULTS, FaultSet
+from .http import Request, Response, json_response
+from .service import Service
+from .state import Account, Timeline, iso_z
+from .validate import Checker, decode_data_url, image_kind
+
+if TYPE_CHECKING:
+    from .server import Sandbox
+
+MODEL_ID = "pixal3d"
+# Price per request in US dollars, by texture size (the seed's price table).
+PRICES = {1024: 0.30, 2048: 0.42, 4096: 0.42}
+
+FLOAT_FIELDS = (
+    "ss_guidance_strength",
+    "ss_guidance_rescale",
+    "ss_rescale_t",
+    "shape_slat_guidance_strength",
+    "shape_slat_guidance_rescale",
+    "shape_slat_rescale_t",
+    "tex_slat_guidance_strength",
+    "tex_slat_guidance_rescale",
+    "tex_slat_rescale_t",
+)
+STEP_FIELDS = ("ss_sampling_steps", "shape_slat_sampling_steps", "tex_slat_sampling_steps")
+
+
+def _plain_time(wall: float) -> str:
+    """The second timestamp style the service uses: '2026-05-22 13:19:23'."""
+    return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _public_host(host: str) -> bool:
+    if not host or host == "localhost" or host.endswith((".local", ".internal", ".localhost")):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "." in host
+    return address.is_global
+
+
+@dataclass
+class PixazoRequest:
+    request_id: str
+    key: str
+    timeline: Timeline
+    created_wall: float
+    price: float
+    faults: FaultSet
+    seed_text: str
+    settled: bool = False
+
+    def status(self, now: float) -> str:
+        stage = self.timeline.stage(now)
+        if stage == "queued":
+            return "QUEUED"
+        if stage == "running":
+            return "PROCESSING"
+        if "fail" in self.faults:
+            return "ERROR" if self.faults.value("fail", "FAILED").upper() == "ERROR" else "FAILED"
+        return "COMPLETED"
+
+
+class PixazoService(Service):
+    name = "pixazo"
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox)
+        self.requests: dict[str, PixazoRequest] = {}
+        self.router.add("POST", "/pixal3d/v1/pixal3d-request", self._submit)
+        self.router.add("POST", "/{api_id}/v1/{operation}", self._unknown_model)
+        self.router.add("GET", "/v2/requests/status/{request_id}", self._status)
+
+    def credential(self, req: Request) -> str | None:
+        return req.header("Ocp-Apim-Subscription-Key") or req.query.get("subscription-key")
+
+    # -- error shapes (the API gateway's own for auth and throttling) ----------------------
+    def rate_limited(self, retry_after: int) -> Response:
+        return json_response(
+            429,
+            {
+                "statusCode": 429,
+                "message": f"Rate limit is exceeded. Try again in {retry_after} seconds.",
+            },
+            [("Retry-After", str(retry_after))],
+        )
+
+    def server_error(self, status: int) -> Response:
+        return json_response(
+            status,
+            {
+                "error": "Internal Server Error",
+                "message": "The service is temporarily unavailable.",
+            },
+        )
+
+    def not_found(self) -> Response:
+        return json_response(404, {"statusCode": 404, "message": "Resource not found"})
+
+    def _auth(self, req: Request) -> Account | Response:
+        key = self.credential(req)
+        if not key:
+            return json_response(
+                401,
+                {
+                    "statusCode": 401,
+                    "message": (
+                        "Access denied due to missing subscription key. Make sure to include "
+                        "subscription key when making requests to an API."
+                    ),
+                },
+            )
+        account = self.state.account(self.name, key)
+        if account is None:
+            return json_response(
+                401,
+                {
+                    "statusCode": 401,
+                    "message": (
+                        "Access denied due to invalid subscription key. Make sure to provide a "
+                        "valid key for an active subscription."
+                    ),
+                },
+            )
+        if account.forbidden:
+            return json_response(
+                403,
+                {
+                    "statusCode": 403,
+                    "message": (
+                        "Access denied: this subscription does not include the requested API."
+                    ),
+                },
+            )
+        return account
+
+    @staticmethod
+    def _bad_request(message: str) -> Response:
+        return json_response(400, {"error": "Bad Request", "message": message})
+
+    # -- routes ----------------------------------------------------------------------------
+    def _unknown_model(self, req: Request) -> Response:
+        account = self._auth(req)
+        if isinstance(account, Response):
+            return account
+        api_id = req.params["api_id"]
+        return json_response(
+            400,
+            {"error": "Model not found", "message": f"Model '{api_id}' not found or is disabled"},
+        )
+
+    def _submit(self, req: Request) -> Response:
+        account = self._auth(req)
+        if isinstance(account, Response):
+            return account
+        try:
+            body = req.json()
+        except (ValueError, UnicodeDecodeError):
+            return self._bad_request("Request body must be valid JSON.")
+        checker = Checker(body)
+        image_url = checker.string("image_url", required=True, min_len=1)
+        checker.integer("seed")
+        checker.integer("resolution", choices=(1024, 1536))
+        for name in FLOAT_FIELDS:
+            checker.number(name)
+        for name in STEP_FIELDS:
+            checker.integer(name, low=1, high=1000)
+        mesh_scale = checker.number("mesh_scale")
+        if mesh_scale is not None and mesh_scale <= 0:
+            checker.fail("mesh_scale", "must be greater than 0")
+        checker.integer("max_num_tokens", low=1, high=10**7)
+        checker.integer("decimation_target", low=1, high=10**8)
+        texture_size = checker.integer("texture_size", choices=(1024, 2048, 4096))
+        checker.boolean("remesh")
+        if image_url is not None:
+            problem = self._check_image_url(image_url)
+            if problem:
+                checker.fail("image_url", problem)
+        webhook = req.header("X-Webhook-URL")
+        mode = (req.header("X-Webhook-Mode") or "terminal").lower()
+        if webhook is not None:
+            allowed = ("https://", "http://") if self.sandbox.webhooks_allow_http else ("https://",)
+            if not webhook.startswith(allowed):
+                checker.fail("X-Webhook-URL", "must be an https URL")
+            if mode not in ("terminal", "sync"):
+                checker.fail("X-Webhook-Mode", "must be terminal or sync")
+        if not checker.ok:
+            return self._bad_request("; ".join(p.text() for p in checker.problems))
+        price = PRICES[texture_size or 2048]
+        now = self.state.now()
+        with self.state.lock:
+            if account.balance + 1e-9 < price:
+                return json_response(
+                    402,
+                    {
+                        "error": "Insufficient Balance",
+                        "message": "Your wallet does not have enough balance.",
+                    },
+                )
+            account.balance -= price
+            faults = req.faults.subset(JOB_FAULTS)
+            request_id = f"{MODEL_ID}_{self.state.uuid7()}"
+            job = PixazoRequest(
+                request_id,
+                account.key,
+                self.state.timeline("pixazo", faults),
+                self.state.wall(now),
+                price,
+                faults,
+                image_url or "",
+            )
+            self.requests[request_id] = job
+        self.sandbox.cdn.publish(
+            f"/pixazo/v1/{request_id}/output.glb",
+            lambda: self.sandbox.models.choose(job.seed_text),
+            "model/gltf-binary",
+            faults.subset(DOWNLOAD_FAULTS),
+        )
+        if webhook is not None:
+            threading.Thread(target=self._deliver, args=(job, webhook, mode), daemon=True).start()
+        polling_url = f"{self.sandbox.url}/pixazo/v2/requests/status/{request_id}"
+        return json_response(
+            202, {"request_id": request_id, "status": "QUEUED", "polling_url": polling_url}
+        )
+
+    def _check_image_url(self, url: str) -> str | None:
+        if url.startswith("data:"):
+            if not self.sandbox.pixazo_allow_data_uri:
+                return "must be a publicly accessible URL (data URIs are not accepted)"
+            data = decode_data_url(url)
+            if data is None or image_kind(data) is None:
+                return "data URI does not hold a PNG, JPEG, WebP or GIF image"
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return "must be an http(s) URL"
+        if not _public_host(parts.hostname):
+            return "must be publicly accessible"
+        return None
+
+    def _view(self, job: PixazoRequest, now: float) -> dict[str, Any]:
+        status = job.status(now)
+        terminal = status in ("COMPLETED", "FAILED", "ERROR")
+        if terminal and not job.settled:
+            with self.state.lock:
+                if not job.settled:
+                    job.settled = True
+                    # System errors are not charged.
+                    account = self.state.account(self.name, job.key)
+                    if status == "ERROR" and account is not None:
+                        account.balance += job.price
+        if status == "QUEUED":
+            updated = job.created_wall
+        elif status == "PROCESSING":
+            updated = self.state.wall(job.timeline.run_start)
+        else:
+            updated = self.state.wall(job.timeline.end)
+        view: dict[str, Any] = {
+            "request_id": job.request_id,
+            "status": status,
+            "model_id": MODEL_ID,
+            "error": None,
+            "output": None,
+            "created_at": iso_z(job.created_wall, millis=True),
+            "updated_at": _plain_time(updated),
+            "completed_at": _plain_time(updated) if terminal else None,
+        }
+        if status == "COMPLETED":
+            url = self.sandbox.cdn.url(f"/pixazo/v1/{job.request_id}/output.glb")
+            view["output"] = {"media_url": [url], "media_type": "model/glb"}
+        elif status == "FAILED":
+            view["error"] = "Generation failed: the model could not reconstruct the image."
+        elif status == "ERROR":
+            view["error"] = "Internal error while processing the request."
+        return view
+
+    def _status(self, req: Request) -> Response:
+        account = self._auth(req)
+        if isinstance(account, Response):
+            return account
+        with self.state.lock:
+            job = self.requests.get(req.params["request_id"])
+        if job is None or job.key != account.key:
+            return json_response(404, {"error": "Not Found", "message": "Request not found"})
+        return json_response(200, self._view(job, self.state.now()))
+
+    def _deliver(self, job: PixazoRequest, url: str, mode: str) -> None:
+        """POST the status payload to the webhook: each change in sync mode, the terminal one
+        in both; the terminal callback is sent twice, as network retries can do."""
+        last = None
+        deadline = job.timeline.end + 30.0
+        while self.state.now() < deadline:
+            now = self.state.now()
+            status = job.status(now)
+            if status != last:
+                terminal = status in ("COMPLETED", "FAILED", "ERROR")
+                if mode == "sync" or terminal:
+                    for _ in range(2 if terminal else 1):
+                        self._post(url, self._view(job, now))
+                if terminal:
+                    return
+                last = status
+            time.sleep(self.state.speed.sse_tick)
+
+    @staticmethod
+    def _post(url: str, payload: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            url, json.dumps(payload).encode(), {"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                answer.read()
+        except OSError:
+            pass  # a failing receiver does not stop the job
