@@ -62,7 +62,9 @@ def test_each_service_has_its_prefix(sb):
 def test_default_keys_are_accepted(sb):
     assert requests.get(sb.url + "/thrixel/api/v1/usage", headers=THRIXEL_AUTH).status_code == 200
     tripo = {"Authorization": f"Bearer {DEFAULT_KEYS['tripo']}"}
-    assert requests.get(sb.url + "/tripo/v2/openapi/user/balance", headers=tripo).json()["code"] == 0
+    assert (
+        requests.get(sb.url + "/tripo/v2/openapi/user/balance", headers=tripo).json()["code"] == 0
+    )
 
 
 def test_control_endpoint_adds_keys(sb):
@@ -100,8 +102,16 @@ def test_latency_fault_delays_the_answer(sb):
     [
         ("/thrixel/api/v1/usage", THRIXEL_AUTH, "detail"),
         ("/tripo/v2/openapi/user/balance", {"Authorization": "Bearer tsk_sandbox"}, "code"),
-        ("/pixazo/v2/requests/status/x", {"Ocp-Apim-Subscription-Key": "pixazo-sandbox-key"}, "message"),
-        ("/voxelai/api/generate/status?jobId=x", {"Authorization": "Bearer voxelai-sandbox-token"}, "error"),
+        (
+            "/pixazo/v2/requests/status/x",
+            {"Ocp-Apim-Subscription-Key": "pixazo-sandbox-key"},
+            "message",
+        ),
+        (
+            "/voxelai/api/generate/status?jobId=x",
+            {"Authorization": "Bearer voxelai-sandbox-token"},
+            "error",
+        ),
     ],
 )
 def test_rate_limit_fault_uses_each_services_shape(sb, path, auth, shape_key):
@@ -172,7 +182,9 @@ def test_command_line_prints_url_first_and_stops_on_signal(stop_signal):
         assert first.startswith("SANDBOX_URL=http://127.0.0.1:")
         url = first.split("=", 1)[1]
         tripo = {"Authorization": "Bearer tsk_cli"}
-        assert requests.get(url + "/tripo/v2/openapi/user/balance", headers=tripo).status_code == 200
+        assert (
+            requests.get(url + "/tripo/v2/openapi/user/balance", headers=tripo).status_code == 200
+        )
         process.send_signal(stop_signal)
         assert process.wait(timeout=10) == 0
     finally:
@@ -218,7 +230,11 @@ def test_sandbox_runs_with_the_standard_library_only():
         "print(sorted(third))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert out.returncode == 0, out.stderr
