@@ -9,6 +9,7 @@ from __future__ import annotations
 import bpy
 
 from . import engine, preferences, props
+from .importers.vox import blender as vox_blender
 from .operators import pump
 
 _CLASSES = (*preferences.classes, *props.classes, *pump.classes)
@@ -18,6 +19,7 @@ def register() -> None:
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
     props.register()
+    vox_blender.register()
     for handler_list, handler in pump.handlers:
         if handler not in handler_list:
             handler_list.append(handler)
@@ -32,6 +34,7 @@ def unregister() -> None:
     for handler_list, handler in pump.handlers:
         while handler in handler_list:
             handler_list.remove(handler)
+    vox_blender.unregister()
     props.unregister()
     for cls in reversed(_CLASSES):
         bpy.utils.unregister_class(cls)

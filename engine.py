@@ -177,7 +177,7 @@ def rebuild_mirror() -> None:
     runtime = _runtime()
     runtime.jobs.clear()
     _engine.index.clear()
-    for job in reversed(_engine.journal.list(limit=200)):
+    for job in reversed(_engine.journal.jobs(limit=200)):
         _engine.index[job.id] = len(runtime.jobs)
         _mirror(runtime.jobs.add(), job)
 

@@ -38,21 +38,21 @@ def _service_props() -> dict[str, object]:
 class ConjurePreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
-    __annotations__ = {
-        **_service_props(),
-        "connect_timeout": FloatProperty(name="Connect Timeout", default=10.0, min=1.0,
-                                         max=120.0, unit="TIME_ABSOLUTE", update=_changed),
-        "read_timeout": FloatProperty(name="Read Timeout", default=60.0, min=5.0, max=600.0,
-                                      unit="TIME_ABSOLUTE", update=_changed),
-        "proxy": StringProperty(name="Proxy", description="e.g. http://proxy.example:3128; "
-                                "empty uses the system's HTTP(S)_PROXY", update=_changed),
-        "ca_bundle": StringProperty(name="CA Bundle", subtype="FILE_PATH", update=_changed,
-                                    description="PEM file of extra certificate authorities"),
-        "verify_tls": BoolProperty(name="Verify TLS Certificates", default=True,
-                                   update=_changed),
-        "workers": IntProperty(name="Network Threads", default=4, min=1, max=16,
-                               description="Requests in flight at once (takes effect on restart)"),
-    }
+    # Per-service fields come from the SERVICES table, so they are added to the annotations
+    # Blender reads; the shared ones are declared plainly.
+    __annotations__ = _service_props()
+    connect_timeout: FloatProperty(name="Connect Timeout", default=10.0, min=1.0, max=120.0,
+                                   unit="TIME_ABSOLUTE", update=_changed)
+    read_timeout: FloatProperty(name="Read Timeout", default=60.0, min=5.0, max=600.0,
+                                unit="TIME_ABSOLUTE", update=_changed)
+    proxy: StringProperty(name="Proxy", update=_changed,
+                          description="e.g. http://proxy.example:3128; empty uses the "
+                                      "system's HTTP(S)_PROXY")
+    ca_bundle: StringProperty(name="CA Bundle", subtype="FILE_PATH", update=_changed,
+                              description="PEM file of extra certificate authorities")
+    verify_tls: BoolProperty(name="Verify TLS Certificates", default=True, update=_changed)
+    workers: IntProperty(name="Network Threads", default=4, min=1, max=16,
+                         description="Requests in flight at once (takes effect on restart)")
 
     def network(self) -> NetworkSettings:
         return NetworkSettings(connect_timeout=self.connect_timeout,

@@ -11,22 +11,22 @@ from bpy.props import CollectionProperty, FloatProperty, IntProperty, StringProp
 
 
 class ConjureJobItem(bpy.types.PropertyGroup):
-    job_id: StringProperty(name="Job")  # type: ignore[valid-type]
-    provider: StringProperty(name="Service")  # type: ignore[valid-type]
-    operation: StringProperty(name="Operation")  # type: ignore[valid-type]
-    state: StringProperty(name="State")  # type: ignore[valid-type]
+    job_id: StringProperty(name="Job")
+    provider: StringProperty(name="Service")
+    operation: StringProperty(name="Operation")
+    state: StringProperty(name="State")
     #: 0–1, or -1 when the service gives no progress.
-    progress: FloatProperty(name="Progress", default=-1.0)  # type: ignore[valid-type]
-    eta_s: FloatProperty(name="ETA", default=-1.0)  # type: ignore[valid-type]
-    message: StringProperty(name="Message")  # type: ignore[valid-type]
-    remote_id: StringProperty(name="Remote ID")  # type: ignore[valid-type]
+    progress: FloatProperty(name="Progress", default=-1.0)
+    eta_s: FloatProperty(name="ETA", default=-1.0)
+    message: StringProperty(name="Message")
+    remote_id: StringProperty(name="Remote ID")
 
 
 class ConjureRuntime(bpy.types.PropertyGroup):
-    jobs: CollectionProperty(type=ConjureJobItem)  # type: ignore[valid-type]
-    active_index: IntProperty(name="Active Job")  # type: ignore[valid-type]
+    jobs: CollectionProperty(type=ConjureJobItem)
+    active_index: IntProperty(name="Active Job")
     #: Bumped whenever the pump changed something, so panels know when to redraw.
-    revision: IntProperty()  # type: ignore[valid-type]
+    revision: IntProperty()
 
 
 classes = (ConjureJobItem, ConjureRuntime)

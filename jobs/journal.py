@@ -175,9 +175,9 @@ class Journal:
             raise JournalError(f"no job {job_id} in the journal")
         return job
 
-    def list(self, states: Iterable[State] | None = None, limit: int | None = None) -> list[Job]:
+    def jobs(self, states: Iterable[State] | None = None, limit: int | None = None) -> list[Job]:
         """Jobs newest first, optionally only those in ``states``."""
-        sql, args = "SELECT * FROM jobs", []
+        sql, args = "SELECT * FROM jobs", list[Any]()
         if states is not None:
             states = list(states)
             sql += f" WHERE state IN ({', '.join('?' * len(states))})"
@@ -219,10 +219,10 @@ class Journal:
 
     def count(self, provider: str, states: Iterable[State]) -> int:
         """How many of ``provider``'s jobs are in ``states``, across every process."""
-        states = [str(s) for s in states]
+        names = [str(s) for s in states]
         sql = (f"SELECT COUNT(*) FROM jobs WHERE provider = ? "
-               f"AND state IN ({', '.join('?' * len(states))})")
-        return int(self._conn().execute(sql, [provider, *states]).fetchone()[0])
+               f"AND state IN ({', '.join('?' * len(names))})")
+        return int(self._conn().execute(sql, [provider, *names]).fetchone()[0])
 
     def find_remote(self, provider: str, remote_id: str) -> Job | None:
         row = self._conn().execute(

@@ -78,7 +78,7 @@ def _arm_now() -> float | None:
         return 0.5
     window = wm.windows[0]
     with bpy.context.temp_override(window=window, screen=window.screen):
-        bpy.ops.conjure.pump("INVOKE_DEFAULT")
+        bpy.ops.conjure.pump("INVOKE_DEFAULT")  # type: ignore[attr-defined]
     return None
 
 

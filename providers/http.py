@@ -197,9 +197,7 @@ class HttpClient:
             error = self.map_error(response)
             retryable = response.status_code == 429 or response.status_code >= 500
             if may_retry and retryable and attempt < self.settings.max_retries:
-                delay = error.retry_after
-                if delay is None:
-                    delay = self.backoff(attempt)
+                delay = self.backoff(attempt) if error.retry_after is None else error.retry_after
                 log.info("%s; retrying in %.1f s", error, delay)
                 response.close()
                 self._sleep(delay)

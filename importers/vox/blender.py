@@ -71,13 +71,13 @@ class CONJURE_OT_import_vox(bpy.types.Operator, ImportHelper):
     bl_options = {"REGISTER", "UNDO", "PRESET"}
 
     filename_ext = ".vox"
-    filter_glob: StringProperty(default="*.vox", options={"HIDDEN"})  # type: ignore[valid-type]
-    files: CollectionProperty(  # type: ignore[valid-type]
+    filter_glob: StringProperty(default="*.vox", options={"HIDDEN"})
+    files: CollectionProperty(
         type=bpy.types.OperatorFileListElement, options={"HIDDEN", "SKIP_SAVE"}
     )
-    directory: StringProperty(subtype="DIR_PATH", options={"HIDDEN", "SKIP_SAVE"})  # type: ignore[valid-type]
+    directory: StringProperty(subtype="DIR_PATH", options={"HIDDEN", "SKIP_SAVE"})
 
-    voxel_size: FloatProperty(  # type: ignore[valid-type]
+    voxel_size: FloatProperty(
         name="Voxel Size",
         description="Edge length of one voxel",
         default=0.1,
@@ -86,16 +86,16 @@ class CONJURE_OT_import_vox(bpy.types.Operator, ImportHelper):
         subtype="DISTANCE",
         unit="LENGTH",
     )
-    color_mode: EnumProperty(  # type: ignore[valid-type]
+    color_mode: EnumProperty(
         name="Colors", items=_COLOR_MODE_ITEMS, default="PALETTE_IMAGE"
     )
-    origin: EnumProperty(name="Origin", items=_ORIGIN_ITEMS, default="BOTTOM_CENTER")  # type: ignore[valid-type]
-    greedy: BoolProperty(  # type: ignore[valid-type]
+    origin: EnumProperty(name="Origin", items=_ORIGIN_ITEMS, default="BOTTOM_CENTER")
+    greedy: BoolProperty(
         name="Merge Faces",
         description="Merge neighbouring faces of one colour into rectangles (far fewer faces)",
         default=True,
     )
-    watertight: BoolProperty(  # type: ignore[valid-type]
+    watertight: BoolProperty(
         name="Watertight",
         description="Split merged faces' edges where neighbours meet them, so closed models "
         "stay manifold (for printing, booleans and remeshing)",
@@ -105,7 +105,7 @@ class CONJURE_OT_import_vox(bpy.types.Operator, ImportHelper):
     def _paths(self) -> list[str]:
         if self.files and self.directory:
             return [os.path.join(self.directory, f.name) for f in self.files if f.name]
-        return [self.filepath]
+        return [self.filepath]  # type: ignore[attr-defined]  # from ImportHelper
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         imported = 0
@@ -132,7 +132,7 @@ class CONJURE_OT_import_vox(bpy.types.Operator, ImportHelper):
         if self.directory and self.files:
             popup = getattr(self, "invoke_popup", None)
             return popup(context) if popup is not None else self.execute(context)
-        return ImportHelper.invoke(self, context, event)
+        return ImportHelper.invoke(self, context, event)  # type: ignore[return-value]
 
 
 class CONJURE_FH_import_vox(bpy.types.FileHandler):

@@ -151,7 +151,7 @@ def _create_mesh(
     if options.color_mode == "VERTEX_COLOR":
         colors = mesh.color_attributes.new("Color", "BYTE_COLOR", "CORNER")
         corner_rgba = vox.palette[arrays.loop_face_colors()].astype(np.float32) / 255.0
-        colors.data.foreach_set("color_srgb", corner_rgba.reshape(-1))
+        colors.data.foreach_set("color_srgb", corner_rgba.reshape(-1))  # type: ignore[attr-defined]
         mesh.color_attributes.active_color = colors
     materials.assign(mesh, arrays)
     mesh.update()
@@ -261,7 +261,7 @@ class _Materials:
             _enable_nodes(material)
             bsdf = _principled(material)
             color = srgb_to_linear(self.vox.palette[index])
-            bsdf.inputs["Base Color"].default_value = (*color[:3], 1.0)
+            bsdf.inputs["Base Color"].default_value = (*color[:3], 1.0)  # type: ignore[attr-defined]
             material.diffuse_color = (*color[:3], 1.0)
             _apply_settings(material, bsdf, self.settings[index], color[:3])
             self.per_color[index] = material
@@ -275,7 +275,7 @@ class _Materials:
         bsdf = _principled(material)
         if self.color_mode == "PALETTE_IMAGE":
             image = bpy.data.images.new(f"{self.name} palette", PALETTE_WIDTH, 1, alpha=True)
-            image.pixels.foreach_set(palette_pixels(self.vox.palette))
+            image.pixels.foreach_set(palette_pixels(self.vox.palette))  # type: ignore[attr-defined]
             image.pack()
             texture = tree.nodes.new("ShaderNodeTexImage")
             texture.image = image
@@ -315,7 +315,7 @@ class _Materials:
         )
         image.colorspace_settings.name = "Non-Color"
         image.alpha_mode = "CHANNEL_PACKED"
-        image.pixels.foreach_set(values.reshape(-1))
+        image.pixels.foreach_set(values.reshape(-1))  # type: ignore[attr-defined]
         image.pack()
         texture = tree.nodes.new("ShaderNodeTexImage")
         texture.image = image
@@ -338,7 +338,7 @@ class _Materials:
         tree.links.new(color_source, _input(bsdf, "Emission Color", "Emission"))
         glass = [s.ior for s in self.settings if s.transmission > 0]
         if glass:
-            bsdf.inputs["IOR"].default_value = float(np.mean(glass))
+            bsdf.inputs["IOR"].default_value = float(np.mean(glass))  # type: ignore[attr-defined]
 
 
 def _enable_nodes(material: bpy.types.Material) -> None:
@@ -368,9 +368,9 @@ def _apply_settings(
     color: np.ndarray | None,
     color_source=None,
 ) -> None:
-    bsdf.inputs["Metallic"].default_value = settings.metallic
-    bsdf.inputs["Roughness"].default_value = settings.roughness
-    bsdf.inputs["IOR"].default_value = settings.ior
+    bsdf.inputs["Metallic"].default_value = settings.metallic  # type: ignore[attr-defined]
+    bsdf.inputs["Roughness"].default_value = settings.roughness  # type: ignore[attr-defined]
+    bsdf.inputs["IOR"].default_value = settings.ior  # type: ignore[attr-defined]
     _input(bsdf, "Specular IOR Level", "Specular").default_value = settings.specular
     _input(bsdf, "Transmission Weight", "Transmission").default_value = settings.transmission
     if settings.emission_strength > 0:
@@ -381,7 +381,7 @@ def _apply_settings(
         elif color is not None:
             emission.default_value = (*color, 1.0)
     if settings.alpha < 1.0:
-        bsdf.inputs["Alpha"].default_value = settings.alpha
+        bsdf.inputs["Alpha"].default_value = settings.alpha  # type: ignore[attr-defined]
         if hasattr(material, "surface_render_method"):
             material.surface_render_method = "BLENDED"
         else:

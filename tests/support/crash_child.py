@@ -53,10 +53,10 @@ def main() -> None:
         runner.submit("fake", "create", {"prompt": "crash test"})
     runner.start()
     deadline = time.monotonic() + 30
-    while journal.list(ACTIVE) and time.monotonic() < deadline:
+    while journal.jobs(ACTIVE) and time.monotonic() < deadline:
         time.sleep(0.02)
     runner.stop()
-    sys.exit(0 if not journal.list(ACTIVE) else 3)
+    sys.exit(0 if not journal.jobs(ACTIVE) else 3)
 
 
 if __name__ == "__main__":

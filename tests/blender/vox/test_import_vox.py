@@ -15,14 +15,9 @@ VOXEL = 0.1
 
 @pytest.fixture(scope="module")
 def vox_module(conjure):
-    """The extension's vox entry points, registered even before the root package calls them."""
-    module = importlib.import_module(f"{conjure.__name__}.importers.vox.blender")
-    registered_here = not hasattr(bpy.types, "CONJURE_OT_import_vox")
-    if registered_here:
-        module.register()
-    yield module
-    if registered_here:
-        module.unregister()
+    """The extension's vox entry points (registered by the extension itself)."""
+    assert hasattr(bpy.types, "CONJURE_OT_import_vox")
+    return importlib.import_module(f"{conjure.__name__}.importers.vox.blender")
 
 
 @pytest.fixture

@@ -76,7 +76,7 @@ def test_killed_runner_resumes_without_loss_or_double_submit(tmp_path, point, nt
         assert restarted.returncode == 0, out
 
     journal = Journal(tmp_path / "jobs.sqlite")
-    [job] = journal.list()
+    [job] = journal.jobs()
     assert max(service.submissions.values(), default=0) <= 1, "a job was submitted twice"
     folder = tmp_path / "results" / "fake" / job.id
     if (point, nth) in SUBMIT_IN_FLIGHT:

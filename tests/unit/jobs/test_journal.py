@@ -50,8 +50,8 @@ def test_list_filters_states_newest_first(journal):
     a = journal.add(Job("a", "x", created_at=1.0))
     b = journal.add(Job("b", "x", created_at=2.0))
     journal.update(a.id, state=State.SUBMITTING)
-    assert [j.id for j in journal.list()] == [b.id, a.id]
-    assert [j.id for j in journal.list([State.PENDING])] == [b.id]
+    assert [j.id for j in journal.jobs()] == [b.id, a.id]
+    assert [j.id for j in journal.jobs([State.PENDING])] == [b.id]
     assert journal.count("a", [State.SUBMITTING]) == 1
 
 
