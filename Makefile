@@ -1,0 +1,39 @@
+# Every target builds the virtual environments it needs (pinned in tools/requirements/, cached
+# outside the checkout under ~/.cache/conjure) on first use.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+VENV := tools/venv.sh
+REQ := tools/requirements
+# The oldest Blender Conjure supports and the newest published as a module for Python 3.11.
+BPY_VERSIONS := 4.2 5.0
+
+.PHONY: test lint typecheck test-unit test-blender demo build validate clean
+
+## The README's test command: everything CI runs.
+test: lint typecheck test-unit test-blender
+
+lint:
+	py=$$($(VENV) $(REQ)/dev.txt); "$$(dirname "$$py")/ruff" check .
+
+typecheck:
+	tools/typecheck.sh "$$($(VENV) $(REQ)/dev.txt)"
+
+test-unit:
+	"$$($(VENV) $(REQ)/dev.txt)" -m pytest tests/unit
+
+test-blender:
+	for v in $(BPY_VERSIONS); do \
+	  echo "== Blender tier, bpy $$v"; \
+	  "$$($(VENV) $(REQ)/bpy-$$v.txt)" -m pytest tests/blender; \
+	done
+
+## The main job: a generation through the extension against the local sandbox.
+demo:
+	"$$($(VENV) $(REQ)/bpy-5.0.txt)" tools/demo.py
+
+build validate:
+	"$$($(VENV) $(REQ)/bpy-5.0.txt)" tools/ext.py $@
+
+clean:
+	rm -rf build

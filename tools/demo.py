@@ -1,0 +1,55 @@
+"""The main job: one generation through Conjure, end to end, against the local sandbox.
+
+Starts the sandbox on loopback, loads the checkout into the real ``bpy`` module as the extension
+``bl_ext.dev.conjure``, generates a Thrixel model from a prompt through the job engine (journal,
+worker threads, pump), imports the result into the scene and saves a .blend.
+
+    python tools/demo.py ["a prompt"]        # CONJURE_DEMO_SPEED=fast|real (default real)
+"""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.blender_dev import ROOT, bpy, enable_extension, exit_now  # noqa: E402
+
+from sandbox import DEFAULT_KEYS, start_sandbox  # noqa: E402
+
+
+def main() -> int:
+    prompt = sys.argv[1] if len(sys.argv) > 1 else "a small stone gargoyle holding a lantern"
+    speed = os.environ.get("CONJURE_DEMO_SPEED", "real")
+    out = ROOT / "build" / "demo" / "conjure-demo.blend"
+    with start_sandbox(speed=speed) as sandbox:
+        print(f"sandbox: {sandbox.url} (speed {speed})")
+        os.environ["CONJURE_THRIXEL_URL"] = sandbox.service_url("thrixel")
+        os.environ["CONJURE_THRIXEL_KEY"] = DEFAULT_KEYS["thrixel"]
+        conjure = enable_extension(online=True)
+        from importlib import import_module
+
+        engine = import_module(f"{conjure.__name__}.engine")
+        scene_import = import_module(f"{conjure.__name__}.importers.scene")
+
+        bpy.ops.wm.read_homefile(use_empty=True)
+        job = engine.submit("thrixel", "create", {"task": prompt})
+        [job] = engine.run_blocking([job.id], timeout=600)
+        if job.state != "ready":
+            print(f"demo: job ended {job.state}: {job.message}", file=sys.stderr)
+            return 1
+        objects = scene_import.import_result(
+            bpy.context, provider=job.provider, job_id=job.id, remote_id=job.remote_id or "",
+            paths=engine.result_paths(job), name=f"Conjure: {prompt[:40]}")
+        engine.mark_imported(job)
+        engine.shutdown()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(out))
+    names = ", ".join(sorted(ob.name for ob in objects))
+    print(f"demo: imported {len(objects)} objects ({names})")
+    print(f"DEMO_BLEND={out}")
+    return 0
+
+
+if __name__ == "__main__":
+    exit_now(main())
