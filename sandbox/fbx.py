@@ -53,10 +53,10 @@ def _encode_prop(kind: str, value: object) -> bytes:
     if kind == "C":
         return b"C" + struct.pack("<?", value)
     if kind == "S":
-        data = value.encode("utf-8") if isinstance(value, str) else bytes(value)  # type: ignore[arg-type]
+        data = value.encode("utf-8") if isinstance(value, str) else _as_bytes(value)
         return b"S" + struct.pack("<I", len(data)) + data
     if kind == "R":
-        data = bytes(value)  # type: ignore[arg-type]
+        data = _as_bytes(value)
         return b"R" + struct.pack("<I", len(data)) + data
     if kind in ("d", "i"):
         items = list(value)  # type: ignore[call-overload]
@@ -64,6 +64,12 @@ def _encode_prop(kind: str, value: object) -> bytes:
         packed = zlib.compress(raw)
         return kind.encode() + struct.pack("<III", len(items), 1, len(packed)) + packed
     raise ValueError(f"unsupported FBX property type {kind!r}")
+
+
+def _as_bytes(value: object) -> bytes:
+    if not isinstance(value, bytes | bytearray):
+        raise TypeError(f"expected bytes, got {type(value).__name__}")
+    return bytes(value)
 
 
 def _p(name: str, kind: str, flavour: str, *values: Prop) -> Node:

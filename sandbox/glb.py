@@ -177,7 +177,7 @@ class Glb:
             points = self.accessor_values(primitive["attributes"]["POSITION"])
             positions.extend((p[0], p[1], p[2]) for p in points)
             if "indices" in primitive:
-                flat = [v[0] for v in self.accessor_values(primitive["indices"])]
+                flat = [int(v[0]) for v in self.accessor_values(primitive["indices"])]
             else:
                 flat = list(range(len(points)))
             for i in range(0, len(flat) - 2, 3):

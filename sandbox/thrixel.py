@@ -1088,7 +1088,7 @@ class ThrixelService(Service):
             "_key": account.key,
         }
         with self.state.lock:
-            self.projects[project["id"]] = project
+            self.projects[str(project["id"])] = project
             return json_response(201, self._project_view(project))
 
     def _own_project(self, req: Request) -> tuple[Account, dict[str, Any]] | Response:

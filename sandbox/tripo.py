@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -750,7 +751,7 @@ class TripoService(Service):
                 publish(
                     f"{view}_view_url",
                     f"{view}.png",
-                    lambda i=index: candidate_image(seed, 0, i, size=256),
+                    functools.partial(candidate_image, seed, 0, index, size=256),
                     "image/png",
                 )
             return
