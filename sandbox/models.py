@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import re
 import struct
 import threading
 import zipfile
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 from .fbx import write_fbx
 from .glb import Glb, build_model
@@ -93,6 +95,89 @@ def glb_to_obj_zip(glb_bytes: bytes, stem: str = "model") -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{stem}.obj", "\n".join(lines) + "\n")
+    return buffer.getvalue()
+
+
+def glb_to_3mf(glb_bytes: bytes) -> bytes:
+    """3MF package (geometry only, as the format carries no textures here), in metres."""
+    objects = []
+    items = []
+    for number, (name, positions, triangles) in enumerate(Glb.parse(glb_bytes).world_meshes(), 1):
+        # 3MF's build plate is Z-up; glTF is Y-up.
+        vertices = "".join(
+            f'<vertex x="{x:.6f}" y="{-z:.6f}" z="{y:.6f}"/>' for x, y, z in positions
+        )
+        faces = "".join(f'<triangle v1="{a}" v2="{b}" v3="{c}"/>' for a, b, c in triangles)
+        objects.append(
+            f'<object id="{number}" name={quoteattr(name)} type="model"><mesh>'
+            f"<vertices>{vertices}</vertices><triangles>{faces}</triangles></mesh></object>"
+        )
+        items.append(f'<item objectid="{number}"/>')
+    model = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<model unit="meter" xml:lang="en-US" '
+        'xmlns="http://schemas.microsoft.com/3dmanufacturing/core/2015/02">'
+        f"<resources>{''.join(objects)}</resources><build>{''.join(items)}</build></model>"
+    )
+    content_types = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Types xmlns="http://schemas.openxmlformats.org/'
+        'package/2006/content-types"><Default Extension="rels" ContentType="application/'
+        'vnd.openxmlformats-package.relationships+xml"/><Default Extension="model" '
+        'ContentType="application/vnd.ms-package.3dmanufacturing-3dmodel+xml"/></Types>'
+    )
+    rels = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Relationships xmlns="http://schemas.'
+        'openxmlformats.org/package/2006/relationships"><Relationship Target="/3D/3dmodel.model" '
+        'Id="rel0" Type="http://schemas.microsoft.com/3dmanufacturing/2013/01/3dmodel"/>'
+        "</Relationships>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", content_types)
+        archive.writestr("_rels/.rels", rels)
+        archive.writestr("3D/3dmodel.model", model)
+    return buffer.getvalue()
+
+
+def _usd_name(name: str, taken: set[str]) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_]", "_", name) or "mesh"
+    if safe[0].isdigit():
+        safe = "_" + safe
+    unique, n = safe, 1
+    while unique in taken:
+        n += 1
+        unique = f"{safe}_{n}"
+    taken.add(unique)
+    return unique
+
+
+def glb_to_usdz(glb_bytes: bytes) -> bytes:
+    """USDZ: an uncompressed zip whose first file is a text USD layer, data 64-byte aligned."""
+    taken: set[str] = set()
+    prims = []
+    for name, positions, triangles in Glb.parse(glb_bytes).world_meshes():
+        points = ", ".join(f"({x:.6f}, {y:.6f}, {z:.6f})" for x, y, z in positions)
+        indices = ", ".join(str(i) for tri in triangles for i in tri)
+        counts = ", ".join("3" for _ in triangles)
+        prims.append(
+            f'    def Mesh "{_usd_name(name, taken)}"\n    {{\n'
+            f"        int[] faceVertexCounts = [{counts}]\n"
+            f"        int[] faceVertexIndices = [{indices}]\n"
+            f"        point3f[] points = [{points}]\n"
+            '        uniform token subdivisionScheme = "none"\n    }\n'
+        )
+    layer = (
+        '#usda 1.0\n(\n    defaultPrim = "Model"\n    metersPerUnit = 1\n    upAxis = "Y"\n)\n\n'
+        'def Xform "Model"\n{\n' + "\n".join(prims) + "}\n"
+    ).encode("utf-8")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        info = zipfile.ZipInfo("model.usda", date_time=(2020, 1, 1, 0, 0, 0))
+        # Pad the local header's extra field so the file data starts on a 64-byte boundary,
+        # as the USDZ format requires.
+        header = 30 + len(info.filename) + 4
+        padding = (-(buffer.tell() + header)) % 64
+        info.extra = struct.pack("<HH", 0x1986, padding) + b"\0" * padding
+        archive.writestr(info, layer)
     return buffer.getvalue()
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import glb as glb_format
 from .faults import DOWNLOAD_FAULTS, JOB_FAULTS, FaultSet
 from .http import Request, Response, file_response, json_response, parse_multipart
-from .models import glb_to_fbx, glb_to_obj_zip, glb_to_stl, thumbnail
+from .models import glb_to_fbx, glb_to_obj_zip, glb_to_stl, glb_to_usdz, thumbnail
 from .service import Service
 from .state import Account, Timeline, iso_z
 from .validate import Checker, decode_data_url
@@ -61,6 +61,7 @@ CONVERTIBLE = {
     "fbx": ("application/octet-stream", ".fbx", glb_to_fbx),
     "obj": ("application/zip", ".obj.zip", glb_to_obj_zip),
     "stl": ("model/stl", ".stl", glb_to_stl),
+    "usdz": ("model/vnd.usdz+zip", ".usdz", glb_to_usdz),
 }
 
 
@@ -840,7 +841,7 @@ class ThrixelService(Service):
                 f"{sub.submission_id}_{label}{suffix}",
                 faults,
             )
-        if fmt in ("usdz", "py", "reference_image"):
+        if fmt in ("py", "reference_image"):
             return _detail(404, f"Format '{fmt}' is not available for this submission.")
         return _detail(422, f"Unknown format '{fmt}'.")
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .faults import DOWNLOAD_FAULTS, JOB_FAULTS, FaultSet
 from .http import Request, Response, json_response, parse_multipart
 from .images import candidate_image
-from .models import glb_to_fbx, glb_to_obj_zip, glb_to_stl, thumbnail
+from .models import glb_to_3mf, glb_to_fbx, glb_to_obj_zip, glb_to_stl, glb_to_usdz, thumbnail
 from .service import Service
 from .state import Account, Timeline, iso_z
 from .validate import Checker, image_kind
@@ -766,20 +766,22 @@ class TripoService(Service):
         elif t in ("animate_rig", "animate_retarget") and body.get("out_format") == "fbx":
             fmt = "fbx"
         elif t == "convert_model":
-            fmt = {"GLTF": "glb", "FBX": "fbx", "OBJ": "obj", "STL": "stl"}.get(
-                str(body.get("format")), str(body.get("format")).lower()
-            )
+            fmt = {
+                "GLTF": "glb",
+                "FBX": "fbx",
+                "OBJ": "obj",
+                "STL": "stl",
+                "USDZ": "usdz",
+                "3MF": "3mf",
+            }[str(body.get("format"))]
         producers: dict[str, tuple[Callable[[], bytes], str, str]] = {
             "glb": (source_model, "model.glb", "model/gltf-binary"),
             "fbx": (lambda: glb_to_fbx(source_model()), "model.fbx", "application/octet-stream"),
             "obj": (lambda: glb_to_obj_zip(source_model()), "model.zip", "application/zip"),
             "stl": (lambda: glb_to_stl(source_model()), "model.stl", "model/stl"),
+            "usdz": (lambda: glb_to_usdz(source_model()), "model.usdz", "model/vnd.usdz+zip"),
+            "3mf": (lambda: glb_to_3mf(source_model()), "model.3mf", "model/3mf"),
         }
-        if fmt not in producers:
-            # USDZ and 3MF are not produced here; the task fails as the service would on an
-            # export it cannot make, and the credits are refunded.
-            task.faults = task.faults.merged(FaultSet({"fail": "1001"}, "fail=1001"))
-            return
         producer, filename, ctype = producers[fmt]
         textured = body.get("texture") is not False or body.get("pbr") is True
         name = "pbr_model" if (t in GENERATION_TYPES and textured and fmt == "glb") else "model"

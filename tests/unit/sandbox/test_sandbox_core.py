@@ -239,3 +239,20 @@ def test_sandbox_runs_with_the_standard_library_only():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_real_speed_keeps_jobs_waiting_like_the_services():
+    with pytest.raises(ValueError):
+        start_sandbox(speed="ludicrous")
+    with start_sandbox(speed="real") as sb:
+        answer = requests.post(
+            sb.url + "/thrixel/api/v1/phase1/submit", json={"task": "x"}, headers=THRIXEL_AUTH
+        )
+        sid = answer.json()["submission_id"]
+        time.sleep(0.3)
+        assert requests.get(f"{sb.url}/thrixel/api/v1/{sid}/info").json()["status"] == "queued"
+        voxel = {"Authorization": f"Bearer {DEFAULT_KEYS['voxelai']}"}
+        images = sb.url + "/voxelai/api/generate/images"
+        assert requests.post(images, json={"prompt": "a"}, headers=voxel).status_code == 200
+        again = requests.post(images, json={"prompt": "b"}, headers=voxel)
+        assert again.status_code == 429 and 10 < int(again.headers["Retry-After"]) <= 15

@@ -37,6 +37,29 @@ def tripo_model(sb, prompt: str, **options) -> bytes:
     raise AssertionError("task did not finish")
 
 
+def converted(sb, prompt: str, fmt: str) -> bytes:
+    url = sb.url + "/tripo/v2/openapi/task"
+    base = requests.post(url, json={"type": "text_to_model", "prompt": prompt}, headers=TRIPO)
+    body = {
+        "type": "convert_model",
+        "format": fmt,
+        "original_model_task_id": base.json()["data"]["task_id"],
+    }
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        answer = requests.post(url, json=body, headers=TRIPO).json()
+        if answer["code"] == 0:
+            break
+        time.sleep(0.05)  # the source task is not finished yet
+    task_id = answer["data"]["task_id"]
+    while time.monotonic() < deadline:
+        data = requests.get(f"{url}/{task_id}", headers=TRIPO).json()["data"]
+        if data["status"] == "success":
+            return requests.get(data["output"]["model"]).content
+        time.sleep(0.03)
+    raise AssertionError("conversion did not finish")
+
+
 # -- an independent binary FBX reader ------------------------------------------------------
 def read_fbx(data: bytes) -> list[tuple[str, list, list]]:
     """Top-level nodes as (name, properties, children), for FBX 7.x (32-bit offsets)."""
@@ -190,6 +213,8 @@ for path in sys.argv[1:]:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     if path.endswith(".fbx"):
         bpy.ops.import_scene.fbx(filepath=path)
+    elif path.endswith(".usdz"):
+        bpy.ops.wm.usd_import(filepath=path)
     else:
         bpy.ops.import_scene.gltf(filepath=path)
     result[os.path.basename(path)] = sorted(
@@ -207,17 +232,18 @@ def _bpy_python() -> Path | None:
 
 
 @pytest.mark.skipif(_bpy_python() is None, reason="no bpy environment (tools/venv.sh bpy-*.txt)")
-def test_blender_imports_served_glb_and_fbx():
+def test_blender_imports_served_glb_fbx_and_usdz():
     with start_sandbox() as sb:
         glb = tripo_model(sb, "an orrery")
         fbx = tripo_model(sb, "an orrery", quad=True)
+        usdz = converted(sb, "an orrery", "USDZ")
     with tempfile.TemporaryDirectory() as folder:
-        glb_path = Path(folder, "model.glb")
-        fbx_path = Path(folder, "model.fbx")
-        glb_path.write_bytes(glb)
-        fbx_path.write_bytes(fbx)
+        paths = []
+        for name, data in (("model.glb", glb), ("model.fbx", fbx), ("model.usdz", usdz)):
+            paths.append(Path(folder, name))
+            paths[-1].write_bytes(data)
         out = subprocess.run(
-            [str(_bpy_python()), "-c", BLENDER_CHECK, str(glb_path), str(fbx_path)],
+            [str(_bpy_python()), "-c", BLENDER_CHECK, *map(str, paths)],
             capture_output=True,
             text=True,
             timeout=120,
@@ -225,4 +251,5 @@ def test_blender_imports_served_glb_and_fbx():
     assert out.returncode == 0, out.stderr[-2000:]
     line = next(line for line in out.stdout.splitlines() if line.startswith("RESULT "))
     result = json.loads(line[len("RESULT ") :])
-    assert result["model.glb"] and result["model.glb"] == result["model.fbx"]
+    assert result["model.glb"]
+    assert result["model.glb"] == result["model.fbx"] == result["model.usdz"]

@@ -602,3 +602,43 @@ def test_v3_needs_json_content_type(sb):
         v3(sb) + "/generation/text-to-model", headers=new_key(sb), data="prompt=x"
     )
     assert answer.status_code == 415 and answer.json()["code"] == 1003
+
+
+@pytest.mark.parametrize("fmt", ["USDZ", "3MF", "OBJ", "GLTF"])
+def test_convert_to_every_format(sb, fmt):
+    import io
+    import zipfile
+
+    auth = new_key(sb)
+    base = task_id(create(sb, auth, {"type": "text_to_model", "prompt": "stool"}))
+    wait_task(sb, auth, base)
+    done = wait_task(
+        sb,
+        auth,
+        task_id(
+            create(
+                sb, auth, {"type": "convert_model", "original_model_task_id": base, "format": fmt}
+            )
+        ),
+    )
+    assert done["status"] == "success"
+    data = requests.get(done["output"]["model"]).content
+    if fmt == "GLTF":
+        assert data[:4] == b"glTF"
+        return
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    names = archive.namelist()
+    if fmt == "USDZ":
+        first = archive.infolist()[0]
+        assert names[0].endswith(".usda") and first.compress_type == zipfile.ZIP_STORED
+        start = first.header_offset + 30 + len(first.filename) + len(first.extra)
+        assert start % 64 == 0
+        layer = archive.read(names[0]).decode()
+        assert layer.startswith("#usda 1.0") and "def Mesh" in layer
+    elif fmt == "3MF":
+        assert "3D/3dmodel.model" in names
+        model = archive.read("3D/3dmodel.model").decode()
+        assert "<triangle " in model and 'unit="meter"' in model
+    else:
+        obj = archive.read(names[0]).decode()
+        assert obj.count("\nf ") > 10 and "\no " in obj
