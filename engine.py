@@ -241,8 +241,8 @@ def run_blocking(job_ids: Iterable[str], *, timeout: float | None = None,
         if all(job.finished for job in jobs):
             return jobs
         if deadline is not None and time.monotonic() > deadline:
-            raise TimeoutError(f"jobs still running after {timeout:.0f} s: "
-                               + ", ".join(j.id for j in jobs if not j.finished))
+            raise TimeoutError(f"jobs still running after {timeout:.0f} s: " + "; ".join(
+                f"{j.id} {j.state} ({j.message})" for j in jobs if not j.finished))
         time.sleep(interval)
 
 

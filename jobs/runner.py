@@ -81,6 +81,9 @@ class Runner:
         self._seq = 0
         self._threads: list[threading.Thread] = []
         self._stopping = False
+        #: Wakes the lease heartbeat at stop; it must not wait on ``_cond``, or a ``notify``
+        #: meant for an idle worker could wake it instead and the job would sit unnoticed.
+        self._stopped = threading.Event()
         self._slot_lock = threading.Lock()
 
     # -- public API (any thread) --------------------------------------------------------------
@@ -88,6 +91,7 @@ class Runner:
     def start(self, *, resume: bool = True) -> list[Job]:
         """Start the workers; with ``resume``, pick up every unfinished job (see ``resume``)."""
         self._stopping = False
+        self._stopped.clear()
         names = [f"conjure-worker-{i}" for i in range(self._workers)]
         self._threads = [threading.Thread(target=self._work, name=n, daemon=True) for n in names]
         self._threads.append(threading.Thread(target=self._heartbeat, name="conjure-lease",
@@ -154,6 +158,7 @@ class Runner:
             self._stopping = True
             held = list(self._due) + list(self._busy)
             self._cond.notify_all()
+        self._stopped.set()
         for flag in self._stop_flags.values():
             flag.set()
         for thread in self._threads:
@@ -217,13 +222,8 @@ class Runner:
 
     def _heartbeat(self) -> None:
         interval = self.journal.lease_s / 3
-        while True:
+        while not self._stopped.wait(interval):
             with self._cond:
-                if self._stopping:
-                    return
-                self._cond.wait(interval)
-                if self._stopping:
-                    return
                 held = set(self._due) | self._busy
             try:
                 self.journal.renew(held)

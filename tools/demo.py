@@ -13,9 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.blender_dev import ROOT, bpy, enable_extension, exit_now  # noqa: E402
-
-from sandbox import DEFAULT_KEYS, start_sandbox  # noqa: E402
+from sandbox import DEFAULT_KEYS, start_sandbox
+from tools.blender_dev import ROOT, bpy, enable_extension, exit_now
 
 
 def main() -> int:

@@ -1,7 +1,7 @@
 """Blender's own extension tool (``blender_ext.py``, shipped inside the bpy wheel) on this checkout.
 
     python tools/ext.py validate        # check blender_manifest.toml
-    python tools/ext.py build           # build/conjure-<version>.zip
+    python tools/ext.py build [DIR]     # DIR/conjure-<version>.zip (default build/)
 
 Run it with the python of a bpy environment; bpy itself is not imported.
 """
@@ -28,9 +28,10 @@ def main() -> int:
     if command == "validate":
         return subprocess.call([*tool, "validate", str(ROOT)])
     if command == "build":
-        out = ROOT / "build"
-        out.mkdir(exist_ok=True)
-        return subprocess.call([*tool, "build", "--source-dir", str(ROOT), "--output-dir", str(out)])
+        out = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "build"
+        out.mkdir(parents=True, exist_ok=True)
+        return subprocess.call([*tool, "build", "--source-dir", str(ROOT),
+                                "--output-dir", str(out)])
     sys.exit("usage: ext.py validate|build")
 
 

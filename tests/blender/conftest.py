@@ -7,6 +7,8 @@ and Blender's user resources in a scratch folder.
 Fixtures:
 - ``conjure``: the extension's top-level module (``bl_ext.dev.conjure``), enabled once per session.
 - ``fresh_scene``: removes every object and the data-blocks the tests create before a test.
+- ``sandbox``: the local emulator of the four services on loopback (fast timings), per session.
+- ``thrixel``: preferences pointing Conjure's Thrixel client at the sandbox with a valid key.
 """
 
 import pytest
@@ -32,6 +34,29 @@ def fresh_scene(conjure):
     if ids:
         data.batch_remove(ids)
     return bpy.context.scene
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    from sandbox import start_sandbox
+
+    with start_sandbox(speed="fast") as running:
+        yield running
+
+
+@pytest.fixture
+def thrixel(conjure, sandbox):
+    """Conjure's preferences set for the sandbox's Thrixel; restored afterwards."""
+    from sandbox import DEFAULT_KEYS
+
+    prefs = bpy.context.preferences.addons[conjure.__package__].preferences
+    prefs.thrixel_url = sandbox.service_url("thrixel")
+    prefs.thrixel_key = DEFAULT_KEYS["thrixel"]
+    bpy.context.preferences.system.use_online_access = True
+    yield prefs
+    prefs.thrixel_key = ""
+    prefs.thrixel_url = ""
+    bpy.context.preferences.system.use_online_access = True
 
 
 def pytest_sessionfinish(session, exitstatus):

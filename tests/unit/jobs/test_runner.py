@@ -287,3 +287,16 @@ def test_events_coalesce_per_job():
     assert [e.job.id for e in drained] == [a.id, b.id]
     assert drained[0].kinds == {"state", "progress"}
     assert drained[0].job.progress == 0.99
+
+
+def test_an_idle_single_worker_always_wakes_for_new_work(journal, tmp_path):
+    # Every submit must reach the one idle worker (not another thread waiting nearby).
+    provider = ScriptedProvider([Submitted("r1", RemoteStatus(Phase.SUCCEEDED,
+                                                              results=[glb_file()]))])
+    runner = make_runner(journal, tmp_path, {"scripted": provider}, workers=1)
+    runner.start()
+    for _ in range(12):
+        threading.Event().wait(0.05)  # let the worker go idle
+        job = runner.submit("scripted", "op")
+        assert runner.wait(job.id, timeout=3).state == State.READY
+    runner.stop()
