@@ -22,7 +22,7 @@ from .jobs.events import EventQueue
 from .jobs.journal import Journal
 from .jobs.model import Job, State
 from .jobs.runner import Runner
-from .providers import errors
+from .providers import catalog, errors
 from .providers.base import Provider
 from .providers.client import ClientConfig, make_provider
 from .providers.services import BY_ID, SERVICES
@@ -137,7 +137,8 @@ def settings_changed() -> None:
 
 def submit(provider: str, operation: str, params: dict[str, Any],
            parent_id: str | None = None) -> Job:
-    """Queue a job; refuses at once (nothing written) when it could not be sent anyway."""
+    """Queue a job; refuses at once (nothing written) when it could not be sent anyway:
+    offline, no key, or parameters the operation's declaration does not accept."""
     if not refresh_online():
         raise errors.OfflineError(offline_message())
     service = BY_ID.get(provider)
@@ -147,10 +148,11 @@ def submit(provider: str, operation: str, params: dict[str, Any],
         raise errors.AuthenticationError(
             f"No {service.label} {service.key_label.lower()}: paste it in Edit > Preferences > "
             f"Add-ons > Conjure, or set ${service.key_env[0]} (get one at {service.key_help})")
+    cleaned = catalog.operation(provider, operation).validate(params)
     engine = get()
     if provider not in engine.runner.providers:
         raise NotImplementedError(f"{service.label} is not supported by this Conjure version")
-    return engine.runner.submit(provider, operation, params, parent_id=parent_id)
+    return engine.runner.submit(provider, operation, cleaned, parent_id=parent_id)
 
 
 # -- the main-thread side ------------------------------------------------------------------------

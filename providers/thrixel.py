@@ -14,10 +14,28 @@ from . import errors
 from .base import Job, Phase, Provider, RemoteStatus, ResultFile, Submitted
 from .client import ClientConfig
 from .http import HttpClient, parse_retry_after
+from .params import Operation, Param, exclusive, one_of
 
 _PHASES = {"queued": Phase.QUEUED, "processing": Phase.RUNNING, "completed": Phase.SUCCEEDED,
            "failed": Phase.FAILED}
-#: Submit route per operation (phase 1 create; the other phases arrive with their declarations).
+OPERATIONS = (
+    Operation(
+        "thrixel", "create", "Create", "text",
+        description="A new editable multi-part model from a prompt and/or reference images",
+        params=(
+            Param("task", "str", "Prompt", "What to make"),
+            Param("image", "image", "Image", "One reference image (data URL or https URL)"),
+            Param("images", "image_list", "Images", "Up to 6 reference images", max_items=6),
+            Param("model", "str", "Model", "Service model override; empty uses the default",
+                  advanced=True),
+            Param("project_id", "str", "Project", advanced=True),
+            Param("adaptive_thinking", "bool", "Adaptive Thinking",
+                  "Deeper reasoning pass: slower, higher quality", default=False, advanced=True),
+        ),
+        rules=(one_of("task", "image", "images"), exclusive("image", "images")),
+    ),
+)
+#: Submit route per operation.
 _ROUTES = {"create": "phase1/submit"}
 
 

@@ -114,3 +114,12 @@ def test_sentinel_key_is_in_no_blend_journal_or_log(engine, thrixel, sandbox, fr
     for where, data in places.items():
         assert sentinel.encode() not in data, f"key found in {where}"
         assert b"SENTINEL" not in data, f"part of the key found in {where}"
+
+
+def test_invalid_parameters_are_refused_before_anything_is_written(engine, errors, thrixel):
+    before = len(engine.get().journal.jobs())
+    with pytest.raises(errors.InvalidRequestError, match="image and images") as caught:
+        engine.submit("thrixel", "create", {"image": "https://x/a.png",
+                                            "images": ["https://x/b.png"]})
+    assert caught.value.field == "images"
+    assert len(engine.get().journal.jobs()) == before

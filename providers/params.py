@@ -1,0 +1,220 @@
+"""Declarations of the services' operations and their parameters, written once.
+
+Each service module declares its operations with ``Operation``/``Param``/rules. The same
+declaration validates a request before anything paid is sent, tells the Blender panel what to
+draw (common options, the rest under *Advanced*) and gives the command line its options.
+
+``Operation.validate`` raises ``InvalidRequestError`` naming the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidRequestError
+
+#: Parameter kinds. ``image``: a path, https URL or data URL of one picture; ``image_list``:
+#: several. Lists of text (``str_list``) are e.g. part names.
+KINDS = ("str", "int", "float", "bool", "enum", "str_list", "image", "image_list")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str
+    label: str = ""
+    description: str = ""
+    #: The service's documented default (None: the service decides), shown in the UI.
+    default: Any = None
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] = ()
+    max_length: int | None = None
+    min_items: int | None = None
+    max_items: int | None = None
+    #: Drawn in the collapsed *Advanced* panel rather than with the common options.
+    advanced: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: kind {self.kind!r} not in {KINDS}")
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+    def allowed(self) -> str:
+        """Words for what this parameter accepts, for error messages and tooltips."""
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        parts = []
+        if self.kind in ("int", "float"):
+            parts.append("a whole number" if self.kind == "int" else "a number")
+            if self.minimum is not None and self.maximum is not None:
+                parts.append(f"from {_num(self.minimum)} to {_num(self.maximum)}")
+            elif self.minimum is not None:
+                parts.append(f"of at least {_num(self.minimum)}")
+            elif self.maximum is not None:
+                parts.append(f"of at most {_num(self.maximum)}")
+        elif self.kind == "bool":
+            parts.append("true or false")
+        elif self.kind in ("str", "image"):
+            parts.append("text" if self.kind == "str" else "an image path or URL")
+            if self.max_length:
+                parts.append(f"of at most {self.max_length} characters")
+        else:
+            parts.append("a list")
+            if self.min_items is not None and self.max_items is not None:
+                parts.append(f"of {self.min_items} to {self.max_items} items")
+            elif self.max_items is not None:
+                parts.append(f"of at most {self.max_items} items")
+        return " ".join(parts)
+
+    def clean(self, value: Any, where: str) -> Any:
+        """``value`` converted to this parameter's type; raises when it does not fit."""
+
+        def refuse(why: str = "") -> InvalidRequestError:
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            return InvalidRequestError(
+                f"{where}: {self.name} must be {self.allowed()}" + (f" ({why})" if why else "")
+                + f"; got {shown}", field=self.name)
+
+        kind = self.kind
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise refuse()
+            return value
+        if kind in ("int", "float"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise refuse()
+            if kind == "int":
+                if isinstance(value, float) and not value.is_integer():
+                    raise refuse()
+                value = int(value)
+            else:
+                value = float(value)
+            if (self.minimum is not None and value < self.minimum) or (
+                    self.maximum is not None and value > self.maximum):
+                raise refuse()
+        elif kind in ("str", "image", "enum"):
+            if kind == "enum" and value not in self.choices:
+                raise refuse()
+            if kind != "enum" and not isinstance(value, str):
+                raise refuse()
+            if kind != "enum" and self.max_length is not None and len(value) > self.max_length:
+                raise refuse(f"{len(value)} characters")
+        else:
+            if isinstance(value, str) or not isinstance(value, list | tuple):
+                raise refuse()
+            value = list(value)
+            if any(not isinstance(v, str) for v in value):
+                raise refuse("every item must be text")
+            if self.max_items is not None and len(value) > self.max_items:
+                raise refuse(f"{len(value)} items")
+            if self.min_items is not None and len(value) < self.min_items:
+                raise refuse(f"{len(value)} items")
+        if self.choices and kind != "enum" and value not in self.choices:
+            raise refuse()
+        return value
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _present(values: Mapping[str, Any], name: str) -> bool:
+    value = values.get(name)
+    return value is not None and value != "" and value != []
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A constraint across parameters: ``check`` returns None or the reason it is broken;
+    ``field`` is the parameter the message is about."""
+
+    field: str
+    check: Callable[[Mapping[str, Any]], str | None]
+
+
+def exclusive(*names: str) -> Rule:
+    """At most one of ``names`` may be given."""
+    def check(values: Mapping[str, Any]) -> str | None:
+        given = [n for n in names if _present(values, n)]
+        if len(given) > 1:
+            return f"{' and '.join(given)} cannot be used together; give only one of them"
+        return None
+    return Rule(names[-1], check)
+
+
+def one_of(*names: str) -> Rule:
+    """At least one of ``names`` must be given."""
+    def check(values: Mapping[str, Any]) -> str | None:
+        if not any(_present(values, n) for n in names):
+            return f"give at least one of {', '.join(names)}"
+        return None
+    return Rule(names[0], check)
+
+
+def only_when(name: str, condition: Callable[[Mapping[str, Any]], bool], why: str) -> Rule:
+    """``name`` may be given only when ``condition`` holds (``why`` says when)."""
+    def check(values: Mapping[str, Any]) -> str | None:
+        if _present(values, name) and not condition(values):
+            return f"{name} {why}"
+        return None
+    return Rule(name, check)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One thing a service can do, e.g. Tripo ``text_to_model``."""
+
+    provider: str
+    name: str
+    label: str
+    #: What the user starts from, for the panel's mode list: "text", "image", "multiview",
+    #: "model" (a follow-up on an earlier result), "upload", ...
+    mode: str
+    params: tuple[Param, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    description: str = ""
+    #: Follow-ups act on an earlier job; the engine fills the parent's remote id in.
+    needs_parent: bool = False
+    #: False for operations that cost nothing (e.g. Voxel-AI's candidate images).
+    paid: bool = True
+    by_name: dict[str, Param] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {p.name: p for p in self.params})
+
+    def validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The request's values, type-checked; unset (None) values are dropped.
+
+        Raises ``InvalidRequestError`` with ``field`` set for the first problem found.
+        """
+        where = f"{self.provider} {self.label}"
+        unknown = sorted(set(values) - set(self.by_name))
+        if unknown:
+            raise InvalidRequestError(
+                f"{where}: unknown option {unknown[0]!r}; the options are "
+                + ", ".join(sorted(self.by_name)), field=unknown[0])
+        cleaned: dict[str, Any] = {}
+        for param in self.params:
+            value = values.get(param.name)
+            if value is None:
+                if param.required:
+                    raise InvalidRequestError(
+                        f"{where}: {param.name} is required ({param.allowed()})",
+                        field=param.name)
+                continue
+            cleaned[param.name] = param.clean(value, where)
+            if param.required and not _present(cleaned, param.name):
+                raise InvalidRequestError(f"{where}: {param.name} must not be empty",
+                                          field=param.name)
+        for rule in self.rules:
+            problem = rule.check(cleaned)
+            if problem:
+                raise InvalidRequestError(f"{where}: {problem}", field=rule.field)
+        return cleaned
