@@ -86,6 +86,16 @@ class Provider(ABC):
         """Ask the service to stop the job; False when it refused (e.g. already running)."""
         return False
 
+    def balance(self) -> str | None:
+        """A short line about the account's credits or balance, where the service tells it
+        (e.g. "1200 credits"); None when it does not. May send a cheap authenticated read."""
+        return None
+
+    def check_key(self) -> str:
+        """Make the cheapest authenticated call the service offers and describe the account;
+        raises ``AuthenticationError`` (or another ``ServiceError``) when the key is refused."""
+        raise NotImplementedError
+
     @property
     def can_cancel(self) -> bool:
         return type(self).cancel is not Provider.cancel

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,11 +23,12 @@ class ClientConfig:
 
 
 def make_provider(service_id: str, config: ClientConfig) -> Provider:
-    """The client for ``service_id`` (see ``services.SERVICES``)."""
+    """The client for ``service_id`` (see ``services.SERVICES``): its module's ``make``."""
     if service_id not in BY_ID:
         raise ValueError(f"unknown service {service_id!r}; known: {sorted(BY_ID)}")
-    if service_id == "thrixel":
-        from .thrixel import ThrixelProvider
-
-        return ThrixelProvider(config)
-    raise NotImplementedError(f"{BY_ID[service_id].label} is not supported yet")
+    try:
+        module = importlib.import_module(f"{__package__}.{service_id}")
+    except ModuleNotFoundError as exc:
+        raise NotImplementedError(f"{BY_ID[service_id].label} is not supported yet") from exc
+    make: Callable[[ClientConfig], Provider] = module.make
+    return make(config)

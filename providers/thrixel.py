@@ -116,3 +116,7 @@ class ThrixelProvider(Provider):
                 frozenset({"glb"}),
             )]
         return status
+
+
+def make(config: ClientConfig) -> ThrixelProvider:
+    return ThrixelProvider(config)
