@@ -9,6 +9,7 @@ survives Blender's ``.001`` renames and a saved file.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import bpy
 
@@ -23,9 +24,9 @@ class ImportFailed(Exception):
 def _import_file(context: bpy.types.Context, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix in (".glb", ".gltf"):
-        result = bpy.ops.import_scene.gltf(filepath=str(path))
+        result = cast(set[str], bpy.ops.import_scene.gltf(filepath=str(path)))
     elif suffix == ".fbx":
-        result = bpy.ops.import_scene.fbx(filepath=str(path))
+        result = cast(set[str], bpy.ops.import_scene.fbx(filepath=str(path)))
     elif suffix == ".vox":
         from .vox.blender import import_vox
 
