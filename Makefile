@@ -8,7 +8,7 @@ REQ := tools/requirements
 # The oldest Blender Conjure supports and the newest published as a module for Python 3.11.
 BPY_VERSIONS := 4.2 5.0
 
-.PHONY: test lint typecheck test-unit test-blender demo build validate clean
+.PHONY: test lint typecheck test-unit test-blender demo build validate bench clean
 
 ## The README's test command: everything CI runs.
 test: lint typecheck test-unit test-blender
@@ -34,6 +34,13 @@ demo:
 
 build validate:
 	"$$($(VENV) $(REQ)/bpy-5.0.txt)" tools/ext.py $@
+
+## Speed and memory figures (printed, not asserted).
+bench:
+	dev=$$($(VENV) $(REQ)/dev.txt); bpy=$$($(VENV) $(REQ)/bpy-5.0.txt); \
+	"$$dev" benchmarks/download_memory.py; \
+	"$$bpy" benchmarks/pump.py; \
+	"$$bpy" benchmarks/vox_import.py
 
 clean:
 	rm -rf build
