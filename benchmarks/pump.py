@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.blender_dev import bpy, enable_extension, exit_now  # noqa: E402
+from tools.blender_dev import bpy, enable_extension, exit_now
 
 JOBS = 20
 
