@@ -316,6 +316,11 @@ class Runner:
             self._set(job, state=State.PENDING, message=f"Not sent yet: {exc}")
             return exc.retry_after if exc.retry_after is not None else self._backoff(watch)
         except errors.ServiceError as exc:
+            if isinstance(exc, errors.InvalidRequestError) and exc.status is None:
+                # Refused by the client itself before anything was sent (e.g. a local image
+                # too large): nothing can exist at the service, so it is a plain failure.
+                self._fail(job, exc)
+                return None
             if exc.status is None:
                 self._set(job, state=State.UNKNOWN, error_code="submit_unanswered", message=(
                     f"No answer to the submit ({exc}); the job may exist at {job.provider}. "

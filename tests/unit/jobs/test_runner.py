@@ -300,3 +300,11 @@ def test_an_idle_single_worker_always_wakes_for_new_work(journal, tmp_path):
         job = runner.submit("scripted", "op")
         assert runner.wait(job.id, timeout=3).state == State.READY
     runner.stop()
+
+
+def test_submit_refused_by_the_client_itself_fails_rather_than_unknown(journal, tmp_path):
+    provider = ScriptedProvider([errors.InvalidRequestError("image too large", field="image")])
+    done = run_one(journal, tmp_path, provider)
+    assert (done.state, done.error_code) == (State.FAILED, "invalid_request")
+    assert "image too large" in done.message
+    assert provider.submits == 1
