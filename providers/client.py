@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .base import Provider
@@ -20,6 +20,9 @@ class ClientConfig:
     network: NetworkSettings = field(default_factory=NetworkSettings)
     #: Raises ``OfflineError`` when requests are not allowed right now.
     guard: Callable[[], None] = lambda: None
+    #: Service-specific settings as text, e.g. ``{"api": "v2"}`` for Tripo3D's API family;
+    #: each client documents the ones it reads (and its environment fallbacks) in ``make``.
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 def make_provider(service_id: str, config: ClientConfig) -> Provider:
