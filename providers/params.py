@@ -16,8 +16,12 @@ from typing import Any
 from .errors import InvalidRequestError
 
 #: Parameter kinds. ``image``: a path, https URL or data URL of one picture; ``image_list``:
-#: several. Lists of text (``str_list``) are e.g. part names.
-KINDS = ("str", "int", "float", "bool", "enum", "str_list", "image", "image_list")
+#: several. Lists of text (``str_list``) are e.g. part names. ``file``: a path to a local file
+#: that is not a picture (e.g. a model to upload), so the panel draws a file picker.
+KINDS = ("str", "int", "float", "bool", "enum", "str_list", "image", "image_list", "file")
+#: Generic inputs: the prompt, the negative prompt, one image, several images, and the earlier
+#: job a follow-up acts on (filled with that job's remote id).
+ROLES = ("", "prompt", "negative_prompt", "image", "images", "parent")
 
 
 @dataclass(frozen=True)
@@ -37,10 +41,15 @@ class Param:
     max_items: int | None = None
     #: Drawn in the collapsed *Advanced* panel rather than with the common options.
     advanced: bool = False
+    #: What the parameter is for the generic inputs every service shares, so the panel and
+    #: ``conjure.generate(prompt=..., image_path=...)`` can fill it: one of ROLES, or "".
+    role: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"{self.name}: kind {self.kind!r} not in {KINDS}")
+        if self.role not in ROLES:
+            raise ValueError(f"{self.name}: role {self.role!r} not in {ROLES}")
 
     @property
     def title(self) -> str:
@@ -61,8 +70,9 @@ class Param:
                 parts.append(f"of at most {_num(self.maximum)}")
         elif self.kind == "bool":
             parts.append("true or false")
-        elif self.kind in ("str", "image"):
-            parts.append("text" if self.kind == "str" else "an image path or URL")
+        elif self.kind in ("str", "image", "file"):
+            parts.append({"str": "text", "image": "an image path or URL",
+                          "file": "a file path"}[self.kind])
             if self.max_length:
                 parts.append(f"of at most {self.max_length} characters")
         else:
@@ -99,7 +109,7 @@ class Param:
             if (self.minimum is not None and value < self.minimum) or (
                     self.maximum is not None and value > self.maximum):
                 raise refuse()
-        elif kind in ("str", "image", "enum"):
+        elif kind in ("str", "image", "file", "enum"):
             if kind == "enum" and value not in self.choices:
                 raise refuse()
             if kind != "enum" and not isinstance(value, str):
@@ -188,6 +198,10 @@ class Operation:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {p.name: p for p in self.params})
+
+    def param_for(self, role: str) -> Param | None:
+        """The parameter that plays ``role`` (see ``ROLES``) in this operation, if any."""
+        return next((p for p in self.params if p.role == role), None)
 
     def validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The request's values, type-checked; unset (None) values are dropped.

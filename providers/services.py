@@ -15,6 +15,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Service:
     id: str
+    #: The name scripts and the command line use (``provider='TRIPO'``).
+    op_id: str
     label: str
     #: What the service calls its credential, for the preferences field.
     key_label: str
@@ -27,20 +29,21 @@ class Service:
 
 
 SERVICES: tuple[Service, ...] = (
-    Service("thrixel", "Thrixel", "API key", ("CONJURE_THRIXEL_KEY", "THRIXEL_API_KEY"),
+    Service("thrixel", "THRIXEL", "Thrixel", "API key", ("CONJURE_THRIXEL_KEY", "THRIXEL_API_KEY"),
             "CONJURE_THRIXEL_URL", "https://api.thrixel.com",
             "thrixel.com/create/#settings/api-keys"),
-    Service("tripo", "Tripo3D", "API key", ("CONJURE_TRIPO_KEY", "TRIPO_API_KEY"),
+    Service("tripo", "TRIPO", "Tripo3D", "API key", ("CONJURE_TRIPO_KEY", "TRIPO_API_KEY"),
             "CONJURE_TRIPO_URL", "https://api.tripo3d.ai",
             "platform.tripo3d.ai > API keys"),
-    Service("pixazo", "Pixal3D (Pixazo)", "Subscription key",
+    Service("pixazo", "PIXAL3D", "Pixal3D (Pixazo)", "Subscription key",
             ("CONJURE_PIXAZO_KEY", "PIXAZO_API_KEY"), "CONJURE_PIXAZO_URL",
             "https://gateway.pixazo.ai", "pixazo.ai > API keys"),
-    Service("voxelai", "Voxel-AI", "Access token", ("CONJURE_VOXELAI_TOKEN",),
+    Service("voxelai", "VOXELAI", "Voxel-AI", "Access token", ("CONJURE_VOXELAI_TOKEN",),
             "CONJURE_VOXELAI_URL", "https://voxelai.studio",
             "voxelai.studio (sign in; tokens expire and must be pasted again)"),
 )
 BY_ID: dict[str, Service] = {s.id: s for s in SERVICES}
+BY_OP_ID: dict[str, Service] = {s.op_id: s for s in SERVICES}
 
 
 def resolve_key(service: Service, field_value: str,

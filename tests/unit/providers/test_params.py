@@ -61,3 +61,11 @@ def test_catalog_finds_declared_operations():
         catalog.operation("thrixel", "fly")
     with pytest.raises(InvalidRequestError, match="unknown service"):
         catalog.operations("nope")
+
+
+def test_roles_name_the_generic_inputs():
+    op = Operation("S", "o", "O", "text", params=(Param("task", "str", role="prompt"),))
+    assert op.param_for("prompt").name == "task"
+    assert op.param_for("image") is None
+    with pytest.raises(ValueError, match="role"):
+        Param("x", "str", role="colour")
