@@ -201,9 +201,9 @@ def _model_params(versions: tuple[str, ...]) -> tuple[Param, ...]:
 
 
 _PROMPT = Param("prompt", "str", "Prompt", "What to make (no emoji)", required=True,
-                max_length=1024)
+                max_length=1024, role="prompt")
 _NEGATIVE = Param("negative_prompt", "str", "Negative Prompt", "What to avoid",
-                  max_length=255, advanced=True)
+                  max_length=255, advanced=True, role="negative_prompt")
 _ALIGNMENT = Param("texture_alignment", "enum", "Texture Alignment", "original_image: close to "
                    "the picture; geometry: consistent with the shape",
                    default="original_image", choices=("original_image", "geometry"),
@@ -212,7 +212,7 @@ _ORIENTATION = Param("orientation", "enum", "Orientation", "align_image: rotate 
                      "match the picture", default="default", choices=("default", "align_image"),
                      advanced=True)
 _SOURCE = Param("original_model_task_id", "str", "Source Task", "The Tripo task whose model "
-                "this works on", required=True)
+                "this works on", required=True, role="parent")
 _IMAGE_HELP = "PNG, JPEG or WebP file, or an https URL; 20–6000 px, at most 20 MB"
 
 
@@ -262,7 +262,7 @@ OPERATIONS = (
     Operation(
         "tripo", "image_to_model", "Image to Model", "image",
         description="A 3D model from one picture",
-        params=(Param("image", "image", "Image", _IMAGE_HELP, required=True),
+        params=(Param("image", "image", "Image", _IMAGE_HELP, required=True, role="image"),
                 Param("enable_image_autofix", "bool", "Fix Image", "Optimise the picture first "
                       "(slower)", default=False, advanced=True),
                 _ALIGNMENT, _ORIENTATION, *_model_params(MODEL_VERSIONS)),
@@ -272,7 +272,7 @@ OPERATIONS = (
         "tripo", "multiview_to_model", "Multiview to Model", "multiview",
         description="A 3D model from front, left, back and right views (front and at least one "
                     "more; views at 0°, 90°, 180°, 270°)",
-        params=(Param("front", "image", "Front", _IMAGE_HELP, required=True),
+        params=(Param("front", "image", "Front", _IMAGE_HELP, required=True, role="image"),
                 Param("left", "image", "Left", "The object's own left side"),
                 Param("back", "image", "Back"),
                 Param("right", "image", "Right"),
@@ -284,7 +284,8 @@ OPERATIONS = (
         "tripo", "refine_model", "Refine Model", "model", needs_parent=True,
         description="Refine a draft model (only drafts made before model v2.0)",
         params=(Param("draft_model_task_id", "str", "Draft Task", "A successful text, image or "
-                      "multiview task of model_version below v2.0", required=True),),
+                      "multiview task of model_version below v2.0", required=True,
+                      role="parent"),),
     ),
     Operation(
         "tripo", "text_to_image", "Text to Image", "text",
@@ -299,7 +300,8 @@ OPERATIONS = (
                 Param("model_version", "enum", "Image Model", "flux.1_dev and z_image take no "
                       "reference images; flux.1_kontext_pro up to 4, the others up to 10",
                       default="flux.1_kontext_pro", choices=IMAGE_MODELS),
-                Param("images", "image_list", "Reference Images", _IMAGE_HELP, max_items=10),
+                Param("images", "image_list", "Reference Images", _IMAGE_HELP, max_items=10,
+                      role="images"),
                 Param("t_pose", "bool", "T-Pose", "Put the subject in a T-pose", default=False,
                       advanced=True),
                 Param("sketch_to_render", "bool", "Sketch to Render", "Render a sketch",

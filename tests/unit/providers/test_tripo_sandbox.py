@@ -1,0 +1,161 @@
+"""Tripo3D client against the sandbox over real HTTP, driven by the real job engine.
+
+Each test has its own key (so concurrency limits and credits do not leak between tests) and
+runs whole jobs through ``Runner`` + ``Journal`` until the result file is in the results folder.
+"""
+
+import struct
+import uuid
+import zlib
+
+import pytest
+
+from conjure.jobs.journal import Journal
+from conjure.jobs.model import State
+from conjure.jobs.polling import PollPolicy
+from conjure.jobs.runner import Runner
+from conjure.providers import tripo
+from conjure.providers.client import ClientConfig
+from sandbox import start_sandbox
+
+FAST = PollPolicy(scale=0.01)
+
+
+def png(width=64, height=48, rgb=(200, 90, 30)):
+    """A small valid PNG (stdlib only)."""
+    row = b"\x00" + bytes(rgb) * width
+    raw = zlib.compress(row * height)
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
+                                                                0, 0, 0))
+            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with start_sandbox(speed="fast") as sb:
+        yield sb
+
+
+@pytest.fixture
+def key(sandbox):
+    name = f"tsk_{uuid.uuid4().hex}"
+    sandbox.add_key("tripo", name)
+    return name
+
+
+@pytest.fixture
+def engine(tmp_path):
+    """Starts a runner for a provider and drives jobs to the end; cleans up after the test."""
+    journal = Journal(tmp_path / "jobs.sqlite")
+    runners = []
+
+    def run(provider, operation, params, timeout=20):
+        runner = Runner(journal, {"tripo": provider}, tmp_path, policy=FAST, workers=2)
+        runners.append(runner)
+        runner.start()
+        job = runner.submit("tripo", operation, tripo.BY_NAME[operation].validate(params))
+        done = runner.wait(job.id, timeout=timeout)
+        runner.stop()
+        return done
+
+    yield run
+    for runner in runners:
+        runner.stop()
+    journal.close()
+
+
+def provider_for(sandbox, key, api):
+    return tripo.TripoProvider(ClientConfig(sandbox.service_url("tripo"), key=key), api)
+
+
+def result(tmp_path, job):
+    assert job.state == State.READY, (job.state, job.error_code, job.message)
+    assert len(job.result_files) == 1
+    return (tmp_path / "results" / "tripo" / job.id / job.result_files[0]).read_bytes()
+
+
+@pytest.mark.parametrize("api", ["v2", "v3"])
+def test_text_to_model_then_texture_convert_rig_and_animate(sandbox, key, engine, tmp_path,
+                                                            api):
+    provider = provider_for(sandbox, key, api)
+    model = engine(provider, "text_to_model", {"prompt": "a stone gargoyle",
+                                               "texture_quality": "detailed"})
+    assert result(tmp_path, model)[:4] == b"glTF"
+    source = {"original_model_task_id": model.remote_id}
+
+    textured = engine(provider, "texture_model", {**source, "texture_prompt": "mossy stone"})
+    assert result(tmp_path, textured)[:4] == b"glTF"
+
+    fbx = engine(provider, "convert_model", {**source, "format": "FBX", "fbx_preset": "blender"})
+    assert result(tmp_path, fbx).startswith(b"Kaydara FBX Binary")
+    usdz = engine(provider, "convert_model", {**source, "format": "USDZ"})
+    assert result(tmp_path, usdz)[:4] == b"PK\x03\x04"
+    assert usdz.result_files[0].endswith(".usdz")
+
+    rig = engine(provider, "animate_rig", {**source, "out_format": "fbx", "rig_type": "biped"})
+    assert result(tmp_path, rig).startswith(b"Kaydara FBX Binary")
+    animated = engine(provider, "animate_retarget", {
+        "original_model_task_id": rig.remote_id, "animations": ["preset:walk", "preset:run"]})
+    assert result(tmp_path, animated)[:4] == b"glTF"
+
+
+@pytest.mark.parametrize("api", ["v2", "v3"])
+def test_image_and_multiview_upload_local_pictures(sandbox, key, engine, tmp_path, api):
+    front, back = tmp_path / "front.png", tmp_path / "back.png"
+    front.write_bytes(png())
+    back.write_bytes(png(rgb=(10, 20, 30)))
+    provider = provider_for(sandbox, key, api)
+    single = engine(provider, "image_to_model", {"image": str(front),
+                                                 "orientation": "align_image"})
+    assert result(tmp_path, single)[:4] == b"glTF"
+    multi = engine(provider, "multiview_to_model", {"front": str(front), "back": str(back),
+                                                    "model_version": "v3.0-20250812",
+                                                    "geometry_quality": "detailed"})
+    assert result(tmp_path, multi)[:4] == b"glTF"
+
+
+@pytest.mark.parametrize("api", ["v2", "v3"])
+def test_quad_gives_fbx_and_images_give_pictures(sandbox, key, engine, tmp_path, api):
+    provider = provider_for(sandbox, key, api)
+    quad = engine(provider, "text_to_model", {"prompt": "a chair", "quad": True,
+                                              "smart_low_poly": True, "face_limit": 4000})
+    assert result(tmp_path, quad).startswith(b"Kaydara FBX Binary")
+    picture = engine(provider, "text_to_image", {"prompt": "a small cat"})
+    assert result(tmp_path, picture)[:8] == b"\x89PNG\r\n\x1a\n"
+    ref = tmp_path / "ref.png"
+    ref.write_bytes(png())
+    edited = engine(provider, "generate_image", {"prompt": "image[1] as a statue",
+                                                 "images": [str(ref)], "t_pose": True})
+    assert result(tmp_path, edited)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_no_credits_fails_with_the_top_up_message(sandbox, engine):
+    key = f"tsk_{uuid.uuid4().hex}"
+    sandbox.add_key("tripo", key, balance=0)
+    done = engine(provider_for(sandbox, key, "v3"), "text_to_model", {"prompt": "a lamp"})
+    assert (done.state, done.error_code) == (State.FAILED, "insufficient_credits")
+    assert "top up at https://platform.tripo3d.ai/billing" in done.message
+    assert key not in done.message
+
+
+def test_failed_task_reports_the_content_policy(sandbox, engine):
+    key = f"tsk_{uuid.uuid4().hex}"
+    sandbox.add_key("tripo", key, faults="fail=banned")
+    done = engine(provider_for(sandbox, key, "v2"), "text_to_model", {"prompt": "a lamp"})
+    assert (done.state, done.error_code) == (State.FAILED, "content_rejected")
+    assert "content policy" in done.message
+
+
+def test_balance_and_key_check(sandbox, key):
+    for api in ("v2", "v3"):
+        provider = provider_for(sandbox, key, api)
+        assert provider.balance() == "3000 credits"
+        assert provider.check_key().startswith(f"Tripo3D key accepted ({api} API)")
+    wrong = provider_for(sandbox, "tsk_wrong", "v3")
+    with pytest.raises(tripo.errors.AuthenticationError, match="refused the API key"):
+        wrong.check_key()
