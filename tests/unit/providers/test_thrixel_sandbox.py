@@ -1,0 +1,174 @@
+"""Thrixel client over real HTTP against the sandbox, each job driven by the real engine
+(runner + journal) to a checked file in the results folder."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from conjure.jobs.journal import Journal
+from conjure.jobs.model import State
+from conjure.jobs.polling import PollPolicy
+from conjure.jobs.runner import Runner
+from conjure.providers import errors
+from conjure.providers.base import Phase
+from conjure.providers.client import ClientConfig
+from conjure.providers.thrixel import ThrixelProvider
+from sandbox import start_sandbox
+from support.pictures import png
+
+_keys = itertools.count()
+FAST = PollPolicy(scale=0.01)
+
+
+@pytest.fixture(scope="module")
+def sb():
+    with start_sandbox(speed="fast") as sandbox:
+        yield sandbox
+
+
+class Env:
+    """One key, one provider, one engine: submit jobs and wait for their end state."""
+
+    def __init__(self, sb, tmp_path, **key_options):
+        self.sb = sb
+        self.key = f"sk-thrixel-client-{next(_keys)}"
+        sb.add_key("thrixel", self.key, **key_options)
+        self.provider = ThrixelProvider(
+            ClientConfig(sb.service_url("thrixel"), self.key), progress_budget_s=0.3)
+        self.root = tmp_path
+        self.journal = Journal(tmp_path / "jobs.sqlite")
+        self.runner = Runner(self.journal, {"thrixel": self.provider}, tmp_path, policy=FAST)
+        self.runner.start()
+
+    def run(self, operation, params, state=State.READY, timeout=15):
+        job = self.runner.submit("thrixel", operation, params)
+        done = self.runner.wait(job.id, timeout=timeout)
+        assert done.state == state, done.message
+        return done
+
+    def file(self, job):
+        assert len(job.result_files) == 1
+        return self.root / "results" / "thrixel" / job.id / job.result_files[0]
+
+    def close(self):
+        self.runner.stop()
+        self.journal.close()
+
+
+@pytest.fixture
+def env(sb, tmp_path):
+    e = Env(sb, tmp_path)
+    yield e
+    e.close()
+
+
+def test_create_from_text_then_refine_edit_detail_each_end_with_a_glb(env):
+    created = env.run("create", {"task": "a brass orrery", "adaptive_thinking": True})
+    assert env.file(created).read_bytes()[:4] == b"glTF"
+    assert env.file(created).name.endswith("_rough.glb")
+
+    refined = env.run("refine", {"parent_submission_id": created.remote_id})
+    assert env.file(refined).read_bytes()[:4] == b"glTF"
+    assert env.file(refined).name.endswith("_fixed.glb")
+
+    tree = env.provider.hierarchy(created.remote_id)
+    names = tree.part_names()
+    assert names and tree.total_faces > 0 and tree.bounds is not None
+    edited = env.run("edit", {"parent_submission_id": created.remote_id,
+                              "modification_request": "make it blue",
+                              "focus_on_node_names": names[:1]})
+    assert env.file(edited).read_bytes()[:4] == b"glTF"
+
+    detailed = env.run("detail", {"parent_submission_id": edited.remote_id, "seed": 7,
+                                  "texture_size": 2048, "prompt": "weathered brass"})
+    assert env.file(detailed).name.endswith("_detailed.glb")
+    assert env.file(detailed).read_bytes()[:4] == b"glTF"
+
+
+def test_create_from_local_pictures_sent_inline(env, tmp_path):
+    first, second = tmp_path / "front.png", tmp_path / "side.png"
+    first.write_bytes(png(24, 24))
+    second.write_bytes(png(24, 24, lambda x, y: (x * 10, y * 10, 90)))
+    done = env.run("create", {"images": [str(first), str(second)], "task": "a lantern"})
+    assert env.file(done).read_bytes()[:4] == b"glTF"
+
+
+def test_upload_a_glb_then_convert_it_to_fbx(env):
+    created = env.run("create", {"task": "a stone gargoyle", "quality": "lite"})
+    glb = env.file(created)
+    uploaded = env.run("upload", {"glb_file": str(glb), "task": "my gargoyle"})
+    assert env.file(uploaded).read_bytes() == glb.read_bytes()
+
+    converted = env.run("convert", {"parent_submission_id": uploaded.remote_id, "format": "fbx"})
+    assert env.file(converted).suffix == ".fbx"
+    assert env.file(converted).read_bytes().startswith(b"Kaydara FBX Binary")
+
+
+def test_failed_job_is_mapped_to_content_rejected(sb, tmp_path):
+    e = Env(sb, tmp_path, faults="fail=CONTENT_BLOCKED")
+    try:
+        done = e.run("create", {"task": "something blocked"}, state=State.FAILED)
+    finally:
+        e.close()
+    assert done.error_code == "content_rejected"
+    assert "content filter" in done.message and "CONTENT_BLOCKED" in done.message
+
+
+def test_monthly_runs_used_up_fails_with_its_own_words(sb, tmp_path):
+    e = Env(sb, tmp_path, monthly_runs_left=0)
+    try:
+        done = e.run("create", {"task": "a lamp"}, state=State.FAILED)
+    finally:
+        e.close()
+    assert done.error_code == "insufficient_credits"
+    assert "free plan's monthly runs" in done.message
+
+
+def test_cancel_a_queued_job_and_refuse_a_running_one(sb, tmp_path):
+    e = Env(sb, tmp_path, faults="cold_start=5")
+    try:
+        job = e.runner.submit("thrixel", "create", {"task": "slow"})
+        while not e.journal.require(job.id).remote_id:
+            e.runner.wait(job.id, timeout=0.02)
+        e.runner.cancel(job.id)
+        done = e.runner.wait(job.id, timeout=10)
+        assert done.state == State.CANCELLED and "service stopped the job" in done.message
+        assert e.provider.poll(done).phase == Phase.CANCELLED
+    finally:
+        e.close()
+
+    # A job already processing: the service answers 409, which must read as final.
+    e = Env(sb, tmp_path / "second")
+    try:
+        job = e.runner.submit("thrixel", "create", {"task": "quick"})
+        while e.journal.require(job.id).state != State.RUNNING:
+            e.runner.wait(job.id, timeout=0.01)
+        with pytest.raises(errors.InvalidRequestError, match="cannot cancel it any more"):
+            e.provider.cancel(e.journal.require(job.id))
+    finally:
+        e.close()
+
+
+def test_progress_from_the_event_stream_balance_and_key(env):
+    submitted = env.provider.submit(_Job("create", {"task": "a clock"}))
+    env.provider.progress_budget_s = 2.0
+    progress = env.provider.stream_progress(submitted.remote_id)
+    assert progress is not None and 0.0 <= progress <= 1.0
+    assert "Cubes" in (env.provider.balance() or "")
+    assert env.provider.check_key().startswith("Thrixel key accepted")
+
+
+def test_wrong_key_is_an_authentication_error(sb):
+    provider = ThrixelProvider(ClientConfig(sb.service_url("thrixel"), "sk-thrixel-nope"))
+    with pytest.raises(errors.AuthenticationError, match="paste a valid key"):
+        provider.check_key()
+
+
+class _Job:
+    def __init__(self, operation, params, remote_id=None):
+        self.id = "test"
+        self.operation = operation
+        self.params = params
+        self.remote_id = remote_id
