@@ -1,0 +1,646 @@
+"""Tripo3D client against ``responses`` mocks: bodies, validation, errors, status, downloads."""
+
+import json
+import struct
+import zlib
+from types import SimpleNamespace
+
+import pytest
+import requests
+import responses
+
+from conjure.jobs.journal import Journal
+from conjure.jobs.model import State
+from conjure.jobs.polling import PollPolicy
+from conjure.jobs.runner import Runner
+from conjure.providers import errors, imagefiles, tripo
+from conjure.providers.base import Phase
+from conjure.providers.client import ClientConfig, make_provider
+from conjure.providers.http import NetworkSettings
+
+KEY = "tsk_unit_SECRET_123"
+V2 = "https://api.tripo3d.ai/v2/openapi"
+V3 = "https://openapi.tripo3d.ai/v3"
+TASK_ID = "1ec04ced-4b87-44f6-a296-beee80777941"
+CDN = "https://cdn.tripo.example/t/model.glb"
+
+
+def png(width=64, height=48):
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    raw = zlib.compress((b"\x00" + b"\x80" * 3 * width) * height)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def provider(api="v3", **network):
+    settings = NetworkSettings(max_retries=2, backoff_base=0.0, backoff_cap=0.0, **network)
+    return tripo.TripoProvider(ClientConfig("https://api.tripo3d.ai", key=KEY, network=settings),
+                               api)
+
+
+def job(operation, params, remote_id=None):
+    return SimpleNamespace(id="j1", operation=operation, params=params, remote_id=remote_id)
+
+
+def ok(data):
+    return {"code": 0, "data": data}
+
+
+@pytest.fixture
+def picture(tmp_path):
+    path = tmp_path / "cat.png"
+    path.write_bytes(png())
+    return str(path)
+
+
+# -- request bodies ----------------------------------------------------------------------------
+
+def sent_json(call):
+    return json.loads(call.request.body)
+
+
+@responses.activate
+@pytest.mark.parametrize(("operation", "params", "v2_body", "v3_route", "v3_body"), [
+    ("text_to_model", {"prompt": "a small cat"},
+     {"type": "text_to_model", "prompt": "a small cat"},
+     "generation/text-to-model", {"prompt": "a small cat", "model_version": "v2.5-20250123"}),
+    ("text_to_model", {"prompt": "a cat", "negative_prompt": "blurry", "image_seed": 1,
+                       "model_seed": 2, "texture_seed": 3, "model_version": "v3.0-20250812",
+                       "face_limit": 3000, "smart_low_poly": True, "quad": False,
+                       "texture": True, "pbr": True, "texture_quality": "detailed",
+                       "geometry_quality": "detailed", "auto_size": True,
+                       "compress": "geometry", "export_uv": False},
+     {"type": "text_to_model", "prompt": "a cat", "negative_prompt": "blurry", "image_seed": 1,
+      "model_seed": 2, "texture_seed": 3, "model_version": "v3.0-20250812", "face_limit": 3000,
+      "smart_low_poly": True, "quad": False, "texture": True, "pbr": True,
+      "texture_quality": "detailed", "geometry_quality": "detailed", "auto_size": True,
+      "compress": "geometry", "export_uv": False},
+     "generation/text-to-model",
+     {"prompt": "a cat", "negative_prompt": "blurry", "image_seed": 1, "model_seed": 2,
+      "texture_seed": 3, "model_version": "v3.0-20250812", "face_limit": 3000,
+      "smart_low_poly": True, "quad": False, "texture": True, "pbr": True,
+      "texture_quality": "detailed", "geometry_quality": "detailed", "auto_size": True,
+      "compress": "geometry", "export_uv": False}),
+    ("text_to_model", {"prompt": "parts", "generate_parts": True, "texture": False, "pbr": False},
+     {"type": "text_to_model", "prompt": "parts", "generate_parts": True, "texture": False,
+      "pbr": False},
+     "generation/text-to-model", {"prompt": "parts", "generate_parts": True, "texture": False,
+                                  "pbr": False, "model_version": "v2.5-20250123"}),
+    ("image_to_model", {"image": "https://example.com/dog.png", "texture_alignment": "geometry",
+                        "orientation": "align_image", "enable_image_autofix": True},
+     {"type": "image_to_model", "file": {"type": "png", "url": "https://example.com/dog.png"},
+      "texture_alignment": "geometry", "orientation": "align_image",
+      "enable_image_autofix": True},
+     "generation/image-to-model",
+     {"input": "https://example.com/dog.png", "texture_alignment": "geometry",
+      "orientation": "align_image", "enable_image_autofix": True,
+      "model_version": "v2.5-20250123"}),
+    ("multiview_to_model", {"front": "https://e.com/f.jpg", "back": "https://e.com/b.jpeg",
+                            "model_version": "v3.0-20250812"},
+     {"type": "multiview_to_model", "model_version": "v3.0-20250812", "files": [
+         {"type": "jpg", "url": "https://e.com/f.jpg"}, {},
+         {"type": "jpg", "url": "https://e.com/b.jpeg"}, {}]},
+     "generation/multiview-to-model",
+     {"model_version": "v3.0-20250812", "files": [
+         {"type": "jpg", "url": "https://e.com/f.jpg"}, {},
+         {"type": "jpg", "url": "https://e.com/b.jpeg"}, {}]}),
+    ("refine_model", {"draft_model_task_id": "d1"},
+     {"type": "refine_model", "draft_model_task_id": "d1"}, "models/refine", {"input": "d1"}),
+    ("text_to_image", {"prompt": "a small cat", "negative_prompt": "dog"},
+     {"type": "text_to_image", "prompt": "a small cat", "negative_prompt": "dog"},
+     "generation/text-to-image", {"prompt": "a small cat", "negative_prompt": "dog"}),
+    ("generate_image", {"prompt": "image[1] in red", "images": ["https://e.com/a.webp"],
+                        "model_version": "gpt_4o", "t_pose": True, "sketch_to_render": False},
+     {"type": "generate_image", "prompt": "image[1] in red", "model_version": "gpt_4o",
+      "t_pose": True, "sketch_to_render": False,
+      "file": {"type": "webp", "url": "https://e.com/a.webp"}},
+     "generation/image-to-image",
+     {"prompt": "image[1] in red", "model_version": "gpt_4o", "t_pose": True,
+      "sketch_to_render": False, "file": {"type": "webp", "url": "https://e.com/a.webp"}}),
+    ("generate_image", {"prompt": "mix", "images": ["https://e.com/a.png", "https://e.com/b.png"]},
+     {"type": "generate_image", "prompt": "mix", "files": [
+         {"type": "png", "url": "https://e.com/a.png"},
+         {"type": "png", "url": "https://e.com/b.png"}]},
+     "generation/image-to-image", {"prompt": "mix", "files": [
+         {"type": "png", "url": "https://e.com/a.png"},
+         {"type": "png", "url": "https://e.com/b.png"}]}),
+    ("texture_model", {"original_model_task_id": "m1", "texture_prompt": "rusty metal",
+                       "texture_quality": "detailed", "part_names": ["lid"], "bake": False,
+                       "model_version": "v3.0-20250812"},
+     {"type": "texture_model", "original_model_task_id": "m1",
+      "texture_prompt": {"text": "rusty metal"}, "texture_quality": "detailed",
+      "part_names": ["lid"], "bake": False, "model_version": "v3.0-20250812"},
+     "models/texture", {"input": "m1", "texture_prompt": {"text": "rusty metal"},
+                        "texture_quality": "detailed", "part_names": ["lid"], "bake": False,
+                        "model_version": "v3.0-20250812"}),
+    ("convert_model", {"original_model_task_id": "m1", "format": "FBX", "quad": True,
+                       "force_symmetry": True, "face_limit": 5000, "fbx_preset": "mixamo",
+                       "texture_format": "PNG", "texture_size": 2048,
+                       "export_orientation": "-y", "pivot_to_center_bottom": True},
+     {"type": "convert_model", "original_model_task_id": "m1", "format": "FBX", "quad": True,
+      "force_symmetry": True, "face_limit": 5000, "fbx_preset": "mixamo",
+      "texture_format": "PNG", "texture_size": 2048, "export_orientation": "-y",
+      "pivot_to_center_bottom": True},
+     "models/convert", {"input": "m1", "format": "FBX", "quad": True, "force_symmetry": True,
+                        "face_limit": 5000, "fbx_preset": "mixamo", "texture_format": "PNG",
+                        "texture_size": 2048, "export_orientation": "-y",
+                        "pivot_to_center_bottom": True}),
+    ("animate_prerigcheck", {"original_model_task_id": "m1"},
+     {"type": "animate_prerigcheck", "original_model_task_id": "m1"},
+     "animations/rig-check", {"input": "m1"}),
+    ("animate_rig", {"original_model_task_id": "m1", "out_format": "fbx", "rig_type": "avian",
+                     "spec": "mixamo", "model_version": "v2.0-20250506"},
+     {"type": "animate_rig", "original_model_task_id": "m1", "out_format": "fbx",
+      "rig_type": "avian", "spec": "mixamo", "model_version": "v2.0-20250506"},
+     "animations/rig", {"input": "m1", "out_format": "fbx", "rig_type": "avian",
+                        "spec": "mixamo", "model_version": "v2.0-20250506"}),
+    ("animate_retarget", {"original_model_task_id": "r1", "animations": ["preset:walk"],
+                          "animate_in_place": True},
+     {"type": "animate_retarget", "original_model_task_id": "r1", "animation": "preset:walk",
+      "animate_in_place": True},
+     "animations/retarget", {"input": "r1", "animation": "preset:walk",
+                             "animate_in_place": True}),
+    ("animate_retarget", {"original_model_task_id": "r1",
+                          "animations": ["preset:idle", "preset:quadruped:walk"]},
+     {"type": "animate_retarget", "original_model_task_id": "r1",
+      "animations": ["preset:idle", "preset:quadruped:walk"]},
+     "animations/retarget", {"input": "r1",
+                             "animations": ["preset:idle", "preset:quadruped:walk"]}),
+])
+def test_each_operation_sends_the_documented_body(operation, params, v2_body, v3_route,
+                                                  v3_body):
+    cleaned = tripo.BY_NAME[operation].validate(params)
+    responses.post(f"{V2}/task", json=ok({"task_id": TASK_ID}))
+    responses.post(f"{V3}/{v3_route}", json={"code": 0, "status": "success",
+                                             "data": {"task_id": TASK_ID}})
+    assert provider("v2").submit(job(operation, cleaned)).remote_id == TASK_ID
+    assert provider("v3").submit(job(operation, cleaned)).remote_id == TASK_ID
+    v2_call, v3_call = responses.calls
+    assert sent_json(v2_call) == v2_body
+    assert sent_json(v3_call) == v3_body
+    for call in (v2_call, v3_call):
+        assert call.request.headers["Authorization"] == f"Bearer {KEY}"
+        assert call.request.headers["Content-Type"] == "application/json"
+    assert v3_call.request.headers["X-Request-ID"]
+
+
+@responses.activate
+@pytest.mark.parametrize(("api", "upload_url", "answer", "token"), [
+    ("v2", f"{V2}/upload", {"image_token": "abc-uuid"}, "abc-uuid"),
+    ("v3", f"{V3}/files", {"file_token": "file_123"}, "file_123"),
+])
+def test_local_pictures_are_uploaded_as_file_tokens(picture, api, upload_url, answer, token):
+    responses.post(upload_url, json=ok(answer))
+    responses.post(f"{V2}/task", json=ok({"task_id": TASK_ID}))
+    responses.post(f"{V3}/generation/image-to-model", json=ok({"task_id": TASK_ID}))
+    responses.post(f"{V3}/generation/multiview-to-model", json=ok({"task_id": TASK_ID}))
+    responses.post(f"{V2}/task", json=ok({"task_id": TASK_ID}))
+    client = provider(api)
+    client.submit(job("image_to_model", {"image": picture}))
+    client.submit(job("multiview_to_model", {"front": picture, "right": picture}))
+    upload, single, _, _, multi = responses.calls
+    assert upload.request.url == upload_url
+    assert b'name="file"; filename="image.png"' in upload.request.body
+    assert png() in upload.request.body
+    assert upload.request.headers["Authorization"] == f"Bearer {KEY}"
+    if api == "v2":
+        assert sent_json(single)["file"] == {"type": "png", "file_token": token}
+    else:
+        assert sent_json(single)["input"] == token
+    assert sent_json(multi)["files"] == [{"type": "png", "file_token": token}, {}, {},
+                                         {"type": "png", "file_token": token}]
+
+
+@responses.activate
+def test_a_data_url_is_decoded_and_uploaded():
+    data_url = "data:image/png;base64," + __import__("base64").b64encode(png()).decode()
+    responses.post(f"{V3}/files", json=ok({"file_token": "file_9"}))
+    responses.post(f"{V3}/generation/image-to-image", json=ok({"task_id": TASK_ID}))
+    provider().submit(job("generate_image", {"prompt": "x", "images": [data_url]}))
+    assert png() in responses.calls[0].request.body
+    assert sent_json(responses.calls[1])["file"] == {"type": "png", "file_token": "file_9"}
+
+
+# -- validation --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("operation", "values", "field", "words"), [
+    ("text_to_model", {}, "prompt", "prompt is required"),
+    ("text_to_model", {"prompt": "x" * 1025}, "prompt", "at most 1024 characters"),
+    ("text_to_model", {"prompt": "a", "negative_prompt": "n" * 256}, "negative_prompt",
+     "at most 255 characters"),
+    ("text_to_model", {"prompt": "a", "model_version": "v9"}, "model_version", "one of"),
+    ("text_to_model", {"prompt": "a", "texture_quality": "ultra"}, "texture_quality",
+     "'standard', 'detailed', 'extreme'"),
+    ("text_to_model", {"prompt": "a", "smart_low_poly": True, "face_limit": 999}, "face_limit",
+     "from 1000 to 20000 with smart_low_poly"),
+    ("text_to_model", {"prompt": "a", "smart_low_poly": True, "face_limit": 20001},
+     "face_limit", "from 1000 to 20000"),
+    ("text_to_model", {"prompt": "a", "smart_low_poly": True, "quad": True,
+                       "face_limit": 12000}, "face_limit",
+     "from 500 to 10000 with smart_low_poly and quad"),
+    ("text_to_model", {"prompt": "a", "model_version": "P1-20260311", "face_limit": 40},
+     "face_limit", "from 48 to 20000 with model_version P1-20260311"),
+    ("text_to_model", {"prompt": "a", "model_version": "P1-20260311", "quad": True},
+     "model_version", "quad must be left unset"),
+    ("text_to_model", {"prompt": "a", "generate_parts": True}, "generate_parts",
+     "needs texture=false and pbr=false"),
+    ("text_to_model", {"prompt": "a", "generate_parts": True, "texture": False, "pbr": False,
+                       "quad": True}, "generate_parts", "cannot be combined with quad"),
+    ("text_to_model", {"prompt": "a", "geometry_quality": "detailed"}, "geometry_quality",
+     "needs a v3.x model_version"),
+    ("text_to_model", {"prompt": "a", "model_version": "v2.0-20240919",
+                       "geometry_quality": "standard"}, "geometry_quality", "v3.x"),
+    ("text_to_model", {"prompt": "a", "model_version": "v1.4-20240625", "quad": True},
+     "model_version", "need model_version v2.0-20240919 or newer"),
+    ("text_to_model", {"prompt": "a", "face_limit": 0}, "face_limit", "at least 1"),
+    ("image_to_model", {}, "image", "image is required"),
+    ("image_to_model", {"image": "https://e.com/a.png", "orientation": "up"}, "orientation",
+     "'default', 'align_image'"),
+    ("multiview_to_model", {"front": "https://e.com/f.png"}, "left",
+     "front view and at least one more"),
+    ("multiview_to_model", {"back": "https://e.com/f.png", "left": "https://e.com/l.png"},
+     "front", "front is required"),
+    ("multiview_to_model", {"front": "https://e.com/f.png", "left": "https://e.com/l.png",
+                            "model_version": "Turbo-v1.0-20250506"}, "model_version", "one of"),
+    ("refine_model", {}, "draft_model_task_id", "is required"),
+    ("text_to_image", {"prompt": "a", "negative_prompt": "x" * 256}, "negative_prompt", "255"),
+    ("generate_image", {"prompt": "a", "model_version": "flux.1_dev",
+                        "images": ["https://e.com/a.png"]}, "images",
+     "flux.1_dev cannot use reference images"),
+    ("generate_image", {"prompt": "a", "images": ["https://e.com/a.png"] * 5}, "images",
+     "flux.1_kontext_pro takes at most 4"),
+    ("generate_image", {"prompt": "a", "images": ["https://e.com/a.png"] * 11}, "images",
+     "at most 10 items"),
+    ("texture_model", {"original_model_task_id": "m", "texture_prompt": "a",
+                       "texture_image": "https://e.com/a.png"}, "texture_image",
+     "cannot be used together"),
+    ("texture_model", {"texture_prompt": "a"}, "original_model_task_id", "is required"),
+    ("convert_model", {"original_model_task_id": "m"}, "format", "format is required"),
+    ("convert_model", {"original_model_task_id": "m", "format": "DAE"}, "format",
+     "'GLTF', 'USDZ', 'FBX', 'OBJ', 'STL', '3MF'"),
+    ("convert_model", {"original_model_task_id": "m", "format": "FBX", "force_symmetry": True},
+     "force_symmetry", "needs quad=true"),
+    ("convert_model", {"original_model_task_id": "m", "format": "STL",
+                       "export_vertex_colors": True}, "export_vertex_colors", "OBJ or GLTF"),
+    ("convert_model", {"original_model_task_id": "m", "format": "OBJ", "fbx_preset": "mixamo"},
+     "fbx_preset", "only to format FBX"),
+    ("convert_model", {"original_model_task_id": "m", "format": "OBJ",
+                       "texture_format": "GIF"}, "texture_format", "one of"),
+    ("animate_rig", {"original_model_task_id": "m", "rig_type": "dragon"}, "rig_type",
+     "'biped'"),
+    ("animate_rig", {"original_model_task_id": "m", "spec": "maya"}, "spec", "'mixamo'"),
+    ("animate_retarget", {"original_model_task_id": "m", "animations": []}, "animations",
+     "0 items"),
+    ("animate_retarget", {"original_model_task_id": "m", "animations": ["preset:walk"] * 6},
+     "animations", "6 items"),
+    ("animate_retarget", {"original_model_task_id": "m", "animations": ["preset:dance"]},
+     "animations", "unknown animation 'preset:dance'"),
+])
+def test_each_rule_names_the_field_and_what_is_allowed(operation, values, field, words):
+    with pytest.raises(errors.InvalidRequestError) as caught:
+        tripo.BY_NAME[operation].validate(values)
+    assert caught.value.field == field
+    assert words in str(caught.value)
+
+
+def test_p1_allows_its_own_face_limit_and_smart_low_poly_has_no_limit_without_it():
+    op = tripo.BY_NAME["text_to_model"]
+    assert op.validate({"prompt": "a", "model_version": "P1-20260311", "face_limit": 48})
+    assert op.validate({"prompt": "a", "face_limit": 300000})["face_limit"] == 300000
+    assert op.validate({"prompt": "a", "model_version": "v3.1-20260211",
+                        "geometry_quality": "detailed"})
+
+
+def write(path, data):
+    path.write_bytes(data)
+    return str(path)
+
+
+@pytest.mark.parametrize(("make", "words"), [
+    (lambda p: write(p, png(10, 10)), "10×10 px; each side must be 20 to 6000 px"),
+    (lambda p: write(p, png(6001, 20)[:33]), "6001×20 px"),
+    (lambda p: write(p, b"GIF89a" + b"\x00" * 40), "is not a PNG, JPEG or WebP"),
+    (lambda p: str(p.parent / "missing.png"), "cannot read"),
+    (lambda p: "data:image/png;base64,@@@", "base64 text is damaged"),
+])
+def test_local_images_are_checked_before_anything_is_sent(tmp_path, make, words):
+    value = make(tmp_path / "img.png")
+    with pytest.raises(errors.InvalidRequestError) as caught:
+        tripo.BY_NAME["image_to_model"].validate({"image": value})
+    assert caught.value.field == "image"
+    assert words in str(caught.value)
+
+
+def test_images_over_20_mb_are_refused_from_the_file_size(tmp_path):
+    path = tmp_path / "big.png"
+    with open(path, "wb") as handle:
+        handle.write(png())
+        handle.truncate(20 * 1024 * 1024 + 1)  # sparse: no 20 MB written
+    with pytest.raises(errors.InvalidRequestError, match="at most 20 MB"):
+        tripo.BY_NAME["multiview_to_model"].validate({"front": "https://e.com/f.png",
+                                                      "back": str(path)})
+
+
+@responses.activate
+def test_a_picture_that_broke_after_validation_fails_the_submit_without_sending(tmp_path):
+    path = tmp_path / "a.png"
+    path.write_bytes(png(8, 8))
+    with pytest.raises(errors.InvalidRequestError) as caught:
+        provider().submit(job("image_to_model", {"image": str(path)}))
+    assert caught.value.status is None  # the engine fails it (nothing was sent)
+    assert len(responses.calls) == 0
+
+
+def jpeg(width, height):
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00" + b"\x00" * 9
+    sof = b"\xff\xc2" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
+    return b"\xff\xd8" + app0 + sof + b"\xff\xda"
+
+
+def webp_vp8x(width, height):
+    body = b"VP8X" + struct.pack("<I", 10) + b"\x00" * 4 + (width - 1).to_bytes(3, "little") \
+        + (height - 1).to_bytes(3, "little")
+    return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
+
+
+def webp_vp8l(width, height):
+    bits = (width - 1) | ((height - 1) << 14)
+    return b"RIFF\x00\x00\x00\x00WEBPVP8L" + struct.pack("<I", 5) + b"\x2f" + struct.pack(
+        "<I", bits)
+
+
+def webp_vp8(width, height):
+    return (b"RIFF\x00\x00\x00\x00WEBPVP8 " + struct.pack("<I", 10) + b"\x00\x00\x00"
+            + b"\x9d\x01\x2a" + struct.pack("<HH", width, height))
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (png(300, 200), ("png", 300, 200)),
+    (jpeg(640, 480), ("jpg", 640, 480)),
+    (webp_vp8x(5000, 7), ("webp", 5000, 7)),
+    (webp_vp8l(123, 456), ("webp", 123, 456)),
+    (webp_vp8(800, 600), ("webp", 800, 600)),
+    (b"\xff\xd8\xff\xe0\x00", None),
+])
+def test_picture_sizes_are_read_from_png_jpeg_and_webp_headers(data, expected):
+    assert imagefiles.dimensions(data) == expected
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+#: (HTTP status, code) pairs as the seed and docs §2.7 list them.
+DOCUMENTED = [(500, 1000), (500, 1001), (401, 1002), (400, 1003), (400, 1004), (403, 1005),
+              (429, 1007), (429, 2000), (404, 2001), (400, 2002), (400, 2003), (400, 2004),
+              (400, 2006), (400, 2007), (400, 2008), (403, 2010), (403, 2013), (500, 2014),
+              (400, 2015), (400, 2016), (400, 2017), (400, 2018), (404, 2019), (400, 2021),
+              (400, 2022)]
+EXPECTED = {
+    1000: (errors.TransientServiceError, "try again"),
+    1001: (errors.TransientServiceError, "try again"),
+    1002: (errors.AuthenticationError, "refused the API key"),
+    1003: (errors.InvalidRequestError, "malformed"),
+    1004: (errors.InvalidRequestError, "refused a parameter"),
+    1005: (errors.AuthenticationError, "does not allow this key"),
+    1007: (errors.RateLimitedError, "per-minute limit"),
+    2000: (errors.RateLimitedError, "too many Tripo3D tasks at once"),
+    2001: (errors.NotFoundError, "no such task"),
+    2002: (errors.InvalidRequestError, "does not support this task type"),
+    2003: (errors.InvalidRequestError, "input file is empty"),
+    2004: (errors.InvalidRequestError, "use PNG, JPEG or WebP"),
+    2006: (errors.InvalidRequestError, "not a draft"),
+    2007: (errors.InvalidRequestError, "draft task did not succeed"),
+    2008: (errors.ContentRejectedError, "content policy"),
+    2010: (errors.InsufficientCreditsError,
+           "not enough Tripo3D credits — top up at https://platform.tripo3d.ai/billing"),
+    2013: (errors.AuthenticationError, "priority tier"),
+    2014: (errors.TransientServiceError, "moderation service"),
+    2015: (errors.InvalidRequestError, "deprecated"),
+    2016: (errors.InvalidRequestError, "animate_model is retired"),
+    2017: (errors.InvalidRequestError, "does not know this model_version"),
+    2018: (errors.InvalidRequestError, "too complex to remesh"),
+    2019: (errors.NotFoundError, "cannot find the referenced file"),
+    2021: (errors.InvalidRequestError, "too large"),
+    2022: (errors.InvalidRequestError, "too large"),
+}
+
+
+def test_every_documented_code_has_a_mapping():
+    assert {code for _, code in DOCUMENTED} == set(tripo.CODES) == set(EXPECTED)
+
+
+@responses.activate
+@pytest.mark.parametrize(("status", "code"), DOCUMENTED)
+@pytest.mark.parametrize("api", ["v2", "v3"])
+def test_each_documented_code_maps_to_its_class_and_message(api, status, code):
+    url = f"{V2}/task" if api == "v2" else f"{V3}/generation/text-to-model"
+    body = {"code": 2 if (api == "v3" and code == 1002) else code,
+            "message": "Service words.", "suggestion": "Service hint."}
+    if api == "v3":
+        body |= {"status": "error", "request_id": "req-1"}
+    headers = {"X-Tripo-Trace-ID": "trace-9", "Retry-After": "5"}
+    responses.post(url, json=body, status=status, headers=headers)
+    with pytest.raises(errors.ServiceError) as caught:
+        provider(api).submit(job("text_to_model", {"prompt": "a"}))
+    cls, words = EXPECTED[code]
+    assert type(caught.value) is cls
+    assert words in str(caught.value)
+    assert f"code {code}" in str(caught.value) and "trace-9" in str(caught.value)
+    assert caught.value.status == status and caught.value.service_code == code
+    assert caught.value.retry_after == 5
+    assert len(responses.calls) == 1  # a paid POST is never repeated, whatever the answer
+
+
+@responses.activate
+def test_an_error_echoing_the_key_does_not_show_it():
+    responses.post(f"{V2}/task", status=400, json={
+        "code": 1004, "message": f"bad key {KEY}", "suggestion": ""})
+    with pytest.raises(errors.InvalidRequestError) as caught:
+        provider("v2").submit(job("text_to_model", {"prompt": "a"}))
+    assert KEY not in str(caught.value)
+
+
+@responses.activate
+def test_no_paid_post_is_retried_after_a_read_timeout():
+    responses.post(f"{V3}/generation/text-to-model",
+                   body=requests.exceptions.ReadTimeout("read timed out"))
+    with pytest.raises(errors.TransientServiceError) as caught:
+        provider("v3").submit(job("text_to_model", {"prompt": "a"}))
+    assert caught.value.status is None  # the engine marks it unknown, never re-sends
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_no_paid_post_is_retried_after_a_server_error_but_uploads_are(picture):
+    responses.post(f"{V2}/upload", status=503, json={"code": 1000, "message": "busy"})
+    responses.post(f"{V2}/upload", json=ok({"image_token": "tok"}))
+    responses.post(f"{V2}/task", status=503, json={"code": 1000, "message": "busy"})
+    with pytest.raises(errors.TransientServiceError):
+        provider("v2").submit(job("image_to_model", {"image": picture}))
+    urls = [c.request.url for c in responses.calls]
+    assert urls == [f"{V2}/upload", f"{V2}/upload", f"{V2}/task"]
+
+
+@responses.activate
+def test_a_failed_upload_is_reported_as_not_sent(picture):
+    responses.post(f"{V3}/files", body=requests.exceptions.ReadTimeout("slow"))
+    with pytest.raises(errors.ConnectionFailedError, match="paid task was not sent"):
+        provider("v3").submit(job("image_to_model", {"image": picture}))
+    assert all(c.request.url == f"{V3}/files" for c in responses.calls)
+
+
+@responses.activate
+def test_an_unreadable_submit_answer_has_no_status_so_the_job_becomes_unknown():
+    responses.post(f"{V2}/task", body="{\"code\": 0, \"da")
+    with pytest.raises(errors.UnexpectedResponseError) as caught:
+        provider("v2").submit(job("text_to_model", {"prompt": "a"}))
+    assert caught.value.status is None
+
+
+# -- status ------------------------------------------------------------------------------------
+
+def status(task, operation="text_to_model", params=None):
+    return provider("v2").status_of(task, operation, params or {})
+
+
+def test_v2_queue_and_progress_become_phase_progress_eta_and_position():
+    queued = status({"status": "queued", "progress": 0, "queuing_num": 3,
+                     "running_left_time": -1})
+    assert (queued.phase, queued.progress, queued.eta_s) == (Phase.QUEUED, 0.0, None)
+    assert "position 4" in queued.message
+    running = status({"status": "running", "progress": 45, "queuing_num": -1,
+                      "running_left_time": 12})
+    assert (running.phase, running.progress, running.eta_s) == (Phase.RUNNING, 0.45, 12)
+    v3 = status({"status": "running", "progress": 80, "created_at": "2026-01-01T00:00:00Z"})
+    assert (v3.phase, v3.progress, v3.eta_s) == (Phase.RUNNING, 0.8, None)
+    assert status({"status": "running"}).progress is None
+    assert status({"status": "unknown"}).phase == Phase.RUNNING
+
+
+@pytest.mark.parametrize(("task", "code", "words"), [
+    ({"status": "failed", "error_code": 1001, "error_msg": "boom"}, "transient", "fatal"),
+    ({"status": "failed", "error_code": 2008, "error_message": "nope"}, "content_rejected",
+     "content policy"),
+    ({"status": "banned"}, "content_rejected", "content policy"),
+    ({"status": "expired"}, "invalid_request", "timed out in Tripo3D's queue"),
+    ({"status": "failed", "error_code": 9999}, "service_failed", "failed (9999"),
+])
+def test_failures_carry_the_taxonomy_code_and_an_actionable_message(task, code, words):
+    result = status(task)
+    assert (result.phase, result.error_code) == (Phase.FAILED, code)
+    assert words in result.message
+
+
+def test_cancelled_and_unknown_statuses():
+    assert status({"status": "cancelled"}).phase == Phase.CANCELLED
+    with pytest.raises(errors.UnexpectedResponseError, match="'paused'"):
+        status({"status": "paused"})
+
+
+@pytest.mark.parametrize(("output", "url"), [
+    ({"pbr_model": "https://c/p.glb", "model": "https://c/m.glb", "base_model": "https://c/b"},
+     "https://c/p.glb"),
+    ({"model": "https://c/m.fbx", "base_model": "https://c/b.glb"}, "https://c/m.fbx"),
+    ({"base_model": "https://c/b.glb", "rendered_image": "https://c/r.webp"},
+     "https://c/b.glb"),
+    ({"model_url": "https://c/v3.glb", "rendered_image_url": "https://c/r.png"},
+     "https://c/v3.glb"),
+])
+@responses.activate
+def test_result_priority_is_pbr_model_then_model_then_base_model(output, url):
+    responses.get(url, body=b"glTF....")
+    result = status({"status": "success", "output": output})
+    assert result.phase == Phase.SUCCEEDED
+    (file,) = result.results
+    assert file.name == url.rsplit("/", 1)[1] and file.kinds == {"glb", "fbx"}
+    assert b"".join(file.open()) == b"glTF...."
+    assert "Authorization" not in responses.calls[0].request.headers  # signed URL, no key
+
+
+def test_legacy_result_objects_and_image_and_rig_check_outputs():
+    legacy = status({"status": "success", "output": {},
+                     "result": {"pbr_model": {"type": "glb", "url": "https://c/x.glb"}}})
+    assert legacy.results[0].name == "x.glb"
+    image = status({"status": "success", "output": {"generated_image": "https://c/i"}},
+                   "text_to_image")
+    assert image.results[0].name == "image.png" and "png" in image.results[0].kinds
+    check = status({"status": "success", "output": {"riggable": True, "rig_type": "biped"}},
+                   "animate_prerigcheck")
+    assert (check.results, check.message) == ([], "Riggable as biped")
+    converted = status({"status": "success", "output": {"model": "https://c/m.zip"}},
+                       "convert_model", {"format": "USDZ"})
+    assert converted.results[0].kinds == {"zip"}
+    with pytest.raises(errors.UnexpectedResponseError, match="no result URL"):
+        status({"status": "success", "output": {"rendered_image": "https://c/r.webp"}})
+
+
+@responses.activate
+def test_an_expired_url_is_answered_with_a_fresh_one_by_the_engine(tmp_path):
+    """The signed URL has expired by the time of the download (403); the engine reads the task
+    again, gets a freshly signed URL and the file arrives."""
+    old, new = CDN + "?Expires=1&Signature=old", CDN + "?Expires=2&Signature=new"
+    responses.post(f"{V3}/generation/text-to-model", json=ok({"task_id": TASK_ID}))
+    answer = {"status": "success", "progress": 100, "output": {"model_url": old}}
+    responses.get(f"{V3}/tasks/{TASK_ID}", json=ok(answer))
+    responses.get(f"{V3}/tasks/{TASK_ID}", json=ok(answer | {"output": {"model_url": new}}))
+    responses.get(old, status=403, body=b"<Error><Code>AccessDenied</Code></Error>")
+    responses.get(new, body=b"glTF\x02\x00\x00\x00rest")
+    journal = Journal(tmp_path / "jobs.sqlite")
+    runner = Runner(journal, {"tripo": provider("v3")}, tmp_path, policy=PollPolicy(scale=0.01))
+    runner.start()
+    try:
+        submitted = runner.submit("tripo", "text_to_model", {"prompt": "a cat"})
+        done = runner.wait(submitted.id, timeout=10)
+    finally:
+        runner.stop()
+        journal.close()
+    assert done.state == State.READY, done.message
+    path = tmp_path / "results" / "tripo" / done.id / "model.glb"
+    assert path.read_bytes() == b"glTF\x02\x00\x00\x00rest"
+    fetched = [c.request.url for c in responses.calls if c.request.url.startswith(CDN)]
+    assert fetched == [old, new]
+    assert sum(c.request.method == "POST" for c in responses.calls) == 1
+
+
+@responses.activate
+def test_expired_download_raises_result_expired():
+    responses.get(CDN, status=403, body="<Error><Code>AccessDenied</Code>"
+                  "<Message>Request has expired</Message></Error>")
+    (file,) = status({"status": "success", "output": {"model": CDN}}).results
+    with pytest.raises(errors.ResultExpiredError):
+        b"".join(file.open())
+
+
+# -- account, configuration --------------------------------------------------------------------
+
+@responses.activate
+def test_balance_lines_for_both_families():
+    responses.get(f"{V2}/user/balance", json=ok({"balance": 1200, "frozen": 30}))
+    responses.get(f"{V3}/account/balance", json=ok({"balance": 99.5, "frozen": 0}))
+    assert provider("v2").balance() == "1200 credits (30 held by running tasks)"
+    assert provider("v3").balance() == "99.5 credits"
+    assert provider("v3").check_key() == "Tripo3D key accepted (v3 API): 99.5 credits"
+
+
+def test_api_version_comes_from_the_config_then_the_environment_then_v3(monkeypatch):
+    monkeypatch.delenv(tripo.API_ENV, raising=False)
+    config = ClientConfig("https://api.tripo3d.ai", key=KEY)
+    assert make_provider("tripo", config).api == "v3"
+    assert make_provider("tripo", config).base == "https://openapi.tripo3d.ai"
+    monkeypatch.setenv(tripo.API_ENV, "v2")
+    assert make_provider("tripo", config).api == "v2"
+    assert make_provider("tripo", config).base == "https://api.tripo3d.ai"
+    v3_cn = ClientConfig("https://api.tripo3d.com", key=KEY, options={"api": "v3"})
+    assert make_provider("tripo", v3_cn).base == "https://openapi.tripo3d.com"
+    sandbox = ClientConfig("http://127.0.0.1:9/tripo", key=KEY)
+    assert make_provider("tripo", sandbox).base == "http://127.0.0.1:9/tripo"
+    monkeypatch.setenv(tripo.API_ENV, "v4")
+    with pytest.raises(ValueError, match="v2 or v3"):
+        make_provider("tripo", config)
+
+
+def test_unsupported_operations_are_listed_with_reasons():
+    declared = set(tripo.BY_NAME)
+    assert declared.isdisjoint(tripo.UNSUPPORTED)
+    assert all(reason for reason in tripo.UNSUPPORTED.values())
