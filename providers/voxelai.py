@@ -1,0 +1,314 @@
+"""Voxel-AI (voxelai.studio): a prompt → three candidate pictures (free, one request per 15 s
+per user), and a picture → a MagicaVoxel ``.vox`` (1 token, refunded by the service if it fails).
+
+Both are jobs polled at ``/api/generate/status``: ``queued`` | ``running`` | ``completed`` |
+``failed``, with RunPod's timings (no percentage). Results arrive inline as base64 in the status
+answer, so the result files are decoded from it. The bearer is most likely a short-lived session
+token, so a 401 asks for a fresh one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import requests
+
+from . import errors
+from .base import Job, Phase, Provider, RemoteStatus, ResultFile, Submitted
+from .client import ClientConfig
+from .http import HttpClient, body_excerpt, parse_retry_after
+from .params import Operation, Param, Rule
+from .sources import image_payload, image_rule
+
+PROVIDER = "Voxel-AI"
+PROMPT_LIMIT = 500
+#: The service allows one candidate-image request per this many seconds per user.
+IMAGES_INTERVAL_S = 15.0
+SITE = "voxelai.studio"
+
+OPERATIONS = (
+    Operation(
+        "voxelai", "candidates", "Candidate images", "text", paid=False,
+        description="Three candidate pictures from a prompt (free; one request per 15 s); "
+                    "voxelize the one you like",
+        params=(
+            Param("prompt", "str", "Prompt", "What to make", required=True,
+                  max_length=PROMPT_LIMIT, role="prompt"),
+            Param("seed", "int", "Seed", "Same seed and prompt give the same pictures; empty: "
+                  "random", minimum=0, advanced=True),
+        ),
+        rules=(Rule("prompt", lambda v: "prompt must not be only spaces"
+                    if isinstance(v.get("prompt"), str) and not v["prompt"].strip() else None),),
+    ),
+    Operation(
+        "voxelai", "voxelize", "Voxelize", "image",
+        description="A MagicaVoxel .vox model from a picture: a chosen candidate or your own "
+                    "(1 token; refunded if it fails)",
+        params=(
+            Param("image", "image", "Picture", "A picture file or data URL (a candidate "
+                  "picture from the results folder, or any PNG/JPEG/WebP)", required=True,
+                  role="image"),
+            Param("voxel_size", "int", "Resolution", "Voxels along the longest axis",
+                  default=32, minimum=8, maximum=128),
+            Param("texturing", "enum", "Texturing", "textured: full colour; gray: faster, "
+                  "monochrome", default="textured", choices=("textured", "gray")),
+            Param("fill", "bool", "Fill", "Fill the inside of the model", default=False,
+                  advanced=True),
+            Param("color", "enum", "Colour mapping", default="surface",
+                  choices=("surface", "vertex"), advanced=True),
+            Param("palette_size", "int", "Palette size", "Most distinct colours",
+                  default=32, minimum=2, maximum=256, advanced=True),
+        ),
+        rules=(image_rule("image", max_bytes=None, allow_links=False, provider=PROVIDER),),
+    ),
+)
+#: Nothing the service documents is left out; cancelling and reading the balance have no
+#: routes (the balance comes with voxelize answers).
+UNSUPPORTED: dict[str, str] = {}
+
+_BY_NAME = {op.name: op for op in OPERATIONS}
+_PICTURE_KINDS = frozenset({"png", "jpg", "webp"})
+
+# Per-user state that outlives a client rebuilt after a settings change, keyed by a digest of
+# the token (never the token itself): when the last candidate request went out, and the last
+# token balance the service reported.
+_state_lock = threading.Lock()
+_last_images: dict[str, float] = {}
+_balances: dict[str, int] = {}
+
+
+def _account(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def _error_body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"error": body_excerpt(response, 200)}
+    return body if isinstance(body, dict) else {"error": str(body)[:200]}
+
+
+def map_error(response: requests.Response) -> errors.ServiceError | None:
+    """Every documented Voxel-AI failure in the shared taxonomy, with what to do."""
+    status = response.status_code
+    body = _error_body(response)
+    said = str(body.get("error") or body.get("message") or "").strip()
+    code = body.get("code")
+    kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status, "service_code": code,
+                              "retry_after": parse_retry_after(response.headers.get("Retry-After"))}
+    why = f" ({said})" if said else ""
+    if status == 400:
+        return errors.InvalidRequestError(f"Voxel-AI refused the request{why}", **kwargs)
+    if status == 401:
+        return errors.AuthenticationError(
+            f"the access token is missing, expired or invalid{why}. Voxel-AI tokens expire: "
+            f"sign in at {SITE}, copy a fresh token and paste it in Preferences > Add-ons > "
+            "Conjure", **kwargs)
+    if status == 402 or code == "INSUFFICIENT_TOKENS":
+        return errors.InsufficientCreditsError(
+            f"out of tokens{why}; voxelizing costs 1 token, buy more at {SITE}", **kwargs)
+    if status == 403 and code == "NO_BALANCE":
+        return errors.InsufficientCreditsError(
+            f"this account has no token balance yet{why}; buy tokens at {SITE}", **kwargs)
+    if status == 403:
+        return errors.AuthenticationError(
+            f"this job belongs to another account{why}; paste the token of the account that "
+            "started it", **kwargs)
+    if status == 404:
+        return errors.NotFoundError(f"Voxel-AI does not know this job{why}", **kwargs)
+    if status == 429:
+        kwargs["retry_after"] = kwargs["retry_after"] or IMAGES_INTERVAL_S
+        return errors.RateLimitedError(
+            f"Voxel-AI allows one candidate request per {IMAGES_INTERVAL_S:g} s{why}; "
+            "waiting", **kwargs)
+    if status >= 500:
+        return errors.TransientServiceError(
+            f"Voxel-AI had a server hiccup (HTTP {status}){why}; it usually passes", **kwargs)
+    return None
+
+
+class VoxelAiProvider(Provider):
+    name = "voxelai"
+    max_active = 3
+
+    def __init__(self, config: ClientConfig, *,
+                 images_interval_s: float = IMAGES_INTERVAL_S) -> None:
+        self.base = f"{config.base_url}/api/generate"
+        self.images_interval_s = images_interval_s
+        token = config.key
+        self._account = _account(token)
+        self.http = HttpClient(
+            PROVIDER, config.network, guard=config.guard, error_mapper=map_error,
+            auth_headers=lambda: {"Authorization": f"Bearer {token}"} if token else {},
+        )
+
+    # -- submit ----------------------------------------------------------------------------
+    def submit(self, job: Job) -> Submitted:
+        op = _BY_NAME.get(job.operation)
+        if op is None:
+            raise errors.InvalidRequestError(
+                f"Voxel-AI has no operation {job.operation!r}; it offers "
+                + ", ".join(_BY_NAME), field="operation", provider=PROVIDER)
+        params = op.validate(job.params)
+        if op.name == "candidates":
+            self._reserve_images_slot()
+            body: dict[str, Any] = {"prompt": params["prompt"]}
+            if "seed" in params:
+                body["seed"] = params["seed"]
+            try:
+                # Free, but each request uses the user's 15 s allowance: never sent twice.
+                data = self.http.request("POST", f"{self.base}/images", creates_job=True,
+                                         json=body).json()
+            except errors.RateLimitedError:
+                self._note_images_request()  # the service's clock restarted too
+                raise
+            return Submitted(self._job_id(data), RemoteStatus(
+                Phase.QUEUED, message="Candidate pictures queued at Voxel-AI"))
+        body = {"image_base64": image_payload(params["image"], max_bytes=None,
+                                              allow_links=False, provider=PROVIDER,
+                                              field="image")}
+        body.update({k: v for k, v in params.items() if k != "image"})
+        data = self.http.request("POST", f"{self.base}/voxelize", creates_job=True,
+                                 json=body).json()
+        job_id = self._job_id(data)
+        left = self._note_balance(data)
+        message = "Voxelizing queued" + (f" ({left} tokens left)" if left is not None else "")
+        return Submitted(job_id, RemoteStatus(Phase.QUEUED, message=message))
+
+    def _reserve_images_slot(self) -> None:
+        """Claim this user's candidate-request slot, or say how long until it is free; the
+        engine shows that wait and sends the job then."""
+        with _state_lock:
+            now = time.monotonic()
+            last = _last_images.get(self._account)
+            if last is not None and now - last < self.images_interval_s:
+                wait = self.images_interval_s - (now - last)
+                raise errors.RateLimitedError(
+                    f"Voxel-AI allows one candidate request per {self.images_interval_s:g} s; "
+                    f"sending in {wait:.0f} s", provider=PROVIDER, retry_after=wait)
+            _last_images[self._account] = now
+
+    def _note_images_request(self) -> None:
+        with _state_lock:
+            _last_images[self._account] = time.monotonic()
+
+    def _note_balance(self, data: Mapping[str, Any]) -> int | None:
+        balance = data.get("balance")
+        if isinstance(balance, int | float) and not isinstance(balance, bool):
+            with _state_lock:
+                _balances[self._account] = int(balance)
+            return int(balance)
+        return None
+
+    @staticmethod
+    def _job_id(data: Any) -> str:
+        job_id = data.get("jobId") if isinstance(data, dict) else None
+        if not job_id or not isinstance(job_id, str):
+            raise errors.UnexpectedResponseError(f"Voxel-AI's answer has no jobId: "
+                                                 f"{str(data)[:200]}", provider=PROVIDER,
+                                                 status=200)
+        return job_id
+
+    # -- status ----------------------------------------------------------------------------
+    def poll(self, job: Job) -> RemoteStatus:
+        response = self.http.request("GET", f"{self.base}/status",
+                                     params={"jobId": job.remote_id}, ok=(502,))
+        if response.status_code == 502:
+            body = _error_body(response)
+            if body.get("transient") is not True:
+                raise self.http.map_error(response)
+            # Documented: a hiccup while checking, the job itself is still running.
+            return RemoteStatus(Phase.RUNNING, message="Voxel-AI had a hiccup checking the "
+                                "job; it is still running")
+        data = response.json()
+        if not isinstance(data, dict):
+            raise errors.UnexpectedResponseError(f"unreadable status: {str(data)[:200]}",
+                                                 provider=PROVIDER)
+        return self.status(data, job.operation)
+
+    def status(self, data: Mapping[str, Any], operation: str) -> RemoteStatus:
+        """The engine's view of a status answer (results decoded from it when completed)."""
+        state = data.get("state")
+        waited = _seconds(data.get("delayTime"))
+        ran = _seconds(data.get("executionTime"))
+        if state == "queued":
+            return RemoteStatus(Phase.QUEUED, message="Waiting for a GPU worker" + (
+                f" ({waited:.0f} s; a cold start can take a few minutes)" if waited else ""))
+        if state == "running":
+            return RemoteStatus(Phase.RUNNING, message="Running on a GPU worker" + (
+                f" for {ran:.0f} s" if ran is not None else ""))
+        if state == "failed":
+            self._note_balance(data)
+            refund = " The token was refunded." if operation == "voxelize" else ""
+            return RemoteStatus(Phase.FAILED, error_code="service_failed", message=(
+                f"Voxel-AI could not finish: {data.get('error') or 'no reason given'}.{refund}"))
+        if state != "completed":
+            raise errors.UnexpectedResponseError(f"unknown state {state!r}", provider=PROVIDER)
+        output = data.get("output")
+        if not isinstance(output, dict):
+            raise errors.UnexpectedResponseError("a completed job without output",
+                                                 provider=PROVIDER)
+        if operation == "candidates":
+            images = output.get("images")
+            if not isinstance(images, list) or not images:
+                raise errors.UnexpectedResponseError("no candidate pictures in the output",
+                                                     provider=PROVIDER)
+            results = [_inline(f"candidate_{int(item.get('index', i)) + 1}.png",
+                               item.get("image_base64"), _PICTURE_KINDS)
+                       for i, item in enumerate(images) if isinstance(item, dict)]
+            seed = output.get("seed")
+            return RemoteStatus(Phase.SUCCEEDED, progress=1.0, results=results, message=(
+                f"{len(results)} candidates" + (f" (seed {seed})" if seed is not None else "")))
+        self._note_balance(data)
+        name = str(output.get("filename") or "voxel.vox")
+        return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Voxel model ready",
+                            results=[_inline(name, output.get("vox_base64"),
+                                             frozenset({"vox"}))])
+
+    # -- account ---------------------------------------------------------------------------
+    def balance(self) -> str | None:
+        """The last token balance Voxel-AI reported (it has no balance route)."""
+        with _state_lock:
+            left = _balances.get(self._account)
+        return None if left is None else f"{left} token" + ("" if left == 1 else "s")
+
+    def check_key(self) -> str:
+        # The status route without a jobId is free and checks the token first: 400 (missing
+        # jobId) means the token was accepted, 401 that it was not.
+        self.http.request("GET", f"{self.base}/status", ok=(400,))
+        return "Voxel-AI token accepted"
+
+
+def _seconds(ms: Any) -> float | None:
+    if isinstance(ms, int | float) and not isinstance(ms, bool) and ms >= 0:
+        return ms / 1000
+    return None
+
+
+def _inline(name: str, text: Any, kinds: frozenset[str]) -> ResultFile:
+    """A result file whose bytes are base64 text in the status answer."""
+    if not isinstance(text, str) or not text:
+        raise errors.UnexpectedResponseError(f"{name}: no file data in the output",
+                                             provider=PROVIDER)
+
+    def open_() -> Iterator[bytes]:
+        payload = text.split(",", 1)[1] if text[:5].lower() == "data:" else text
+        payload = "".join(payload.split())  # line-wrapped base64 is still base64
+        try:
+            yield base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise errors.UnexpectedResponseError(f"{name}: the base64 data is damaged",
+                                                 provider=PROVIDER) from None
+
+    return ResultFile(name, open_, kinds)
+
+
+def make(config: ClientConfig) -> VoxelAiProvider:
+    return VoxelAiProvider(config)

@@ -1,0 +1,149 @@
+"""Voxel-AI client over real HTTP against the sandbox, each job driven by the real engine
+(runner + journal) to a checked file in the results folder."""
+
+from __future__ import annotations
+
+import itertools
+import struct
+import time
+
+import pytest
+
+from conjure.jobs.journal import Journal
+from conjure.jobs.model import State
+from conjure.jobs.polling import PollPolicy
+from conjure.jobs.runner import Runner
+from conjure.providers import errors
+from conjure.providers.client import ClientConfig
+from conjure.providers.voxelai import VoxelAiProvider
+from sandbox import start_sandbox
+from support.pictures import png
+
+_keys = itertools.count()
+FAST = PollPolicy(scale=0.01)
+
+
+@pytest.fixture(scope="module")
+def sb():
+    with start_sandbox(speed="fast") as sandbox:
+        yield sandbox
+
+
+class Env:
+    def __init__(self, sb, tmp_path, images_interval_s=15.0, **key_options):
+        self.token = f"voxel-client-token-{next(_keys)}"
+        sb.add_key("voxelai", self.token, **key_options)
+        self.provider = VoxelAiProvider(ClientConfig(sb.service_url("voxelai"), self.token),
+                                        images_interval_s=images_interval_s)
+        self.root = tmp_path
+        self.journal = Journal(tmp_path / "jobs.sqlite")
+        self.runner = Runner(self.journal, {"voxelai": self.provider}, tmp_path, policy=FAST)
+        self.runner.start()
+
+    def run(self, operation, params, state=State.READY, timeout=15):
+        job = self.runner.submit("voxelai", operation, params)
+        done = self.runner.wait(job.id, timeout=timeout)
+        assert done.state == state, done.message
+        return done
+
+    def files(self, job):
+        folder = self.root / "results" / "voxelai" / job.id
+        return [folder / name for name in job.result_files]
+
+    def close(self):
+        self.runner.stop()
+        self.journal.close()
+
+
+@pytest.fixture
+def env(sb, tmp_path):
+    e = Env(sb, tmp_path)
+    yield e
+    e.close()
+
+
+def vox_size(data: bytes) -> tuple[int, int, int]:
+    """The first model's SIZE chunk, read without any Conjure or sandbox code."""
+    assert data[:4] == b"VOX " and data[8:12] == b"MAIN"
+    at = data.index(b"SIZE")
+    return struct.unpack("<3i", data[at + 12:at + 24])
+
+
+def test_candidates_then_voxelize_the_chosen_one(env, sb):
+    candidates = env.run("candidates", {"prompt": "a tiny voxel castle", "seed": 5})
+    pictures = env.files(candidates)
+    assert len(pictures) == 3
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pictures)
+
+    voxel = env.run("voxelize", {"image": str(pictures[1]), "voxel_size": 16,
+                                 "palette_size": 8, "texturing": "gray", "fill": True,
+                                 "color": "vertex"})
+    [vox] = env.files(voxel)
+    assert vox.suffix == ".vox" and max(vox_size(vox.read_bytes())) == 16
+    before = sb.account("voxelai", env.token).balance
+    assert env.provider.balance() == f"{int(before)} tokens"
+
+
+def test_voxelize_any_local_picture(env, tmp_path):
+    picture = tmp_path / "mine.png"
+    picture.write_bytes(png(40, 40, lambda x, y: (255, 0, 0) if 10 < x < 30 else (0, 0, 0)))
+    done = env.run("voxelize", {"image": str(picture)})
+    [vox] = env.files(done)
+    assert vox.read_bytes()[:4] == b"VOX " and max(vox_size(vox.read_bytes())) == 32
+
+
+def test_second_candidate_request_waits_for_the_client_and_service_rate_limits(sb, tmp_path):
+    # 0.5 s here, 2 s in the fast sandbox: the client waits first, then the service says 429.
+    e = Env(sb, tmp_path, images_interval_s=0.5)
+    try:
+        first = e.runner.submit("voxelai", "candidates", {"prompt": "a"})
+        second = e.runner.submit("voxelai", "candidates", {"prompt": "b"})
+        seen_waiting = False
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            job = e.journal.require(second.id)
+            seen_waiting |= "one candidate request per 0.5 s" in job.message
+            if job.finished and e.journal.require(first.id).finished:
+                break
+            time.sleep(0.01)
+        assert seen_waiting
+        assert e.journal.require(first.id).state == State.READY
+        assert e.journal.require(second.id).state == State.READY
+    finally:
+        e.close()
+
+
+def test_transient_502_keeps_polling_to_the_result(sb, tmp_path):
+    e = Env(sb, tmp_path, faults="transient=3")
+    try:
+        done = e.run("candidates", {"prompt": "a mushroom"})
+        assert len(e.files(done)) == 3
+    finally:
+        e.close()
+
+
+def test_failed_voxelize_is_refunded_and_says_so(sb, tmp_path):
+    e = Env(sb, tmp_path, faults="fail=GPU exploded")
+    picture = tmp_path / "p.png"
+    picture.write_bytes(png())
+    try:
+        done = e.run("voxelize", {"image": str(picture)}, state=State.FAILED)
+    finally:
+        e.close()
+    assert "GPU exploded" in done.message and "refunded" in done.message
+    assert sb.account("voxelai", e.token).balance == 100
+
+
+def test_out_of_tokens_and_expired_token(sb, tmp_path):
+    e = Env(sb, tmp_path, balance=0)
+    picture = tmp_path / "p.png"
+    picture.write_bytes(png())
+    try:
+        done = e.run("voxelize", {"image": str(picture)}, state=State.FAILED)
+    finally:
+        e.close()
+    assert done.error_code == "insufficient_credits" and "out of tokens" in done.message
+    stale = VoxelAiProvider(ClientConfig(sb.service_url("voxelai"), "expired-token"))
+    with pytest.raises(errors.AuthenticationError, match="copy a fresh token"):
+        stale.check_key()
+    assert e.provider.check_key() == "Voxel-AI token accepted"
