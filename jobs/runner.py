@@ -417,6 +417,10 @@ class Runner:
         try:
             if status is None:  # resumed, or locations expired: ask again for fresh ones
                 status = provider.poll(job)
+            if status.phase == Phase.SUCCEEDED and status.no_files and not status.results:
+                self._set(job, state=State.READY, result_files=[], progress=1.0, eta_s=0.0,
+                          message=status.message or "Finished", error_code=None)
+                return None
             if status.phase != Phase.SUCCEEDED or not status.results:
                 raise errors.UnexpectedResponseError(
                     f"the service reports {status.phase} with {len(status.results)} files for "

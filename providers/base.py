@@ -58,6 +58,9 @@ class RemoteStatus:
     #: Seconds the service asked us to wait before asking again.
     poll_after: float | None = None
     results: list[ResultFile] = field(default_factory=list)
+    #: A finished job whose answer is ``message`` and that has no file (e.g. Tripo's free rig
+    #: check: "Riggable as biped"); without it, a success with no files is an error.
+    no_files: bool = False
 
 
 @dataclass

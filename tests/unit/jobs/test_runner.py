@@ -308,3 +308,18 @@ def test_submit_refused_by_the_client_itself_fails_rather_than_unknown(journal, 
     assert (done.state, done.error_code) == (State.FAILED, "invalid_request")
     assert "image too large" in done.message
     assert provider.submits == 1
+
+
+def test_a_success_that_is_only_an_answer_is_ready_without_files(journal, tmp_path):
+    answer = RemoteStatus(Phase.SUCCEEDED, message="Riggable as biped", no_files=True)
+    done = run_one(journal, tmp_path, ScriptedProvider([Submitted("r1", answer)]))
+    assert (done.state, done.message, done.result_files) == (State.READY, "Riggable as biped",
+                                                             [])
+
+
+def test_a_success_without_files_is_still_an_error_unless_the_provider_says_so(journal,
+                                                                               tmp_path):
+    empty = RemoteStatus(Phase.SUCCEEDED)
+    done = run_one(journal, tmp_path, ScriptedProvider([Submitted("r1", empty)], [empty]),
+                   max_failures=0)
+    assert done.state == State.FAILED and "0 files" in done.message
