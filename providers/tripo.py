@@ -775,7 +775,7 @@ class TripoProvider(Provider):
             rig_type = output.get("rig_type") or "unknown type"
             text = (f"Riggable as {rig_type}" if riggable else "Not riggable") if isinstance(
                 riggable, bool) else "Rig check finished without an answer"
-            return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message=text)
+            return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message=text, no_files=True)
         if operation in _IMAGE_OPS:
             names = ("generated_image_url", "generated_image", "rendered_image_url",
                      "rendered_image")

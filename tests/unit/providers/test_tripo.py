@@ -567,7 +567,7 @@ def test_legacy_result_objects_and_image_and_rig_check_outputs():
     assert image.results[0].name == "image.png" and "png" in image.results[0].kinds
     check = status({"status": "success", "output": {"riggable": True, "rig_type": "biped"}},
                    "animate_prerigcheck")
-    assert (check.results, check.message) == ([], "Riggable as biped")
+    assert (check.results, check.message, check.no_files) == ([], "Riggable as biped", True)
     converted = status({"status": "success", "output": {"model": "https://c/m.zip"}},
                        "convert_model", {"format": "USDZ"})
     assert converted.results[0].kinds == {"zip"}

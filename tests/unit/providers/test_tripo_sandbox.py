@@ -97,6 +97,9 @@ def test_text_to_model_then_texture_convert_rig_and_animate(sandbox, key, engine
     assert result(tmp_path, usdz)[:4] == b"PK\x03\x04"
     assert usdz.result_files[0].endswith(".usdz")
 
+    check = engine(provider, "animate_prerigcheck", source)
+    assert (check.state, check.message, check.result_files) == (State.READY,
+                                                                "Riggable as biped", [])
     rig = engine(provider, "animate_rig", {**source, "out_format": "fbx", "rig_type": "biped"})
     assert result(tmp_path, rig).startswith(b"Kaydara FBX Binary")
     animated = engine(provider, "animate_retarget", {
