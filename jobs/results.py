@@ -29,9 +29,10 @@ _MAGIC: list[tuple[bytes, str]] = [
     (b"\xff\xd8\xff", "jpg"),
 ]
 #: Extensions that are the same kind as the sniffed one, so a service's own name is kept.
-_SAME_KIND = {"jpg": {"jpeg"}, "zip": {"usdz"}, "glb": set(), "fbx": set(), "vox": set(),
-              "png": set(), "webp": set()}
-_HEAD_BYTES = 32
+_SAME_KIND = {"jpg": {"jpeg"}, "zip": {"usdz", "3mf"}, "glb": set(), "fbx": set(),
+              "vox": set(), "png": set(), "webp": set(), "stl": set()}
+#: Enough for the magic table and for a binary STL's 80-byte header plus triangle count.
+_HEAD_BYTES = 84
 
 
 def sniff(head: bytes) -> str | None:
@@ -41,6 +42,24 @@ def sniff(head: bytes) -> str | None:
             return kind
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
+    return None
+
+
+def sniff_whole(head: bytes, size: int) -> str | None:
+    """The kind of a whole file of ``size`` bytes that starts with ``head``: the magic table,
+    else STL, which has no magic. A binary STL is recognised by its triangle count matching
+    its length exactly (84 + 50 per triangle), which no error page or JSON body does by
+    chance; an ASCII STL starts with ``solid`` and a name, then ``facet`` or ``endsolid``."""
+    kind = sniff(head)
+    if kind is not None:
+        return kind
+    if len(head) >= 84 and size >= 84:
+        count = int.from_bytes(head[80:84], "little")
+        if size == 84 + 50 * count:
+            return "stl"
+    text = head.lstrip()
+    if text.startswith(b"solid") and (b"facet" in text or b"endsolid" in text):
+        return "stl"
     return None
 
 
@@ -120,7 +139,7 @@ def write_result(
                 checkpoint("download-chunk")
             out.flush()
             os.fsync(out.fileno())
-        kind = sniff(head)
+        kind = sniff_whole(head, size)
         allowed = set(kinds) if kinds is not None else None
         if kind is None or (allowed is not None and kind not in allowed):
             shown = head[:16].decode("latin-1").encode("unicode_escape").decode("ascii")

@@ -86,3 +86,28 @@ def test_remove_partials_keeps_results(tmp_path):
     (tmp_path / "m.glb").write_bytes(b"glTF")
     remove_partials(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["m.glb"]
+
+
+def binary_stl(triangles):
+    return b"any header".ljust(80, b" ") + triangles.to_bytes(4, "little") + b"\x00" * (
+        50 * triangles)
+
+
+@pytest.mark.parametrize(("data", "kind"), [
+    (binary_stl(0), "stl"),
+    (binary_stl(3), "stl"),
+    (b"solid cube\n  facet normal 0 0 1\n", "stl"),
+    (binary_stl(3)[:-1], None),  # length does not match the triangle count
+    (b'{"error": "' + b"x" * 200 + b'"}', None),
+    (b"solid but not a mesh", None),
+    (b"glTF\x02\x00\x00\x00" + b"\x00" * 100, "glb"),
+])
+def test_whole_file_sniffing_recognises_stl_by_its_length(data, kind):
+    from conjure.jobs.results import sniff_whole
+    assert sniff_whole(data[:84], len(data)) == kind
+
+
+def test_an_stl_result_is_saved_under_its_name(tmp_path):
+    data = binary_stl(2)
+    path = write_result([data[:50], data[50:]], tmp_path, "model.stl", kinds={"stl"})
+    assert path.name == "model.stl" and path.read_bytes() == data
