@@ -822,9 +822,9 @@ def _model_kinds(operation: str, params: Mapping[str, Any]) -> frozenset[str]:
     if operation == "convert_model":
         fmt = params.get("format")
         # USDZ and 3MF are zip containers; OBJ arrives zipped with its materials; GLTF may
-        # come as binary glTF or zipped with its buffers.
-        return {"FBX": frozenset({"fbx"}), "GLTF": frozenset({"glb", "zip"})}.get(
-            str(fmt), frozenset({"zip"}))
+        # come as binary glTF or zipped with its buffers; STL is checked by its length.
+        return {"FBX": frozenset({"fbx"}), "GLTF": frozenset({"glb", "zip"}),
+                "STL": frozenset({"stl"})}.get(str(fmt), frozenset({"zip"}))
     return frozenset({"glb", "fbx"})
 
 

@@ -93,9 +93,15 @@ def test_text_to_model_then_texture_convert_rig_and_animate(sandbox, key, engine
 
     fbx = engine(provider, "convert_model", {**source, "format": "FBX", "fbx_preset": "blender"})
     assert result(tmp_path, fbx).startswith(b"Kaydara FBX Binary")
-    usdz = engine(provider, "convert_model", {**source, "format": "USDZ"})
-    assert result(tmp_path, usdz)[:4] == b"PK\x03\x04"
-    assert usdz.result_files[0].endswith(".usdz")
+    for fmt, suffix, magic in (("USDZ", ".usdz", b"PK\x03\x04"), ("3MF", ".3mf", b"PK\x03\x04"),
+                               ("OBJ", ".zip", b"PK\x03\x04"), ("GLTF", ".glb", b"glTF")):
+        converted = engine(provider, "convert_model", {**source, "format": fmt})
+        assert result(tmp_path, converted)[:4] == magic, fmt
+        assert converted.result_files[0].endswith(suffix), converted.result_files
+    stl = engine(provider, "convert_model", {**source, "format": "STL"})
+    data = result(tmp_path, stl)
+    assert len(data) == 84 + 50 * int.from_bytes(data[80:84], "little") > 84
+    assert stl.result_files == ["model.stl"]
 
     check = engine(provider, "animate_prerigcheck", source)
     assert (check.state, check.message, check.result_files) == (State.READY,
