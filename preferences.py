@@ -54,6 +54,24 @@ class ConjurePreferences(bpy.types.AddonPreferences):
     workers: IntProperty(name="Network Threads", default=4, min=1, max=16,
                          description="Requests in flight at once (takes effect on restart)")
 
+    # Read by the scene importer (importers/scene.py) and the pump's auto-import.
+    import_at_cursor: BoolProperty(name="Place at 3D Cursor", default=True,
+                                   description="Put imported models at the 3D cursor instead "
+                                               "of the world origin")
+    import_collection_per_job: BoolProperty(
+        name="One Collection per Job", default=True,
+        description="Put each job's objects in a new collection named after the job")
+    auto_import: BoolProperty(name="Import When Done", default=True,
+                              description="Bring finished results into the scene on their own; "
+                                          "off: use Import in the Jobs panel")
+    import_merge_vertices: BoolProperty(name="Merge Vertices", default=False,
+                                        description="Merge vertices at the same position after "
+                                                    "import (closes split seams)")
+    import_target_size: FloatProperty(name="Scale to Size", default=0.0, min=0.0,
+                                      soft_max=100.0, subtype="DISTANCE", unit="LENGTH",
+                                      description="Scale each imported model so its largest "
+                                                  "side has this length; 0 keeps its size")
+
     def network(self) -> NetworkSettings:
         return NetworkSettings(connect_timeout=self.connect_timeout,
                                read_timeout=self.read_timeout, proxy=self.proxy,
@@ -67,18 +85,34 @@ class ConjurePreferences(bpy.types.AddonPreferences):
         return resolve_url(service, getattr(self, f"{service.id}_url"))
 
     def draw(self, context: bpy.types.Context) -> None:
+        from .operators import ui
+
         layout = self.layout
         layout.use_property_split = True
         for s in SERVICES:
             box = layout.box()
             box.label(text=s.label)
-            box.prop(self, f"{s.id}_key")
+            row = box.row(align=True)
+            row.prop(self, f"{s.id}_key")
+            row.operator("conjure.test_key", text="Test").service = s.id
             _, source = self.key(s)
             if source and source != "preferences":
                 box.label(text=f"Using the key from ${source}", icon="INFO")
-            elif not source:
+            elif source:
+                box.label(text="Using the key in this field", icon="LOCKED")
+            else:
                 box.label(text=f"No key: get one at {s.key_help}", icon="ERROR")
+            if source:
+                answer = ui.key_tests.peek(ui.answer_key(s.id))
+                if answer is not None:
+                    icon = "SORTTIME" if answer.pending else ("CHECKMARK" if answer.ok
+                                                             else "ERROR")
+                    text = "Testing…" if answer.pending else answer.text
+                    for line in _wrap(text):
+                        box.label(text=line, icon=icon)
+                        icon = "BLANK1"
             box.prop(self, f"{s.id}_url")
+
         box = layout.box()
         box.label(text="Network")
         for name in ("connect_timeout", "read_timeout", "proxy", "ca_bundle", "verify_tls",
@@ -86,6 +120,32 @@ class ConjurePreferences(bpy.types.AddonPreferences):
             box.prop(self, name)
         if not bpy.app.online_access:
             box.label(text="Online access is off: Preferences > System > Network", icon="ERROR")
+
+        box = layout.box()
+        box.label(text="Import")
+        for name in ("auto_import", "import_at_cursor", "import_collection_per_job",
+                     "import_merge_vertices", "import_target_size"):
+            box.prop(self, name)
+
+        box = layout.box()
+        box.label(text="Cache")
+        try:
+            from . import engine, uistatus
+
+            box.label(text=str(engine.user_dir()), icon="FILE_FOLDER")
+            box.label(text=f"Results and cached pictures: "
+                           f"{uistatus.human_size(ui.cache_size())}")
+        except (ValueError, KeyError, OSError) as exc:
+            box.label(text=f"Cache folder unavailable: {exc}", icon="ERROR")
+        row = box.row(align=True)
+        row.operator("conjure.open_cache_folder", text="Open", icon="FILEBROWSER")
+        row.operator("conjure.clear_cache", text="Clear…", icon="TRASH")
+
+
+def _wrap(text: str) -> list[str]:
+    from .uistatus import wrap
+
+    return wrap(text, 70)
 
 
 def get(context: bpy.types.Context | None = None) -> ConjurePreferences:

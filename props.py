@@ -20,6 +20,13 @@ class ConjureJobItem(bpy.types.PropertyGroup):
     eta_s: FloatProperty(name="ETA", default=-1.0)
     message: StringProperty(name="Message")
     remote_id: StringProperty(name="Remote ID")
+    #: What the job was asked for (its prompt), shown as its name.
+    prompt: StringProperty(name="Prompt")
+    error_code: StringProperty(name="Error Code")
+    parent_id: StringProperty(name="Parent Job")
+    #: Unix seconds; ints because a FloatProperty (32-bit) would round them to minutes.
+    created_at: IntProperty(name="Created")
+    updated_at: IntProperty(name="Updated")
 
 
 class ConjureRuntime(bpy.types.PropertyGroup):
