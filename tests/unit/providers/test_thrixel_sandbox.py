@@ -101,6 +101,11 @@ def test_upload_a_glb_then_convert_it_to_fbx(env):
     uploaded = env.run("upload", {"glb_file": str(glb), "task": "my gargoyle"})
     assert env.file(uploaded).read_bytes() == glb.read_bytes()
 
+    # Asking for a format not converted yet: 202 with a queued conversion, never a saved JSON.
+    url = f"{env.provider.api}/{uploaded.remote_id}/download"
+    with pytest.raises(errors.ResultNotReadyError, match="still preparing"):
+        b"".join(env.provider.download(url, {"format": "obj"}))
+
     converted = env.run("convert", {"parent_submission_id": uploaded.remote_id, "format": "fbx"})
     assert env.file(converted).suffix == ".fbx"
     assert env.file(converted).read_bytes().startswith(b"Kaydara FBX Binary")
