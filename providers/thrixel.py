@@ -703,8 +703,12 @@ class ThrixelProvider(Provider):
         if not isinstance(data, dict):
             return None
         cubes = data.get("cubes_balance")
-        parts = ["unlimited Cubes" if data.get("is_unlimited") or cubes is None
-                 else f"{cubes:g} Cubes"]
+        if data.get("is_unlimited") or cubes is None:
+            parts = ["unlimited Cubes"]
+        elif isinstance(cubes, int | float) and not isinstance(cubes, bool):
+            parts = [f"{cubes:g} Cubes"]
+        else:
+            parts = [f"{str(cubes)[:20]} Cubes"]
         runs = data.get("monthly_runs")
         if isinstance(runs, dict) and runs.get("limit"):
             used = sum(v for v in (runs.get("used") or {}).values() if isinstance(v, int))
