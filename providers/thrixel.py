@@ -40,12 +40,12 @@ TOP_UP = "thrixel.com (Settings > Billing)"
 _PHASES = {"queued": Phase.QUEUED, "processing": Phase.RUNNING, "completed": Phase.SUCCEEDED,
            "failed": Phase.FAILED}
 _PHASE_LABEL = {1: "rough", 2: "fixed", 3: "edited", 4: "detailed", 5: "uploaded"}
-#: Formats ``convert`` offers. STL is left out: it has no magic bytes to check a download by.
-CONVERT_FORMATS = ("fbx", "obj", "usdz")
+#: Formats ``convert`` offers (STL is checked by its layout, having no magic bytes).
+CONVERT_FORMATS = ("fbx", "obj", "usdz", "stl")
 #: Kinds (``jobs.results.sniff``) each download format may arrive as.
 _KINDS = {"glb": frozenset({"glb"}), "fbx": frozenset({"fbx", "zip"}),
-          "obj": frozenset({"zip"}), "usdz": frozenset({"zip"})}
-_EXTENSION = {"glb": "glb", "fbx": "fbx", "obj": "obj.zip", "usdz": "usdz"}
+          "obj": frozenset({"zip"}), "usdz": frozenset({"zip"}), "stl": frozenset({"stl"})}
+_EXTENSION = {"glb": "glb", "fbx": "fbx", "obj": "obj.zip", "usdz": "usdz", "stl": "stl"}
 
 
 def _glb_file(field_name: str) -> Rule:
@@ -176,7 +176,8 @@ OPERATIONS = (
     ),
     Operation(
         "thrixel", "convert", "Convert", "model", needs_parent=True, paid=False,
-        description="Another file format of a finished model (FBX, zipped OBJ, USDZ)",
+        description="Another file format of a finished model (FBX, zipped OBJ, USDZ, STL "
+                    "without textures)",
         params=(
             _PARENT,
             Param("format", "enum", "Format", default="fbx", choices=CONVERT_FORMATS,
@@ -201,8 +202,7 @@ UNSUPPORTED = {
     "texture (/texture/generate and rebake)": "known only from the MCP client; not in the issue",
     "rig (/rig/submit)": "known only from the MCP client; Blender rigging is out of scope",
     "projects, image hub, nicknames": "account housekeeping, done on thrixel.com",
-    "download as STL, py, thumbnails": "STL has no magic bytes to check a download by; "
-                                       "the others are not models",
+    "download as py, thumbnails, reference images": "not models",
 }
 
 _BY_NAME = {op.name: op for op in OPERATIONS}

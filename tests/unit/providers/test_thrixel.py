@@ -199,8 +199,8 @@ def op(name):
     ("upload", {}, "glb_file", "is required"),
     ("upload", {"glb_file": "/no/such.glb"}, "glb_file", "cannot read"),
     ("upload", {"glb_file": "x", "task": "y" * 2001}, "task", "at most 2000 characters"),
-    ("convert", {"parent_submission_id": SID, "format": "stl"}, "format",
-     "one of 'fbx', 'obj', 'usdz'"),
+    ("convert", {"parent_submission_id": SID, "format": "3mf"}, "format",
+     "one of 'fbx', 'obj', 'usdz', 'stl'"),
     ("convert", {"parent_submission_id": SID, "format": "obj", "target": "unity"}, "target",
      "FBX only"),
 ])

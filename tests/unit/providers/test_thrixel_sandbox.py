@@ -110,6 +110,9 @@ def test_upload_a_glb_then_convert_it_to_fbx(env):
     assert env.file(converted).suffix == ".fbx"
     assert env.file(converted).read_bytes().startswith(b"Kaydara FBX Binary")
 
+    stl = env.run("convert", {"parent_submission_id": uploaded.remote_id, "format": "stl"})
+    assert env.file(stl).suffix == ".stl" and env.file(stl).stat().st_size > 84
+
 
 def test_failed_job_is_mapped_to_content_rejected(sb, tmp_path):
     e = Env(sb, tmp_path, faults="fail=CONTENT_BLOCKED")
