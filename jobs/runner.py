@@ -308,11 +308,14 @@ class Runner:
         try:
             submitted = provider.submit(job)
         except (errors.OfflineError, errors.ConnectionFailedError, errors.RateLimitedError) as exc:
-            # Certainly not created at the service: safe to send again later.
-            watch.failures += 1
-            if watch.failures > self.max_failures and not isinstance(exc, errors.OfflineError):
-                self._fail(job, exc)
-                return None
+            # Certainly not created at the service: safe to send again later. Only a service
+            # that cannot be reached counts towards giving up; being offline or asked to wait
+            # (a rate limit, a concurrency cap) is a known wait, however long.
+            if isinstance(exc, errors.ConnectionFailedError):
+                watch.failures += 1
+                if watch.failures > self.max_failures:
+                    self._fail(job, exc)
+                    return None
             self._set(job, state=State.PENDING, message=f"Not sent yet: {exc}")
             return exc.retry_after if exc.retry_after is not None else self._backoff(watch)
         except errors.ServiceError as exc:

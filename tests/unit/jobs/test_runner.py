@@ -134,6 +134,22 @@ def test_rate_limited_submit_waits_for_retry_after(journal, tmp_path):
     assert done.state == State.READY and provider.submits == 2
 
 
+def test_long_rate_limit_waits_are_not_failures(journal, tmp_path):
+    ok = Submitted("r1", RemoteStatus(Phase.SUCCEEDED, results=[glb_file()]))
+    waits = [errors.RateLimitedError("wait", retry_after=0.01) for _ in range(8)]
+    provider = ScriptedProvider([*waits, ok])
+    done = run_one(journal, tmp_path, provider, max_failures=2)
+    assert done.state == State.READY and provider.submits == 9
+
+
+def test_unreachable_service_is_given_up_after_max_failures(journal, tmp_path):
+    provider = ScriptedProvider([errors.ConnectionFailedError("refused")])
+    done = run_one(journal, tmp_path, provider, max_failures=2,
+                   policy=PollPolicy(scale=0.001))
+    assert (done.state, done.error_code) == (State.FAILED, "connection_failed")
+    assert provider.submits == 3
+
+
 def test_refused_submit_fails_with_the_service_reason(journal, tmp_path):
     provider = ScriptedProvider([errors.InsufficientCreditsError("top up", status=402)])
     done = run_one(journal, tmp_path, provider)
