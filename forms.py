@@ -17,8 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import bpy
-from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty,
-                       IntProperty, PointerProperty, StringProperty)
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
 
 from . import formspec
 from .formspec import Field
@@ -64,11 +71,12 @@ def _bpy_prop(field: Field) -> Any:
     if widget == "bool":
         return BoolProperty(default=field.default, **common)
     if widget == "int":
-        return IntProperty(default=field.default, min=int(field.minimum), max=int(field.maximum),
-                           **common)
+        low, high = field.minimum, field.maximum
+        assert low is not None and high is not None  # set for every int field
+        return IntProperty(default=field.default, min=int(low), max=int(high), **common)
     if widget == "float":
-        limits = {k: v for k, v in (("min", field.minimum), ("max", field.maximum))
-                  if v is not None}
+        limits: dict[str, Any] = {k: v for k, v in (("min", field.minimum),
+                                                     ("max", field.maximum)) if v is not None}
         return FloatProperty(default=field.default, **limits, **common)
     if widget == "image":
         return PointerProperty(type=bpy.types.Image, **common)
@@ -136,7 +144,7 @@ def register() -> None:
 
 def unregister() -> None:
     if hasattr(bpy.types.Scene, "conjure"):
-        del bpy.types.Scene.conjure  # type: ignore[attr-defined]
+        del bpy.types.Scene.conjure
     while _registered:
         bpy.utils.unregister_class(_registered.pop())
 
@@ -323,7 +331,7 @@ def draw_fields(layout: bpy.types.UILayout, context: bpy.types.Context, op: Oper
         draw_field(layout, context, op, field)
 
 
-def draw_image_input(layout: bpy.types.UILayout, holder: Any, attr: str, title: str,
+def draw_image_input(layout: Any, holder: Any, attr: str, title: str,
                      address: str) -> None:
     box = layout.box()
     box.label(text=title, icon="IMAGE_DATA")

@@ -7,6 +7,8 @@ written to a .blend file, the journal or a log.
 
 from __future__ import annotations
 
+from typing import Any
+
 import bpy
 from bpy.props import BoolProperty, FloatProperty, IntProperty, StringProperty
 
@@ -87,7 +89,7 @@ class ConjurePreferences(bpy.types.AddonPreferences):
     def draw(self, context: bpy.types.Context) -> None:
         from .operators import ui
 
-        layout = self.layout
+        layout: Any = self.layout
         layout.use_property_split = True
         for s in SERVICES:
             box = layout.box()

@@ -41,7 +41,7 @@ def is_active(state: str) -> bool:
 
 def duration(seconds: float) -> str:
     """``42s``, ``3m 05s``, ``1h 02m``."""
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     if seconds < 60:
         return f"{seconds}s"
     minutes, secs = divmod(seconds, 60)

@@ -239,7 +239,8 @@ def capture_offscreen(context: bpy.types.Context, area: Any, region: Any, path: 
     width, height = _capture_size(region)
     space = area.spaces.active
     r3d = space.region_3d
-    offscreen = gpu.types.GPUOffScreen(width, height)
+    gpu_types: Any = gpu.types  # the stubs lack GPUOffScreen's size arguments
+    offscreen = gpu_types.GPUOffScreen(width, height)
     try:
         # The capture keeps the region's aspect, so the view's own projection still fits.
         offscreen.draw_view3d(context.scene, context.view_layer, space, region,
@@ -249,7 +250,7 @@ def capture_offscreen(context: bpy.types.Context, area: Any, region: Any, path: 
         offscreen.free()
     buffer.dimensions = width * height * 4
     pixels = np.asarray(buffer, dtype=np.float32) / 255.0
-    image = bpy.data.images.new("Conjure Viewport Capture", width, height, alpha=True)
+    image: Any = bpy.data.images.new("Conjure Viewport Capture", width, height, alpha=True)
     try:
         image.pixels.foreach_set(pixels)
         image.file_format = "PNG"
@@ -418,12 +419,13 @@ class CONJURE_OT_clear_cache(bpy.types.Operator):
         message = (f"Delete {uistatus.human_size(plan.size)} (cached pictures and results of "
                    f"imported jobs; they can no longer be re-imported)? {len(plan.keep)} "
                    "result folder(s) of jobs not yet imported are kept.")
+        wm: Any = context.window_manager
         try:
-            return context.window_manager.invoke_confirm(
+            return wm.invoke_confirm(
                 self, event, title="Clear Conjure Cache", message=message, confirm_text="Clear",
                 icon="WARNING")
         except TypeError:  # older signature without title and message
-            return context.window_manager.invoke_confirm(self, event)
+            return wm.invoke_confirm(self, event)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         plan = clear_plan()

@@ -11,7 +11,7 @@ from typing import Any
 
 import bpy
 
-from .. import engine, formspec, forms, preferences, uistatus
+from .. import engine, forms, formspec, preferences, uistatus
 from ..jobs.model import Job, State
 from ..operators import ui
 from ..providers import catalog
@@ -24,7 +24,8 @@ CANDIDATES_SERVICE = "voxelai"
 _PICTURES = (".png", ".jpg", ".jpeg", ".webp")
 
 
-def _button(layout: Any, idname: str, text: str = "", icon: str = "NONE", **props: Any) -> Any:
+def _button(layout: Any, idname: str, text: str = "", icon: str = "NONE", /,
+            **props: Any) -> Any:
     """An operator button with its properties set; tolerant of an operator that is not
     registered yet or lacks one of the properties (it belongs to another part of Conjure)."""
     op = layout.operator(idname, text=text, icon=icon) if text else \
@@ -45,7 +46,8 @@ def _lines(layout: Any, text: str, icon: str = "NONE", width: int = 40) -> None:
 
 
 def has_progress_bar() -> bool:
-    return "progress" in bpy.types.UILayout.bl_rna.functions
+    rna: Any = bpy.types.UILayout.bl_rna
+    return "progress" in rna.functions
 
 
 def _progress(layout: Any, factor: float, text: str) -> None:
@@ -105,7 +107,7 @@ class CONJURE_PT_generate(_Sidebar, bpy.types.Panel):
     bl_idname = "CONJURE_PT_generate"
 
     def draw(self, context: bpy.types.Context) -> None:
-        layout = self.layout
+        layout: Any = self.layout
         state = forms.state(context)
         layout.prop(state, "service")
         service_id, op = _chosen(context)
@@ -205,7 +207,7 @@ class CONJURE_PT_jobs(_Sidebar, bpy.types.Panel):
     bl_idname = "CONJURE_PT_jobs"
 
     def draw(self, context: bpy.types.Context) -> None:
-        layout = self.layout
+        layout: Any = self.layout
         runtime = context.window_manager.conjure
         if not runtime.jobs:
             layout.label(text="No jobs yet: generate something above", icon="INFO")
@@ -283,7 +285,7 @@ class CONJURE_PT_selected(_Sidebar, bpy.types.Panel):
         return bool(_selected_service(context)[1])
 
     def draw(self, context: bpy.types.Context) -> None:
-        layout = self.layout
+        layout: Any = self.layout
         ob, job_id = _selected_service(context)
         job = _journal_job(job_id)
         service_id = job.provider if job else str(ob.get("conjure_provider", ""))
@@ -424,7 +426,7 @@ class CONJURE_PT_candidates(_Sidebar, bpy.types.Panel):
         return candidate_job(context) is not None
 
     def draw(self, context: bpy.types.Context) -> None:
-        layout = self.layout
+        layout: Any = self.layout
         item = candidate_job(context)
         if item is None:
             return

@@ -86,7 +86,8 @@ class Recorder:
         return [e[1] for e in self.log if e[0] == "label"]
 
     def text(self):
-        return "\n".join(self.labels())
+        """Every label as one line of words (long texts are wrapped over several labels)."""
+        return " ".join(" ".join(self.labels()).split())
 
     def props(self):
         return [e[2] for e in self.log if e[0] == "prop"]
@@ -105,7 +106,7 @@ class WithLayout:
 
 def draw(panel_cls, context=None, target=None):
     layout = Recorder()
-    panel_cls.draw(WithLayout(target or SimpleNamespace(), layout), context or bpy.context)
+    panel_cls.draw(WithLayout(target or panel_cls, layout), context or bpy.context)
     return layout
 
 
@@ -120,3 +121,37 @@ def online():
     bpy.context.preferences.system.use_online_access = True
     yield
     bpy.context.preferences.system.use_online_access = True
+
+
+@pytest.fixture
+def recorder():
+    return Recorder
+
+
+@pytest.fixture
+def paint():
+    """``paint(panel_class, target=None)`` → the Recorder its ``draw`` filled."""
+    return draw
+
+
+@pytest.fixture
+def mirror(conjure):
+    """Fake rows in the WindowManager's job list; the real mirror is rebuilt afterwards."""
+    runtime = bpy.context.window_manager.conjure
+    runtime.jobs.clear()
+
+    def add(job_id, provider="tripo", state="running", **fields):
+        item = runtime.jobs.add()
+        item.job_id, item.provider, item.state = job_id, provider, state
+        item.operation = fields.pop("operation", "text_to_model")
+        item.created_at = int(fields.pop("created_at", 0))
+        for name, value in fields.items():
+            setattr(item, name, value)
+        runtime.active_index = len(runtime.jobs) - 1
+        return item
+
+    yield add
+    engine = importlib.import_module(f"{conjure.__name__}.engine")
+    runtime.jobs.clear()
+    runtime.active_index = 0
+    engine.rebuild_mirror()
