@@ -9,6 +9,7 @@ import select
 import shutil
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,22 +120,22 @@ class UserFolder:
         return [self.target.blender, "--window-geometry", "0", "0", str(SCREEN[0]),
                 str(SCREEN[1]), "--python", self.target.path(GUI_SCRIPT)]
 
-    def gui_start(self, display: Display, name: str, config: dict
-                  ) -> tuple[subprocess.Popen, Path, Path]:
+    def gui_start(self, display: Display, name: str, config: dict, *,
+                  pid_namespace: bool = True) -> tuple[subprocess.Popen, Path, Path]:
         """Start the GUI on ``display``; returns the process, its record and its log."""
         result, env = self._gui_config(name, config)
         log = self.base / f"{name}.log"
         env.update(DISPLAY=display.name, LIBGL_ALWAYS_SOFTWARE="1")
         with log.open("wb") as out:
             proc = self.target.popen(self._gui_argv(), self.env(**env), stdout=out,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, pid_namespace=pid_namespace)
         return proc, result, log
 
-    def gui(self, display: Display, name: str, config: dict,
-            timeout: float = GUI_TIMEOUT_S) -> GuiRun:
+    def gui(self, display: Display, name: str, config: dict, *,
+            timeout: float = GUI_TIMEOUT_S, pid_namespace: bool = True) -> GuiRun:
         """Run one scenario to its end; Blender is killed if it outlives ``timeout``."""
         start = time.monotonic()
-        proc, result, log = self.gui_start(display, name, config)
+        proc, result, log = self.gui_start(display, name, config, pid_namespace=pid_namespace)
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -145,7 +146,7 @@ class UserFolder:
 
 
 def stop(proc: subprocess.Popen) -> None:
-    """SIGKILL: in a chroot this takes down the namespace — Blender and anything it started."""
+    """SIGKILL to the runner; in a chroot it takes Blender with it (see Target.argv)."""
     if proc.poll() is None:
         proc.kill()
     proc.wait(timeout=30)
@@ -164,6 +165,15 @@ def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return path.exists()
+
+
+def submissions(sandbox, key: str) -> list[dict]:
+    """The sandbox's own list of Thrixel submissions made with ``key`` (its public API)."""
+    request = urllib.request.Request(
+        sandbox.service_url("thrixel") + "/api/v1/submissions?limit=100",
+        headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["submissions"]
 
 
 # -- screenshots -------------------------------------------------------------------------------

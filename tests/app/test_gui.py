@@ -5,9 +5,6 @@ each state a user meets.
 One GUI run (``in_blender/gui.py``, scenario ``generate``) per target feeds every test here.
 """
 
-import json
-import urllib.request
-
 import pytest
 from app import harness
 
@@ -23,15 +20,6 @@ STATES = {
     "failed": None,
     "candidates": "issue #6: Voxel-AI candidates need its client and the candidates panel",
 }
-
-
-def submissions(sandbox, key: str) -> list[dict]:
-    """The sandbox's own list of Thrixel submissions made with ``key`` (its public API)."""
-    request = urllib.request.Request(
-        sandbox.service_url("thrixel") + "/api/v1/submissions?limit=100",
-        headers={"Authorization": f"Bearer {key}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)["submissions"]
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +70,7 @@ def test_job_from_the_gui_session_is_imported_with_lineage(run, sandbox):
         assert ob["props"]["conjure_provider"] == "thrixel"
         assert ob["props"]["conjure_remote_id"] == job["remote_id"]
     assert any(ob["type"] == "MESH" for ob in ours), ours
-    remote = [s["submission_id"] for s in submissions(sandbox, SLOW_KEY)]
+    remote = [s["submission_id"] for s in harness.submissions(sandbox, SLOW_KEY)]
     assert job["remote_id"] in remote
 
 

@@ -80,8 +80,14 @@ class Target:
         raise ValueError(f"{p} is outside the scratch folder and the checkout")
 
     # -- commands ------------------------------------------------------------------------------
-    def argv(self, argv: list[str], env: dict[str, str] | None = None) -> tuple[list[str], dict]:
-        """The host command line and environment that run ``argv`` in this target."""
+    def argv(self, argv: list[str], env: dict[str, str] | None = None, *,
+             pid_namespace: bool = True) -> tuple[list[str], dict]:
+        """The host command line and environment that run ``argv`` in this target.
+
+        With ``pid_namespace`` (the default) the command gets its own PID namespace, whose
+        processes all die with it. Without, the command keeps a host PID, as a Blender started
+        from a desktop has, and still dies with the runner (``--kill-child`` reaches it because
+        the shell execs into it), but processes it started may outlive it."""
         full = {**_BASE_ENV, "HOME": self.path(self.scratch / "home"), **self.env, **(env or {})}
         if self.chroot is None:
             return argv, full
@@ -97,17 +103,19 @@ class Target:
             mounts += [f"mkdir -p {at}", f"mount --bind {shlex.quote(str(host))} {at}"]
             if ro:
                 mounts.append(f"mount -o remount,bind,ro {at}")
-        # No `exec` before chroot: the shell stays PID 1 of the namespace, so the command is an
-        # ordinary process (PID 1 ignores signals it has no handler for) and dies with it.
-        script = " && ".join(mounts) + ' && chroot "$0" /usr/bin/env -i "$@"'
-        wrapped = ["unshare", "--mount", "--pid", "--fork", "--kill-child=SIGKILL",
+        # In a PID namespace the shell stays PID 1 (no exec), so the command is an ordinary
+        # process there — PID 1 ignores signals it has no handler for — and dies with the shell.
+        run = 'chroot "$0" /usr/bin/env -i "$@"'
+        script = " && ".join([*mounts, run if pid_namespace else f"exec {run}"])
+        namespaces = ["--mount", *(["--pid"] if pid_namespace else [])]
+        wrapped = ["unshare", *namespaces, "--fork", "--kill-child=SIGKILL",
                    "--propagation", "private", "--", "sh", "-c", script, str(self.chroot),
                    *(f"{k}={v}" for k, v in full.items()), *argv]
         return wrapped, {**_BASE_ENV}
 
-    def popen(self, argv: list[str], env: dict[str, str] | None = None,
-              **kwargs: object) -> subprocess.Popen:
-        command, environment = self.argv(argv, env)
+    def popen(self, argv: list[str], env: dict[str, str] | None = None, *,
+              pid_namespace: bool = True, **kwargs: object) -> subprocess.Popen:
+        command, environment = self.argv(argv, env, pid_namespace=pid_namespace)
         return subprocess.Popen(command, env=environment, preexec_fn=_die_with_parent,
                                 **kwargs)  # type: ignore[call-overload]
 

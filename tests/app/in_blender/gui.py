@@ -30,7 +30,7 @@ EXTENSION = "bl_ext.user_default.conjure"
 CONFIG = json.loads(open(os.environ["CONJURE_APP_CONFIG"], encoding="utf-8").read())
 T0 = time.monotonic()
 RECORD = {"scenario": CONFIG["scenario"], "blender": bpy.app.version_string, "shots": [],
-          "log": []}
+          "log": [], "pid": os.getpid()}
 
 # Before the first frame: the splash would cover the viewport in every screenshot.
 bpy.context.preferences.view.show_splash = False
@@ -166,15 +166,24 @@ def submit(key_name):
     return job
 
 
-def import_ready(job_id):
-    """What the generate operator's modal will do once the pump reports the result ready."""
+def import_when_ready(job_id, timeout):
+    """Wait until the pump reports the job ready, then import it, as the generate operator's
+    modal will; if Conjure imported it on its own first (resumed jobs), leave it at that."""
+    yield from wait_for_state(job_id, ("ready", "imported"), timeout)
     engine = module("engine")
     job = engine.running().journal.require(job_id)
-    objects = module("importers.scene").import_result(
-        bpy.context, provider=job.provider, job_id=job.id, remote_id=job.remote_id or "",
-        paths=engine.result_paths(job), name=f"Conjure {job.id}")
-    engine.mark_imported(job)
-    return job, objects
+    by = "conjure"
+    if str(job.state) == "ready":
+        module("importers.scene").import_result(
+            bpy.context, provider=job.provider, job_id=job.id, remote_id=job.remote_id or "",
+            paths=engine.result_paths(job), name=f"Conjure {job.id}")
+        engine.mark_imported(job)
+        by = "script"
+    yield from wait_for_state(job_id, ("imported",), 10)
+    imported = [ob for ob in bpy.data.objects if ob.get("conjure_job_id") == job_id]
+    RECORD["job"] = {"id": job.id, "remote_id": job.remote_id, "imported": len(imported),
+                     "imported_by": by}
+    log(f"job {job_id}: {len(imported)} objects imported by the {by}")
 
 
 def describe_scene():
@@ -215,11 +224,8 @@ def scenario_generate():
     yield from wait_for_state(job.id, ("queued", "running"), 30)
     RECORD["ticks_at_submit"] = pump_ticks()
     shot("running")
-    yield from wait_for_state(job.id, ("ready",), 90)
+    yield from import_when_ready(job.id, 90)
     RECORD["ticks_at_ready"] = pump_ticks()
-    job, objects = import_ready(job.id)
-    RECORD["job"] = {"id": job.id, "remote_id": job.remote_id, "imported": len(objects)}
-    yield from wait_for_state(job.id, ("imported",), 10)
     yield 0.5
     shot("finished")
 
@@ -247,11 +253,7 @@ def scenario_restart_submit():
 def scenario_restart_resume():
     """After the kill: the journal's unfinished job resumes by itself and is imported."""
     yield from wait_for_pump()
-    job_id = CONFIG["job_id"]
-    yield from wait_for_state(job_id, ("ready",), 90)
-    job, objects = import_ready(job_id)
-    RECORD["job"] = {"id": job.id, "remote_id": job.remote_id, "imported": len(objects)}
-    yield from wait_for_state(job_id, ("imported",), 10)
+    yield from import_when_ready(CONFIG["job_id"], CONFIG.get("resume_timeout", 90))
     RECORD["journal"] = journal_jobs()
     describe_scene()
     describe_pump()
