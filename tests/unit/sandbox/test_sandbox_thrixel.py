@@ -211,7 +211,9 @@ def test_info_of_unknown_submission_is_404(sb):
 
 
 def test_stream_sends_status_and_progress_then_closes(sb):
-    sid = submit(sb, new_key(sb)).json()["submission_id"]
+    # A cold start keeps the job queued for a second, so the stream is open before it runs
+    # even on a loaded machine.
+    sid = submit(sb, new_key(sb), fault="cold_start").json()["submission_id"]
     events = []
     with requests.get(f"{api(sb)}/{sid}/stream", stream=True, timeout=10) as answer:
         assert answer.headers["Content-Type"].startswith("text/event-stream")
