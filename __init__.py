@@ -9,10 +9,14 @@ from __future__ import annotations
 import bpy
 
 from . import engine, forms, panels, preferences, props
+from .cli import blender as cli_blender
 from .importers.vox import blender as vox_blender
-from .operators import pump, ui
+from .operators import follow_up, generate, jobs, pump, ui, upload
 
-_CLASSES = (*preferences.classes, *props.classes, *pump.classes, *ui.classes)
+_CLASSES = (*preferences.classes, *props.classes, *pump.classes, *generate.classes,
+            *follow_up.classes, *jobs.classes, *upload.classes, *ui.classes)
+#: The ``blender -c conjure`` handle, kept to unregister it.
+_cli_handle = None
 
 
 def register() -> None:
@@ -29,9 +33,15 @@ def register() -> None:
             handler_list.append(handler)
     engine.pump_stop_requested = False
     pump.arm()
+    global _cli_handle
+    _cli_handle = bpy.utils.register_cli_command("conjure", cli_blender.main)
 
 
 def unregister() -> None:
+    global _cli_handle
+    if _cli_handle is not None:
+        bpy.utils.unregister_cli_command(_cli_handle)
+        _cli_handle = None
     engine.pump_stop_requested = True
     pump.disarm()
     engine.shutdown()

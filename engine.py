@@ -76,6 +76,13 @@ class Engine:
     stats: PumpStats = field(default_factory=PumpStats)
     #: Journal order of the jobs mirrored on the WindowManager: job id → item index.
     index: dict[str, int] = field(default_factory=dict)
+    #: Jobs the pump imports as soon as they are ready (interactive submits, resumed jobs).
+    #: Blocking callers import their own jobs and never put them here, so nothing is imported
+    #: twice.
+    autoimport: set[str] = field(default_factory=set)
+    #: Jobs found ready but not imported at start-up: offered in the job list (or, with the
+    #: auto-import preference, imported by the pump).
+    offered: set[str] = field(default_factory=set)
 
 
 _engine: Engine | None = None
@@ -113,9 +120,18 @@ def get() -> Engine:
         runner = Runner(journal, build_providers(), root, events=events,
                         workers=preferences.get().workers)
         _engine = Engine(root, journal, events, runner)
-        runner.start(resume=True)
+        resumed = runner.start(resume=True)
+        # Start-up only reads the journal; jobs continue on worker threads and their results
+        # are imported later by the pump, so opening Blender never waits on the network.
+        _engine.offered = {job.id for job in journal.jobs([State.READY], limit=50)}
+        if auto_import_enabled():
+            _engine.autoimport |= {job.id for job in resumed} | _engine.offered
         rebuild_mirror()
     return _engine
+
+
+def auto_import_enabled() -> bool:
+    return bool(getattr(preferences.get(), "auto_import", True))
 
 
 def running() -> Engine | None:
@@ -261,7 +277,59 @@ def result_paths(job: Job) -> list[Path]:
 
 
 def mark_imported(job: Job) -> Job:
+    engine = get()
+    engine.autoimport.discard(job.id)
+    engine.offered.discard(job.id)
     if job.state == State.READY:
-        job = get().journal.update(job.id, state=State.IMPORTED, message="Imported")
-        get().events.put(job, "state")
+        job = engine.journal.update(job.id, state=State.IMPORTED, message="Imported")
+        engine.events.put(job, "state")
     return job
+
+
+def job(job_id: str) -> Job:
+    """The journal's record of ``job_id``; ``LookupError`` in words when there is none."""
+    found = get().journal.get(job_id.strip())
+    if found is None:
+        raise LookupError(f"No job {job_id!r} in Conjure's job list (it may have been removed)")
+    return found
+
+
+def cancel(job_id: str) -> Job:
+    engine = get()
+    engine.autoimport.discard(job_id)
+    return engine.runner.cancel(job_id)
+
+
+def remove(job_id: str) -> None:
+    """Forget a finished job. Its result files stay on disk; a job still running at the
+    service is refused, because forgetting it would lose a result that is being paid for."""
+    engine = get()
+    found = job(job_id)
+    if not found.finished:
+        raise ValueError(f"Job {job_id} is still {found.state}; cancel it first (or wait for "
+                         "it) before removing it from the list")
+    engine.journal.remove(job_id)
+    engine.autoimport.discard(job_id)
+    engine.offered.discard(job_id)
+    rebuild_mirror()
+
+
+def want_import(job_id: str) -> None:
+    """Have the pump import ``job_id`` when it is ready (the interactive path)."""
+    get().autoimport.add(job_id)
+
+
+def due_imports() -> list[Job]:
+    """Jobs the pump should import now: asked for and ready. Jobs that ended any other way
+    drop out of the list."""
+    engine = _engine
+    if engine is None or not engine.autoimport:
+        return []
+    due = []
+    for job_id in sorted(engine.autoimport):
+        found = engine.journal.get(job_id)
+        if found is None or (found.finished and found.state != State.READY):
+            engine.autoimport.discard(job_id)
+        elif found.state == State.READY:
+            due.append(found)
+    return due

@@ -3,14 +3,21 @@
 Timers and modal handlers run only in the Blender application with a window. There, one pump is
 armed after start-up and after every file load (a load ends running modal operators). In
 ``blender -b`` and the bpy module, ``execute()`` runs a single tick, and blocking operators call
-``engine.run_until`` instead.
+``engine.run_blocking`` instead.
+
+Each tick mirrors the workers' news onto the WindowManager and then imports at most one job that
+became ready and was asked for (auto-import), so a tick stays short even when several finish.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import bpy
 
-from .. import engine
+from .. import engine, inputs
+from ..jobs.model import Job
+from ..providers.redaction import log
 
 TIMER_INTERVAL_S = 0.1
 
@@ -27,7 +34,7 @@ class CONJURE_OT_pump(bpy.types.Operator):
     _timer = None
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        engine.tick()
+        tick()
         return {"FINISHED"}
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
@@ -46,7 +53,7 @@ class CONJURE_OT_pump(bpy.types.Operator):
             self._finish(context)
             return {"CANCELLED"}
         if event.type == "TIMER":
-            engine.tick()
+            tick()
         return {"PASS_THROUGH"}
 
     def cancel(self, context: bpy.types.Context) -> None:
@@ -58,6 +65,71 @@ class CONJURE_OT_pump(bpy.types.Operator):
             context.window_manager.event_timer_remove(self._timer)
             self._timer = None
         _pump_alive = False
+
+
+#: Candidates jobs whose pick was decided at submit (``candidate_index``): job id → (index,
+#: options). Kept in memory: after a restart the candidates are offered in the panel instead.
+_picks: dict[str, tuple[int, str | dict[str, Any] | None]] = {}
+
+
+def pick_when_ready(job_id: str, index: int, options: str | dict[str, Any] | None = None) -> None:
+    _picks[job_id] = (index, options)
+
+
+#: Upload jobs whose result is objects already in the file: job id → their names, tagged when
+#: the upload is done instead of importing a copy.
+_uploads: dict[str, list[str]] = {}
+
+
+def tag_when_ready(job_id: str, names: list[str]) -> None:
+    _uploads[job_id] = names
+
+
+def tick() -> int:
+    """One pump step (what the modal timer calls; tests call it by hand): mirror events, then
+    import one job that is due. Returns how many jobs changed."""
+    changed = engine.tick()
+    due = engine.due_imports()
+    if due:
+        _handle_ready(due[0])
+    return changed
+
+
+def _handle_ready(job: Job) -> None:
+    from . import common
+
+    running = engine.get()
+    running.autoimport.discard(job.id)
+    if job.id in _uploads:
+        from .upload import tag
+
+        names = _uploads.pop(job.id)
+        tag([bpy.data.objects[n] for n in names if n in bpy.data.objects], job)
+        engine.mark_imported(job)
+        return
+    if inputs.is_candidates(job.result_files):
+        choice = _picks.pop(job.id, None)
+        if choice is None:
+            return  # offered in the Candidates panel: someone picks one there
+        try:
+            child = common.pick(job, choice[0], choice[1])
+        except Exception as exc:
+            log.error("could not voxelize candidate %d of job %s: %s", choice[0], job.id,
+                      common.message(exc))
+            return
+        engine.want_import(child.id)
+        return
+    # Through the operator, so the import is one undo step of its own.
+    result = bpy.ops.conjure.import_result(job_id=job.id)  # type: ignore[attr-defined]
+    if "FINISHED" not in result:
+        log.error("auto-import of job %s failed; it stays ready to import by hand", job.id)
+
+
+def ensure_running(context: bpy.types.Context) -> None:
+    """Start the pump now if it is not running (a file load ends modal operators)."""
+    if _pump_alive or bpy.app.background or context.window is None:
+        return
+    bpy.ops.conjure.pump("INVOKE_DEFAULT")  # type: ignore[attr-defined]
 
 
 def pump_alive() -> bool:

@@ -9,6 +9,9 @@ Fixtures:
 - ``fresh_scene``: removes every object and the data-blocks the tests create before a test.
 - ``sandbox``: the local emulator of the four services on loopback (fast timings), per session.
 - ``thrixel``: preferences pointing Conjure's Thrixel client at the sandbox with a valid key.
+- ``tripo``, ``pixazo``, ``voxelai``: the same for the other services, each with a key of its
+  own per test (``sandbox.add_key``), so balances, rate limits and faults never leak between
+  tests.
 """
 
 import pytest
@@ -57,6 +60,43 @@ def thrixel(conjure, sandbox):
     prefs.thrixel_key = ""
     prefs.thrixel_url = ""
     bpy.context.preferences.system.use_online_access = True
+
+
+def _keyed(conjure, sandbox, request, service):
+    from sandbox import DEFAULT_KEYS
+
+    prefs = bpy.context.preferences.addons[conjure.__package__].preferences
+    key = f"{DEFAULT_KEYS[service]}-{request.node.name}"[:120]
+    sandbox.add_key(service, key)
+    setattr(prefs, f"{service}_url", sandbox.service_url(service))
+    setattr(prefs, f"{service}_key", key)
+    bpy.context.preferences.system.use_online_access = True
+    return prefs, key
+
+
+@pytest.fixture
+def tripo(conjure, sandbox, request):
+    """Preferences set for the sandbox's Tripo3D with a key of this test's own."""
+    prefs, _ = _keyed(conjure, sandbox, request, "tripo")
+    yield prefs
+    prefs.tripo_key = prefs.tripo_url = ""
+
+
+@pytest.fixture
+def pixazo(conjure, sandbox, request):
+    """Preferences set for the sandbox's Pixazo with a key of this test's own."""
+    prefs, _ = _keyed(conjure, sandbox, request, "pixazo")
+    yield prefs
+    prefs.pixazo_key = prefs.pixazo_url = ""
+
+
+@pytest.fixture
+def voxelai(conjure, sandbox, request):
+    """Preferences set for the sandbox's Voxel-AI with a token of this test's own (its
+    one-request-per-interval limit is per token)."""
+    prefs, _ = _keyed(conjure, sandbox, request, "voxelai")
+    yield prefs
+    prefs.voxelai_key = prefs.voxelai_url = ""
 
 
 def pytest_sessionfinish(session, exitstatus):

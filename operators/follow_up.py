@@ -1,0 +1,266 @@
+"""Follow-ups on an earlier result: ``conjure.follow_up`` for any operation that needs a parent,
+and the shortcuts ``conjure.refine``, ``conjure.edit``, ``conjure.detail`` and
+``conjure.convert``.
+
+The source is ``job_id`` when given, else the selected model (its ``conjure_job_id``), so nobody
+copies ids: the journal job's remote id fills the operation's parent parameter. Blocking
+``execute()`` and interactive ``invoke()`` as in ``conjure.generate``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+from bpy.props import BoolProperty, StringProperty
+
+from .. import inputs
+from ..jobs.model import Job
+from ..providers import catalog
+from ..providers.errors import InvalidRequestError
+from ..providers.services import BY_ID
+from . import common
+
+#: Per shortcut, the operation name each service uses for it, in order of preference.
+SHORTCUTS = {
+    "refine": ("refine", "refine_model"),
+    "edit": ("edit",),
+    "detail": ("detail", "texture_model"),
+    "convert": ("convert", "convert_model"),
+}
+
+
+def shortcut_operation(shortcut: str, service_id: str) -> str:
+    names = {op.name for op in catalog.operations(service_id) if op.needs_parent}
+    for name in SHORTCUTS[shortcut]:
+        if name in names:
+            return name
+    label = BY_ID[service_id].label if service_id in BY_ID else service_id
+    raise InvalidRequestError(
+        f"{label} offers no {shortcut}; its follow-ups are {', '.join(sorted(names)) or 'none'} "
+        "(use conjure.follow_up(operation=...))", field="operation")
+
+
+class _FollowUp:
+    """Shared body: find the source job, build the request, then block or go to the pump."""
+
+    job_id: str
+    options: str
+    from_panel: bool
+    background_job: bool
+
+    def source(self, context: bpy.types.Context) -> Job:
+        return common.source_job(context, self.job_id)
+
+    def operation_name(self, source: Job) -> str:
+        raise NotImplementedError
+
+    def extra(self) -> dict[str, Any]:
+        return {}
+
+    def build_request(self, context: bpy.types.Context) -> inputs.Request:
+        source = self.source(context)
+        name = self.operation_name(source)
+        if self.from_panel:
+            _, _, values = common.panel_request(context, source.provider, name)
+            op = catalog.operation(source.provider, name)
+            parent = op.param_for("parent")
+            if parent is not None:
+                values.pop(parent.name, None)  # always the selected source's id, never stale
+            return inputs.follow_up_request(source.provider, name,
+                                            parent_remote_id=source.remote_id or "",
+                                            parent_job_id=source.id, options=values)
+        return inputs.follow_up_request(source.provider, name,
+                                        parent_remote_id=source.remote_id or "",
+                                        parent_job_id=source.id, options=self.options,
+                                        **self.extra())
+
+    def run(self, context: bpy.types.Context) -> set[str]:
+        op: Any = self
+        try:
+            job = common.submit(self.build_request(context))
+            if self.background_job:
+                return common.start_async(op, context, job)
+            return common.run_to_scene(op, context, job)
+        except Exception as exc:
+            return common.fail(op, exc)
+
+
+_JOB_ID = StringProperty(name="Job", description="The job to work on; empty: the selected model")
+_OPTIONS = StringProperty(name="Options", description="Further parameters as a JSON object")
+_FROM_PANEL = BoolProperty(options={"HIDDEN", "SKIP_SAVE"},
+                           description="Read the options from the panel's form")
+_BACKGROUND = BoolProperty(options={"HIDDEN", "SKIP_SAVE"})
+
+
+class CONJURE_OT_follow_up(_FollowUp, bpy.types.Operator):
+    """Run a follow-up operation (refine, edit, texture, rig, ...) on the selected model"""
+
+    bl_idname = "conjure.follow_up"
+    bl_label = "Follow-up"
+    bl_options = {"REGISTER", "UNDO"}
+
+    job_id: _JOB_ID
+    operation: StringProperty(name="Operation", description="e.g. refine, edit, texture_model")
+    prompt: StringProperty(name="Prompt", description="Goes to the operation's prompt field")
+    parts: StringProperty(name="Parts", description="Comma-separated part names (Thrixel)")
+    options: _OPTIONS
+    from_panel: _FROM_PANEL
+    background_job: _BACKGROUND
+
+    def operation_name(self, source: Job) -> str:
+        if not self.operation.strip():
+            names = [op.name for op in catalog.operations(source.provider) if op.needs_parent]
+            raise InvalidRequestError(f"operation: name one of {', '.join(names)}",
+                                      field="operation")
+        return self.operation.strip()
+
+    def extra(self) -> dict[str, Any]:
+        return {"prompt": self.prompt, "parts": self.parts}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        return self.run(context)
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self.background_job = common.interactive(context)
+        return self.run(context)
+
+
+class CONJURE_OT_refine(_FollowUp, bpy.types.Operator):
+    """Refine the selected model (Thrixel auto-refine, Tripo draft refine)"""
+
+    bl_idname = "conjure.refine"
+    bl_label = "Refine"
+    bl_options = {"REGISTER", "UNDO"}
+
+    job_id: _JOB_ID
+    options: _OPTIONS
+    from_panel: _FROM_PANEL
+    background_job: _BACKGROUND
+
+    def operation_name(self, source: Job) -> str:
+        return shortcut_operation("refine", source.provider)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        return self.run(context)
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self.background_job = common.interactive(context)
+        return self.run(context)
+
+
+class CONJURE_OT_edit(_FollowUp, bpy.types.Operator):
+    """Change the selected model in words, optionally only some of its parts (Thrixel)"""
+
+    bl_idname = "conjure.edit"
+    bl_label = "Edit"
+    bl_options = {"REGISTER", "UNDO"}
+
+    job_id: _JOB_ID
+    request: StringProperty(name="Change", description="What to change")
+    parts: StringProperty(
+        name="Parts", description="Comma-separated part names to change (the selected "
+                                  "parts when empty and some are selected); empty: all")
+    options: _OPTIONS
+    from_panel: _FROM_PANEL
+    background_job: _BACKGROUND
+
+    def operation_name(self, source: Job) -> str:
+        return shortcut_operation("edit", source.provider)
+
+    def extra(self) -> dict[str, Any]:
+        return {"prompt": self.request, "parts": self.parts}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        return self.run(context)
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self.background_job = common.interactive(context)
+        if self.background_job and not self.request.strip() and not self.from_panel:
+            # Pre-filled: the source and its selected parts; only the change is asked for.
+            if not self.parts:
+                self.parts = ", ".join(selected_parts(context))
+            return context.window_manager.invoke_props_dialog(self, width=420)
+        return self.run(context)
+
+
+def selected_parts(context: bpy.types.Context) -> list[str]:
+    """Original part names of the selected objects of one Conjure model, when the user
+    selected some of its parts rather than the whole model."""
+    selected = [ob for ob in getattr(context, "selected_objects", []) or []
+                if ob.get("conjure_node_name")]
+    jobs = {ob.get("conjure_job_id") for ob in selected}
+    if len(jobs) != 1:
+        return []
+    job_id = jobs.pop()
+    total = sum(1 for ob in bpy.data.objects if ob.get("conjure_job_id") == job_id)
+    if len(selected) >= total:
+        return []
+    return [str(ob["conjure_node_name"]) for ob in selected]
+
+
+class CONJURE_OT_detail(_FollowUp, bpy.types.Operator):
+    """High-resolution textured version of the selected model (Thrixel detail, Tripo texture)"""
+
+    bl_idname = "conjure.detail"
+    bl_label = "Detail & Texture"
+    bl_options = {"REGISTER", "UNDO"}
+
+    job_id: _JOB_ID
+    prompt: StringProperty(name="Appearance", description="How the surface should look")
+    options: _OPTIONS
+    from_panel: _FROM_PANEL
+    background_job: _BACKGROUND
+
+    def operation_name(self, source: Job) -> str:
+        return shortcut_operation("detail", source.provider)
+
+    def extra(self) -> dict[str, Any]:
+        return {"prompt": self.prompt}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        return self.run(context)
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self.background_job = common.interactive(context)
+        return self.run(context)
+
+
+class CONJURE_OT_convert(_FollowUp, bpy.types.Operator):
+    """Get the selected model in another file format and import it"""
+
+    bl_idname = "conjure.convert"
+    bl_label = "Convert"
+    bl_options = {"REGISTER", "UNDO"}
+
+    job_id: _JOB_ID
+    format: StringProperty(name="Format", default="fbx",
+                           description="The service's format name, e.g. fbx, usdz, FBX")
+    options: _OPTIONS
+    from_panel: _FROM_PANEL
+    background_job: _BACKGROUND
+
+    def operation_name(self, source: Job) -> str:
+        return shortcut_operation("convert", source.provider)
+
+    def build_request(self, context: bpy.types.Context) -> inputs.Request:
+        request = super().build_request(context)
+        if not self.from_panel and "format" not in inputs.parse_options(self.options):
+            param = catalog.operation(request.service, request.operation).by_name.get("format")
+            if param is not None:
+                # Services spell formats differently (fbx / FBX): match the declared choice.
+                match = next((c for c in param.choices
+                              if str(c).lower() == self.format.strip().lower()), self.format)
+                request.params["format"] = match
+        return request
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        return self.run(context)
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self.background_job = common.interactive(context)
+        return self.run(context)
+
+
+classes = (CONJURE_OT_follow_up, CONJURE_OT_refine, CONJURE_OT_edit, CONJURE_OT_detail,
+           CONJURE_OT_convert)

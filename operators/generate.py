@@ -1,0 +1,77 @@
+"""``conjure.generate``: a new model from a prompt and/or pictures, with any service.
+
+``execute()`` blocks (console, ``blender -b``, scripts): it prints progress lines and returns
+when the model is in the scene or the job failed. ``invoke()`` in a window submits and returns
+at once; the pump imports the result when it is ready.
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
+
+from .. import inputs
+from ..providers.services import SERVICES
+from . import common
+
+PROVIDER_ITEMS = [(s.op_id, s.label, f"Generate with {s.label}") for s in SERVICES]
+
+
+class CONJURE_OT_generate(bpy.types.Operator):
+    """Generate a 3D model with the chosen service and import it into the scene"""
+
+    bl_idname = "conjure.generate"
+    bl_label = "Generate"
+    bl_options = {"REGISTER", "UNDO"}
+
+    provider: EnumProperty(name="Service", items=PROVIDER_ITEMS, default="THRIXEL")
+    mode: StringProperty(
+        name="Mode", description="An operation name or a mode (text, image, multiview, ...); "
+                                 "empty: what the inputs imply")
+    prompt: StringProperty(name="Prompt")
+    negative_prompt: StringProperty(name="Negative Prompt")
+    image_path: StringProperty(name="Image File", subtype="FILE_PATH")
+    image_url: StringProperty(name="Image URL")
+    candidate_index: IntProperty(
+        name="Candidate", default=-1, min=-1, max=2,
+        description="Voxel-AI: the candidate picture to voxelize without asking (-1: let me "
+                    "pick)")
+    options: StringProperty(
+        name="Options", description='Further parameters as a JSON object, e.g. '
+                                    '{"face_limit": 5000}')
+    from_panel: BoolProperty(name="From Panel", options={"HIDDEN", "SKIP_SAVE"},
+                             description="Read the inputs from the Generate panel's form")
+    # Set by invoke() in a window: execute() then submits and returns instead of waiting.
+    background_job: BoolProperty(options={"HIDDEN", "SKIP_SAVE"})
+
+    def request(self, context: bpy.types.Context) -> inputs.Request:
+        if self.from_panel:
+            service_id, operation, values = common.panel_request(context)
+            op = inputs.resolve_operation(service_id, operation)
+            inputs.check_option_names(op, values, where="panel")
+            return inputs.Request(service_id, op.name, values)
+        image_path = bpy.path.abspath(self.image_path) if self.image_path else ""
+        return inputs.generation_request(
+            self.provider, mode=self.mode, prompt=self.prompt,
+            negative_prompt=self.negative_prompt, image_path=image_path,
+            image_url=self.image_url, options=self.options)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            request = self.request(context)
+            job = common.submit(request)
+            if self.background_job:
+                return common.start_async(self, context, job,
+                                          candidate_index=self.candidate_index,
+                                          candidate_options=request.later)
+            return common.run_to_scene(self, context, job, candidate_index=self.candidate_index,
+                                       candidate_options=request.later)
+        except Exception as exc:
+            return common.fail(self, exc)
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self.background_job = common.interactive(context)
+        return self.execute(context)
+
+
+classes = (CONJURE_OT_generate,)

@@ -1,0 +1,146 @@
+"""Operators on jobs in the list: cancel, import (or re-import from the local cache), remove
+from the list, open the result folder, and pick a Voxel-AI candidate."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, IntProperty, StringProperty
+
+from .. import engine
+from . import common
+
+_JOB_ID = StringProperty(name="Job", description="The job's id in Conjure's job list")
+
+
+class CONJURE_OT_cancel_job(bpy.types.Operator):
+    """Stop a job; asks the service to cancel it where the service allows that"""
+
+    bl_idname = "conjure.cancel_job"
+    bl_label = "Cancel Job"
+    bl_options = {"REGISTER"}
+
+    job_id: _JOB_ID
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            job = engine.job(self.job_id)
+            if job.finished:
+                return common.fail(self, f"Job {job.id} already ended ({job.state}); nothing to "
+                                         "cancel")
+            job = engine.cancel(job.id)
+            engine.tick()
+        except Exception as exc:
+            return common.fail(self, exc)
+        self.report({"INFO"}, f"Cancelling job {job.id}")
+        return {"FINISHED"}
+
+
+class CONJURE_OT_import_result(bpy.types.Operator):
+    """Import a finished job's model into the scene from the local copy (again, if it was
+    imported before); needs no network, so it works after the service's links expired"""
+
+    bl_idname = "conjure.import_result"
+    bl_label = "Import Result"
+    bl_options = {"REGISTER", "UNDO"}
+
+    job_id: _JOB_ID
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            objects = common.import_job(context, engine.job(self.job_id))
+            engine.tick()
+        except Exception as exc:
+            return common.fail(self, exc)
+        self.report({"INFO"}, f"Imported {len(objects)} objects into "
+                              f"{objects[0].users_collection[0].name}")
+        return {"FINISHED"}
+
+
+class CONJURE_OT_remove_job(bpy.types.Operator):
+    """Remove a finished job from the list. Its downloaded files stay in the result folder"""
+
+    bl_idname = "conjure.remove_job"
+    bl_label = "Remove from List"
+    bl_options = {"REGISTER"}
+
+    job_id: _JOB_ID
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            engine.remove(self.job_id)
+        except Exception as exc:
+            return common.fail(self, exc)
+        self.report({"INFO"}, f"Removed job {self.job_id} from the list; its files are kept")
+        return {"FINISHED"}
+
+
+class CONJURE_OT_open_result_folder(bpy.types.Operator):
+    """Show the job's downloaded files in the system's file browser"""
+
+    bl_idname = "conjure.open_result_folder"
+    bl_label = "Open Result Folder"
+    bl_options = {"REGISTER"}
+
+    job_id: _JOB_ID
+    # Scripts and tests want the path, not a file browser window.
+    dry_run: BoolProperty(options={"HIDDEN", "SKIP_SAVE"})
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            job = engine.job(self.job_id)
+            paths = engine.result_paths(job)
+            folder = paths[0].parent if paths else None
+            if folder is None or not folder.is_dir():
+                return common.fail(self, f"Job {job.id} has no downloaded files yet "
+                                         f"({job.state})")
+        except Exception as exc:
+            return common.fail(self, exc)
+        self.report({"INFO"}, str(folder))
+        if not self.dry_run and not bpy.app.background:
+            bpy.ops.wm.path_open(filepath=str(folder))
+        elif not self.dry_run:
+            print(folder)
+        return {"FINISHED"}
+
+
+class CONJURE_OT_pick_candidate(bpy.types.Operator):
+    """Turn one candidate picture into a model (Voxel-AI: voxelize it) and import it"""
+
+    bl_idname = "conjure.pick_candidate"
+    bl_label = "Use This Candidate"
+    bl_options = {"REGISTER", "UNDO"}
+
+    job_id: _JOB_ID
+    index: IntProperty(name="Candidate", min=0, max=2)
+    options: StringProperty(name="Options", description="Further parameters as a JSON object")
+    from_panel: BoolProperty(options={"HIDDEN", "SKIP_SAVE"},
+                             description="Read the options from the panel's form")
+    background_job: BoolProperty(options={"HIDDEN", "SKIP_SAVE"})
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            source = engine.job(self.job_id)
+            options: str | dict = self.options
+            if self.from_panel:
+                from .. import inputs
+
+                step = inputs.candidate_operation(source.provider, source.operation)
+                if step is not None:
+                    _, _, values = common.panel_request(context, source.provider, step.name)
+                    image = step.param_for("image")
+                    values.pop(image.name if image else "", None)
+                    options = values
+            job = common.pick(source, self.index, options)
+            if self.background_job:
+                return common.start_async(self, context, job)
+            return common.run_to_scene(self, context, job)
+        except Exception as exc:
+            return common.fail(self, exc)
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self.background_job = common.interactive(context)
+        return self.execute(context)
+
+
+classes = (CONJURE_OT_cancel_job, CONJURE_OT_import_result, CONJURE_OT_remove_job,
+           CONJURE_OT_open_result_folder, CONJURE_OT_pick_candidate)

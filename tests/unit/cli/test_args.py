@@ -1,0 +1,45 @@
+import pytest
+
+from support import package
+
+package.install()
+
+from conjure.cli import args  # noqa: E402
+
+
+def test_generate_arguments():
+    ns = args.parse(["generate", "--provider", "tripo", "--prompt", "a gargoyle",
+                     "--options", '{"face_limit": 5000}', "--output", "out/scene.blend"])
+    assert (ns.command, ns.provider, ns.prompt, ns.options, ns.output) == (
+        "generate", "TRIPO", "a gargoyle", '{"face_limit": 5000}', "out/scene.blend")
+    assert ns.candidate == 0 and ns.image == "" and ns.timeout is None
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["generate", "--provider", "NOPE", "--prompt", "x", "--output", "a.blend"], "invalid choice"),
+    (["generate", "--provider", "TRIPO", "--output", "a.blend"], "--prompt, --image"),
+    (["generate", "--provider", "TRIPO", "--prompt", "x", "--output", "a.obj"], ".blend or .glb"),
+    (["generate", "--provider", "TRIPO", "--prompt", "x"], "--output"),
+    (["batch", "rows.csv", "--output-dir", "d", "--concurrency", "0"], "at least 1"),
+    (["fly"], "invalid choice"),
+    ([], "required"),
+])
+def test_bad_command_lines_raise_usage_errors_not_exit(argv, message):
+    with pytest.raises(args.UsageError, match=message) as caught:
+        args.parse(argv)
+    assert caught.value.status == 2
+
+
+def test_help_is_a_zero_status_usage_error():
+    with pytest.raises(args.UsageError) as caught:
+        args.parse(["--help"])
+    assert caught.value.status == 0
+
+
+def test_batch_jobs_import():
+    ns = args.parse(["batch", "p.csv", "--concurrency", "4", "--output-dir", "out",
+                     "--format", "glb"])
+    assert (ns.csv, ns.concurrency, ns.output_dir, ns.format) == ("p.csv", 4, "out", "glb")
+    assert args.parse(["jobs"]).command == "jobs"
+    ns = args.parse(["import", "abc123", "--output", "x.blend"])
+    assert (ns.command, ns.job_id, ns.output) == ("import", "abc123", "x.blend")
