@@ -762,13 +762,14 @@ class ThrixelService(Service):
                 self._settle(sub, now)
                 return
             if status == "processing":
-                fraction = sub.timeline.fraction(now)
-                message = "Generating geometry..." if fraction < 0.7 else "Assembling parts..."
+                # Both scales from the same rounded figure, so they never disagree by one.
+                percent = round(sub.timeline.fraction(now), 3)
+                message = "Generating geometry..." if percent < 0.7 else "Assembling parts..."
                 yield event(
                     {
                         "type": "progress",
-                        "percent": round(fraction, 3),
-                        "progress": round(fraction * 100),
+                        "percent": percent,
+                        "progress": round(percent * 100),
                         "message": message,
                         "progress_message": message,
                         "status": status,
