@@ -8,10 +8,10 @@ REQ := tools/requirements
 # The oldest Blender Conjure supports and the newest published as a module for Python 3.11.
 BPY_VERSIONS := 4.2 5.0
 
-.PHONY: test lint typecheck test-unit test-blender demo build validate bench clean
+.PHONY: test lint typecheck test-unit test-blender test-app demo build validate bench clean
 
 ## The README's test command: everything CI runs.
-test: lint typecheck test-unit test-blender
+test: lint typecheck test-unit test-blender test-app
 
 lint:
 	py=$$($(VENV) $(REQ)/dev.txt); "$$(dirname "$$py")/ruff" check .
@@ -27,6 +27,12 @@ test-blender:
 	  echo "== Blender tier, bpy $$v"; \
 	  "$$($(VENV) $(REQ)/bpy-$$v.txt)" -m pytest tests/blender; \
 	done
+
+## The real Blender application: BLENDER=/path/to/blender, else Debian chroots with Blender 4.3
+## and 5.2 built once under ~/.cache/conjure/chroots (Linux, root); skips without either, unless
+## CONJURE_REQUIRE_APP=1. Screenshots go to build/screenshots/.
+test-app:
+	"$$($(VENV) $(REQ)/dev.txt)" -m pytest tests/app
 
 ## The main job: a generation through the extension against the local sandbox.
 demo:
