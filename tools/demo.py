@@ -2,7 +2,8 @@
 
 Starts the sandbox on loopback, loads the checkout into the real ``bpy`` module as the extension
 ``bl_ext.dev.conjure``, generates a Thrixel model from a prompt through the job engine (journal,
-worker threads, pump), imports the result into the scene and saves a .blend.
+worker threads) with ``bpy.ops.conjure.generate`` on its blocking path, which imports the
+result into the scene, and saves a .blend.
 
     python tools/demo.py ["a prompt"]        # CONJURE_DEMO_SPEED=fast|real (default real)
 """
@@ -29,19 +30,20 @@ def main() -> int:
         from importlib import import_module
 
         engine = import_module(f"{conjure.__name__}.engine")
-        scene_import = import_module(f"{conjure.__name__}.importers.scene")
 
         bpy.ops.wm.read_homefile(use_empty=True)
-        job = engine.submit("thrixel", "create", {"task": prompt})
-        [job] = engine.run_blocking([job.id], timeout=600)
-        if job.state != "ready":
-            print(f"demo: job ended {job.state}: {job.message}", file=sys.stderr)
+        try:
+            bpy.ops.conjure.generate(provider="THRIXEL", prompt=prompt)
+        except RuntimeError as exc:  # the operator's error report, in words
+            print(f"demo: {exc}", file=sys.stderr)
             return 1
-        objects = scene_import.import_result(
-            bpy.context, provider=job.provider, job_id=job.id, remote_id=job.remote_id or "",
-            paths=engine.result_paths(job), name=f"Conjure: {prompt[:40]}")
-        engine.mark_imported(job)
+        job = engine.get().journal.jobs(limit=1)[0]
+        objects = [ob for ob in bpy.data.objects if ob.get("conjure_job_id") == job.id]
         engine.shutdown()
+        if not objects:
+            print(f"demo: job {job.id} ended {job.state} with nothing in the scene",
+                  file=sys.stderr)
+            return 1
     out.parent.mkdir(parents=True, exist_ok=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(out))
     names = ", ".join(sorted(ob.name for ob in objects))
