@@ -3,7 +3,6 @@ generation takes the blocking path; exit codes tell a pipeline whether it worked
 
 import json
 
-import pytest
 from app.harness import EXTENSION, UserFolder, submissions
 
 #: What a pipeline script does with Conjure today: submit through the engine, pump until the
@@ -85,23 +84,80 @@ def test_a_failed_generation_fails_the_blender_process(user, sandbox):
     assert not out.exists()
 
 
-ISSUE_6 = "issue #6: the conjure.generate operator and the `blender -c conjure` command line"
+#: The operator's blocking path, as a technical artist or a pipeline script calls it.
+OPERATOR = f"""
+import bpy, json, os
+bpy.context.preferences.system.use_online_access = True
+prefs = bpy.context.preferences.addons["{EXTENSION}"].preferences
+prefs.thrixel_url = os.environ["SANDBOX_THRIXEL"]
+prefs.thrixel_key = os.environ["THRIXEL_KEY"]
+result = bpy.ops.conjure.generate(provider="THRIXEL", prompt="a copper weathervane")
+assert result == {{"FINISHED"}}, result
+print("CONJURE_LINEAGE", json.dumps([
+    {{k: ob[k] for k in ("conjure_provider", "conjure_job_id", "conjure_remote_id")}}
+    for ob in bpy.data.objects if "conjure_job_id" in ob]))
+"""
 
 
-@pytest.mark.skip(reason=ISSUE_6)
-def test_generate_operator_blocking_in_background():
-    """Slot: ``blender -b --python-exit-code 1 --python-expr
-    "bpy.ops.conjure.generate(provider='THRIXEL', prompt=...)"`` imports the model before it
-    returns (execute()'s blocking path); a refused job makes the exit code non-zero."""
+def test_generate_operator_blocks_until_the_model_is_in_the_scene(user, sandbox):
+    key = f"sk-thrixel-app-operator-{user.target.name}"
+    sandbox.add_key("thrixel", key)
+    proc = user.blender(["-b", "--python-exit-code", "1", "--python-expr", OPERATOR], env={
+        "SANDBOX_THRIXEL": sandbox.service_url("thrixel"), "THRIXEL_KEY": key}, timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    lineage = _line(proc.stdout, "CONJURE_LINEAGE")
+    [remote] = [s["submission_id"] for s in submissions(sandbox, key)]
+    assert lineage and {item["conjure_remote_id"] for item in lineage} == {remote}, lineage
 
 
-@pytest.mark.skip(reason=ISSUE_6)
-def test_command_line_generate_writes_the_blend():
-    """Slot: ``blender -b -c conjure generate --provider thrixel --prompt ... --output x.blend``
-    exits 0 and x.blend holds the objects with their lineage; a failed job exits non-zero."""
+def _cli(user, sandbox, key: str, args: list[str]):
+    """``blender -b -c conjure ...`` configured as a pipeline would: environment variables."""
+    return user.blender(["-b", "--online-mode", "-c", "conjure", *args], env={
+        "CONJURE_THRIXEL_URL": sandbox.service_url("thrixel"), "CONJURE_THRIXEL_KEY": key},
+        timeout=240)
 
 
-@pytest.mark.skip(reason=ISSUE_6)
-def test_command_line_batch_runs_every_row():
-    """Slot: ``blender -c conjure batch prompts.csv ...`` runs each row once (the sandbox's
-    submission count equals the rows), reports per row, and exits non-zero if any failed."""
+def _saved_lineage(user, blend) -> list[dict]:
+    proc = user.blender(["-b", user.target.path(blend), "--python-exit-code", "1",
+                         "--python-expr", READ_BACK])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return _line(proc.stdout, "CONJURE_LINEAGE")
+
+
+def test_command_line_generate_writes_the_blend(user, sandbox):
+    key = f"sk-thrixel-app-cli-{user.target.name}"
+    sandbox.add_key("thrixel", key)
+    out = user.base / "cli.blend"
+    proc = _cli(user, sandbox, key, ["generate", "--provider", "thrixel", "--prompt",
+                                     "a wicker picnic basket", "--output",
+                                     user.target.path(out)])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    [remote] = [s["submission_id"] for s in submissions(sandbox, key)]
+    lineage = _saved_lineage(user, out)
+    assert lineage and {item["conjure_remote_id"] for item in lineage} == {remote}, lineage
+
+
+def test_command_line_generate_fails_with_a_refused_job(user, sandbox):
+    key = f"sk-thrixel-app-cli-refused-{user.target.name}"
+    sandbox.add_key("thrixel", key, faults="fail")
+    out = user.base / "cli.blend"
+    proc = _cli(user, sandbox, key, ["generate", "--provider", "thrixel", "--prompt",
+                                     "a wicker picnic basket", "--output",
+                                     user.target.path(out)])
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert not out.exists()
+
+
+def test_command_line_batch_runs_every_row_once(user, sandbox):
+    key = f"sk-thrixel-app-batch-{user.target.name}"
+    sandbox.add_key("thrixel", key)
+    rows = ["a stone birdbath", "a brass telescope", "a clay teapot"]
+    csv = user.base / "prompts.csv"
+    csv.write_text("provider,prompt\n" + "".join(f"thrixel,{r}\n" for r in rows))
+    out = user.base / "batch"
+    proc = _cli(user, sandbox, key, ["batch", user.target.path(csv), "--output-dir",
+                                     user.target.path(out)])
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert len(submissions(sandbox, key)) == len(rows)
+    blends = sorted(out.glob("*.blend"))
+    assert len(blends) == len(rows), (blends, proc.stdout[-3000:])

@@ -54,6 +54,8 @@ def _resumed(user, display, sandbox, key, first, job, *, pid_namespace, resume_t
     assert second.returncode == 0 and not second.record.get("error"), second.explain()
     assert second.record["job"]["remote_id"] == job["remote_id"]
     assert second.record["job"]["imported"] > 0
+    # Conjure imports a job it resumed by itself; the user did not have to ask again.
+    assert second.record["job"]["imported_by"] == "conjure", second.record["job"]
     assert [j["id"] for j in second.record["journal"]] == [job["id"]], second.record["journal"]
     ours = [ob for ob in second.record["objects"]
             if ob["props"].get("conjure_job_id") == job["id"]]

@@ -158,18 +158,39 @@ def set_prefs(values):
 
 
 def submit(key_name):
-    # Stand-in for the Generate button until issue #6 lands bpy.ops.conjure.generate: the same
-    # engine call, made from the running GUI session.
+    """Press Generate: the operator's interactive path in the sidebar's context, which queues
+    the job and returns at once; the pump is left to bring the result in."""
     set_prefs({"thrixel_key": CONFIG["keys"][key_name]})
-    job = module("engine").submit("thrixel", "create", {"task": CONFIG["task"]})
-    log(f"submitted {job.id} with the {key_name} key")
+    engine = module("engine")
+    before = {j.id for j in engine.get().journal.jobs(limit=500)}
+    window, area, regions = view3d()
+    with bpy.context.temp_override(window=window, area=area, region=regions["UI"]):
+        result = bpy.ops.conjure.generate("INVOKE_DEFAULT", provider="THRIXEL",
+                                          prompt=CONFIG["task"])
+    if result != {"FINISHED"}:
+        raise RuntimeError(f"conjure.generate returned {result}")
+    [job] = [j for j in engine.get().journal.jobs(limit=500) if j.id not in before]
+    log(f"Generate pressed: job {job.id} with the {key_name} key")
     return job
 
 
+def select_in_job_list(job_id):
+    """Click the job in the sidebar's Jobs list, so its details (and message) are shown."""
+    runtime = bpy.context.window_manager.conjure
+    for index, item in enumerate(runtime.jobs):
+        if item.job_id == job_id:
+            runtime.active_index = index
+    view3d()[1].tag_redraw()
+
+
 def import_when_ready(job_id, timeout):
-    """Wait until the pump reports the job ready, then import it, as the generate operator's
-    modal will; if Conjure imported it on its own first (resumed jobs), leave it at that."""
+    """Wait until the pump has imported the job. Conjure's pump imports what the Generate
+    button started and what resumed after a restart; should a job stop at "ready" instead,
+    the script imports it and the record says so, for the test to judge."""
     yield from wait_for_state(job_id, ("ready", "imported"), timeout)
+    deadline = time.monotonic() + 5  # the pump imports on one of its next ticks
+    while mirrored(job_id).state == "ready" and time.monotonic() < deadline:
+        yield 0.1
     engine = module("engine")
     job = engine.running().journal.require(job_id)
     by = "conjure"
@@ -223,6 +244,8 @@ def scenario_generate():
     job = submit("slow")
     yield from wait_for_state(job.id, ("queued", "running"), 30)
     RECORD["ticks_at_submit"] = pump_ticks()
+    select_in_job_list(job.id)
+    yield 0.5
     shot("running")
     yield from import_when_ready(job.id, 90)
     RECORD["ticks_at_ready"] = pump_ticks()
@@ -232,6 +255,7 @@ def scenario_generate():
     failing = submit("failing")
     yield from wait_for_state(failing.id, ("failed",), 60)
     RECORD["failed"] = {"id": failing.id, "message": mirrored(failing.id).message}
+    select_in_job_list(failing.id)
     yield 0.5
     shot("failed")
     describe_scene()
