@@ -11,14 +11,15 @@ from app import harness
 SLOW_KEY = "sk-thrixel-app-slow"
 FAILING_KEY = "sk-thrixel-app-failing"
 
-#: Sidebar states the screenshots cover. Each new panel (issue #6) adds its states here and in
-#: ``scenario_generate``; a state whose producer does not exist yet names what it waits for.
+#: Sidebar states the screenshots cover. Each new panel adds its states here and in
+#: ``scenario_generate``; a state the scenario does not produce yet says what it needs.
 STATES = {
     "idle-no-key": None,
     "running": None,
     "finished": None,
     "failed": None,
-    "candidates": "issue #6: Voxel-AI candidates need its client and the candidates panel",
+    "candidates": ("issue #7, not scripted yet: a Voxel-AI job started from the sidebar "
+                   "without a candidate, waiting in the Candidates panel for a pick"),
 }
 
 
