@@ -52,9 +52,16 @@ def main(argv: list[str]) -> int:
         return 2 if isinstance(exc, cli_batch.BatchError | ValueError) else 1
 
 
-def write_model(path: Path, objects: list[bpy.types.Object], name: str) -> Path:
-    """One model to its own file: a .blend holding a scene with just the model's collection,
-    or a .glb of just its objects. The open file is left as it was."""
+def fresh_file() -> None:
+    """Start the next model in an empty file, so each output holds that model alone. (The
+    command line's file is its own; nothing of the user's is open.)"""
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+
+def write_model(path: Path, objects: list[bpy.types.Object]) -> Path:
+    """Save the current file (made by ``fresh_file`` and one import) as a .blend, or just the
+    model's objects as a .glb. A whole-file save rather than ``bpy.data.libraries.write`` of a
+    scene: the latter crashes Blender 5.2."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".glb":
         view_layer = bpy.context.view_layer
@@ -66,15 +73,7 @@ def write_model(path: Path, objects: list[bpy.types.Object], name: str) -> Path:
                                               "export_extras": True})
         exporter(filepath=str(path), **options)
         return path
-    scene = bpy.data.scenes.new(name)
-    try:
-        for collection in {c for ob in objects for c in ob.users_collection}:
-            if collection.name not in scene.collection.children:
-                scene.collection.children.link(collection)
-        scene.cursor.location = (0.0, 0.0, 0.0)
-        bpy.data.libraries.write(str(path), {scene}, fake_user=False, compress=True)
-    finally:
-        bpy.data.scenes.remove(scene)
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
     return path
 
 
@@ -100,8 +99,9 @@ def generate(ns: Any) -> int:
     if problem:
         _err(f"conjure: {problem}")
         return 1
+    fresh_file()
     objects = common.import_job(bpy.context, job)
-    out = write_model(Path(ns.output).resolve(), objects, common.collection_name(job))
+    out = write_model(Path(ns.output).resolve(), objects)
     _out(f"[conjure] imported {len(objects)} objects from job {job.id}")
     _out(f"CONJURE_OUTPUT={out}")
     return 0
@@ -119,10 +119,12 @@ def list_jobs() -> int:
 
 def import_job(job_id: str, output: str) -> int:
     job = engine.job(job_id)
+    if output:
+        fresh_file()
     objects = common.import_job(bpy.context, job)
     _out(f"[conjure] imported {len(objects)} objects from job {job.id}")
     if output:
-        out = write_model(Path(output).resolve(), objects, common.collection_name(job))
+        out = write_model(Path(output).resolve(), objects)
         _out(f"CONJURE_OUTPUT={out}")
     return 0
 
@@ -210,9 +212,10 @@ class _BatchRun:
             self.say(row, f"candidate {row.candidate} → job {child.id}")
             return
         try:
+            fresh_file()
             objects = common.import_job(bpy.context, job)
             name = row.output_name(self.fmt)
-            write_model(self.folder / name, objects, common.collection_name(job))
+            write_model(self.folder / name, objects)
         except common.USER_ERRORS as exc:
             self.done(row, False, common.message(exc))
             return

@@ -42,12 +42,12 @@ def test_generate_writes_a_blend_with_the_model(cli, engine, tripo, fresh_scene,
     text = capsys.readouterr().out
     assert code == 0, text
     assert f"CONJURE_OUTPUT={out}" in text and "[conjure] tripo" in text
-    names = objects_in_blend(out)
-    assert names
     job = engine.get().journal.jobs(limit=1)[0]
     assert job.params == {"prompt": "a stone gargoyle", "face_limit": 5000}
-    # The open file keeps only its own scenes: the model's scene went into the written file.
-    assert [s.name for s in bpy.data.scenes] == [bpy.context.scene.name]
+    # The file holds the model alone (the command starts it from an empty file).
+    names = objects_in_blend(out)
+    assert names and set(names) == {ob.name for ob in bpy.data.objects
+                                    if ob.get("conjure_job_id") == job.id}
 
     assert cli.main(["jobs"]) == 0
     listing = capsys.readouterr().out
@@ -92,15 +92,18 @@ def test_batch_of_six_across_three_services_with_one_failure(cli, engine, thrixe
     assert "5/6 rows done" in text and "row 5 (line 6) FAILED" in text
     files = sorted(p.name for p in out.glob("*.blend"))
     assert len(files) == 5 and not any(name.startswith("005-") for name in files)
-    for name in files:
-        assert objects_in_blend(out / name), name
-    # The five are in this session's scene too, each in its own collection, tagged.
-    imported = {ob["conjure_job_id"] for ob in bpy.data.objects if "conjure_job_id" in ob}
-    assert len(imported) == 5
-    assert {ob["conjure_provider"] for ob in bpy.data.objects if "conjure_job_id" in ob} == {
-        "thrixel", "tripo", "pixazo"}
     manifest = json.loads((out / "conjure-batch.json").read_text())
     assert len(manifest["rows"]) == 6
+    jobs = [engine.get().journal.require(e["model_job_id"] or e["job_id"])
+            for e in manifest["rows"].values() if e["output"]]
+    assert len(jobs) == 5 and {j.state for j in jobs} == {"imported"}
+    assert {j.provider for j in jobs} == {"thrixel", "tripo", "pixazo"}
+    # Each file holds its own model only.
+    seen = [set(objects_in_blend(out / name)) for name in files]
+    assert all(seen)
+    # The last row's model is in the open file (each row starts from an empty one), tagged.
+    last = [ob for ob in bpy.data.objects if "conjure_job_id" in ob]
+    assert last and {ob["conjure_job_id"] for ob in last} <= {j.id for j in jobs}
 
     # Re-running skips the finished rows: nothing paid for twice.
     before = {k: len(v) for k, v in jobs_by_prompt(engine).items()}
