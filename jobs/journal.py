@@ -66,13 +66,31 @@ class JournalError(Exception):
     """A journal operation was refused (unknown job, forbidden transition, secret in params)."""
 
 
-def _pid_alive(pid: int) -> bool:
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started, in clock ticks since boot (Linux), or None when unknown
+    or when no such process exists. Tells a restarted process from an older one that had the
+    same id, as happens in containers and sandboxed Blender builds."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # Field 22; the command name (field 2) may hold spaces, so count from its end.
+            return stat.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+def _process_alive(pid: int, start: str) -> bool:
+    """Whether the process that wrote a lease still runs. Only answered where it is safe:
+    on Windows ``os.kill`` would terminate the process, so there the lease's expiry decides."""
+    if os.name != "posix":
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    if start:
+        return _process_start(pid) in (start, None)
     return True
 
 
@@ -84,8 +102,10 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lease_s = lease_s
         self.host = socket.gethostname()
-        #: This journal object's identity in leases: host, process and a token per instance.
-        self.owner = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        #: This journal object's identity in leases: host, process id, process start time and
+        #: a token per instance.
+        pid = os.getpid()
+        self.owner = f"{self.host}:{pid}:{_process_start(pid) or ''}:{uuid.uuid4().hex[:8]}"
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
@@ -237,9 +257,9 @@ class Journal:
             return True
         if lease_until is None or lease_until < now:
             return True
-        host, _, rest = owner.partition(":")
-        pid_text = rest.split(":", 1)[0]
-        return host == self.host and pid_text.isdigit() and not _pid_alive(int(pid_text))
+        host, pid_text, start, _token = [*owner.split(":"), "", "", ""][:4]
+        return host == self.host and pid_text.isdigit() and not _process_alive(int(pid_text),
+                                                                                 start)
 
     def claim(self, job_id: str) -> bool:
         """Take or renew the lease on a job; False when another live runner holds it."""

@@ -227,8 +227,10 @@ class Runner:
                 held = set(self._due) | self._busy
             try:
                 self.journal.renew(held)
+                # Adopt jobs whose runner went away since start-up (its lease ran out).
+                self.resume()
             except Exception:
-                log.exception("could not renew job leases")
+                log.exception("could not renew or adopt job leases")
 
     def _forget(self, job_id: str) -> None:
         self._watch.pop(job_id, None)
@@ -271,6 +273,8 @@ class Runner:
 
     def _step(self, job_id: str) -> float | None:
         """Advance one job by one step; returns seconds until the next step, or None."""
+        if not self.journal.claim(job_id):
+            return None  # another runner took the job over (this one was presumed gone)
         job = self.journal.get(job_id)
         if job is None or job.state not in ACTIVE:
             return None

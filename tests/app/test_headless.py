@@ -3,7 +3,6 @@ generation takes the blocking path; exit codes tell a pipeline whether it worked
 
 import json
 
-import pytest
 from app.harness import EXTENSION, UserFolder, submissions
 
 #: What a pipeline script does with Conjure today: submit through the engine, pump until the
@@ -118,15 +117,6 @@ def _cli(user, sandbox, key: str, args: list[str]):
         timeout=240)
 
 
-def _known_crash_on_5_2(request, user) -> None:
-    # Found by this tier: in Blender 5.2.2 (Debian sid, Python 3.14) cli/blender.py's
-    # write_model segfaults (exit 139) in bpy.data.libraries.write of its temporary scene.
-    # Strict: once fixed, the pass turns red here so this marker is removed.
-    if user.target.version.startswith("Blender 5.2"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "cli/blender.py write_model: bpy.data.libraries.write segfaults in Blender 5.2")))
-
-
 def _saved_lineage(user, blend) -> list[dict]:
     proc = user.blender(["-b", user.target.path(blend), "--python-exit-code", "1",
                          "--python-expr", READ_BACK])
@@ -134,8 +124,7 @@ def _saved_lineage(user, blend) -> list[dict]:
     return _line(proc.stdout, "CONJURE_LINEAGE")
 
 
-def test_command_line_generate_writes_the_blend(request, user, sandbox):
-    _known_crash_on_5_2(request, user)
+def test_command_line_generate_writes_the_blend(user, sandbox):
     key = f"sk-thrixel-app-cli-{user.target.name}"
     sandbox.add_key("thrixel", key)
     out = user.base / "cli.blend"
@@ -159,8 +148,7 @@ def test_command_line_generate_fails_with_a_refused_job(user, sandbox):
     assert not out.exists()
 
 
-def test_command_line_batch_runs_every_row_once(request, user, sandbox):
-    _known_crash_on_5_2(request, user)
+def test_command_line_batch_runs_every_row_once(user, sandbox):
     key = f"sk-thrixel-app-batch-{user.target.name}"
     sandbox.add_key("thrixel", key)
     rows = ["a stone birdbath", "a brass telescope", "a clay teapot"]

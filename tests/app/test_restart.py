@@ -73,15 +73,12 @@ def test_killed_blender_resumes_the_job_without_submitting_twice(user, display, 
     _resumed(user, display, sandbox, key, first, job, pid_namespace=False)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "jobs/journal.py: a lease whose owner has the same host and a live PID counts as held, and "
-    "jobs are only claimed at start-up; in a PID namespace (Flatpak, Snap, containers) the "
-    "restarted Blender gets the dead one's PID, so the job waits for the next restart"))
-def test_restart_with_the_same_process_id_resumes_the_job(request, user, display, sandbox):
+def test_restart_with_the_same_process_id_resumes_the_job(user, display, sandbox):
     # Run on one target only: the journal's logic does not depend on Blender's version.
     if user.target.name != TARGETS[0]:
         pytest.skip("checked on the first target only")
     key = f"sk-thrixel-app-restart-pidns-{user.target.name}"
     first, job = _kill_mid_job(user, display, sandbox, key, pid_namespace=True)
-    # Past the dead owner's 30 s lease (renewed until the kill): resuming once it expired passes.
-    _resumed(user, display, sandbox, key, first, job, pid_namespace=True, resume_timeout=36)
+    # In a PID namespace the restarted Blender has the dead one's process id; the lease's
+    # process start time tells them apart, so the job resumes at once.
+    _resumed(user, display, sandbox, key, first, job, pid_namespace=True)

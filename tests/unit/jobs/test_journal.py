@@ -92,3 +92,18 @@ def test_two_processes_writing_at_once_keep_the_file_whole(tmp_path):
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("SELECT COUNT(*) FROM jobs WHERE state='queued'").fetchone()[0] == 120
+
+
+def test_lease_of_an_earlier_process_with_the_same_id_is_free(tmp_path):
+    # A restarted Blender in a container often gets its old process id back; the lease it
+    # left must not look like its own live one.
+    j = Journal(tmp_path / "j.sqlite", lease_s=3600)
+    job = j.add(Job("a", "x"), claim=False)
+    host, pid, start, _ = j.owner.split(":")
+    if not start:
+        pytest.skip("process start times are not readable here")
+    stale = f"{host}:{pid}:{int(start) - 1}:0ld0wner"
+    db = sqlite3.connect(j.path)
+    db.execute("UPDATE jobs SET owner = ?, lease_until = 9e12 WHERE id = ?", (stale, job.id))
+    db.commit()
+    assert [x.id for x in j.claim_active()] == [job.id]

@@ -1,5 +1,7 @@
 import hashlib
+import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -339,3 +341,22 @@ def test_a_success_without_files_is_still_an_error_unless_the_provider_says_so(j
     done = run_one(journal, tmp_path, ScriptedProvider([Submitted("r1", empty)], [empty]),
                    max_failures=0)
     assert done.state == State.FAILED and "0 files" in done.message
+
+
+def test_jobs_of_a_runner_that_went_away_are_adopted_when_its_lease_runs_out(tmp_path):
+    journal = Journal(tmp_path / "jobs.sqlite", lease_s=0.3)
+    job = journal.add(Job("scripted", "op"), claim=False)
+    journal.update(job.id, state=State.SUBMITTING)
+    journal.update(job.id, state=State.QUEUED, remote_id="r5")
+    db = sqlite3.connect(journal.path)
+    db.execute("UPDATE jobs SET owner = 'elsewhere:1::x', lease_until = ? WHERE id = ?",
+               (time.time() + 0.5, job.id))
+    db.commit()
+    provider = ScriptedProvider([Submitted("never")], [
+        RemoteStatus(Phase.SUCCEEDED, results=[glb_file()])])
+    runner = make_runner(journal, tmp_path, {"scripted": provider})
+    assert runner.start() == []  # held by a live-looking runner elsewhere
+    done = runner.wait(job.id, timeout=5)
+    runner.stop()
+    journal.close()
+    assert done.state == State.READY and provider.submits == 0
