@@ -101,7 +101,8 @@ def build_providers() -> dict[str, Provider]:
     clients: dict[str, Provider] = {}
     for service in SERVICES:
         config = ClientConfig(base_url=prefs.base_url(service), key=prefs.key(service)[0],
-                              network=network, guard=_guard)
+                              network=network, guard=_guard,
+                              options=prefs.client_options(service))
         try:
             clients[service.id] = make_provider(service.id, config)
         except NotImplementedError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import bpy
-from bpy.props import BoolProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
 from .providers.http import NetworkSettings
 from .providers.services import SERVICES, Service, resolve_key, resolve_url
@@ -56,6 +56,12 @@ class ConjurePreferences(bpy.types.AddonPreferences):
     workers: IntProperty(name="Network Threads", default=4, min=1, max=16,
                          description="Requests in flight at once (takes effect on restart)")
 
+    tripo_api: EnumProperty(
+        name="Tripo3D API", update=_changed, default="AUTO",
+        items=[("AUTO", "Automatic", "v3, or $CONJURE_TRIPO_API when set"),
+               ("v3", "v3", "The current API"),
+               ("v2", "v2 (OpenAPI)", "The older API, for accounts that still have it")])
+
     # Read by the scene importer (importers/scene.py) and the pump's auto-import.
     import_at_cursor: BoolProperty(name="Place at 3D Cursor", default=True,
                                    description="Put imported models at the 3D cursor instead "
@@ -86,6 +92,12 @@ class ConjurePreferences(bpy.types.AddonPreferences):
     def base_url(self, service: Service) -> str:
         return resolve_url(service, getattr(self, f"{service.id}_url"))
 
+    def client_options(self, service: Service) -> dict[str, str]:
+        """Settings that belong to one service's client (see ``ClientConfig.options``)."""
+        if service.id == "tripo" and self.tripo_api != "AUTO":
+            return {"api": self.tripo_api}
+        return {}
+
     def draw(self, context: bpy.types.Context) -> None:
         from .operators import ui
 
@@ -114,6 +126,8 @@ class ConjurePreferences(bpy.types.AddonPreferences):
                         box.label(text=line, icon=icon)
                         icon = "BLANK1"
             box.prop(self, f"{s.id}_url")
+            if s.id == "tripo":
+                box.prop(self, "tripo_api")
 
         box = layout.box()
         box.label(text="Network")

@@ -123,3 +123,14 @@ def test_invalid_parameters_are_refused_before_anything_is_written(engine, error
                                             "images": ["https://x/b.png"]})
     assert caught.value.field == "images"
     assert len(engine.get().journal.jobs()) == before
+
+
+def test_tripo_api_family_follows_the_preference(conjure, engine, thrixel):
+    prefs = thrixel
+    prefs.tripo_api = "v2"
+    try:
+        assert engine.build_providers()["tripo"].api == "v2"
+        prefs.tripo_api = "v3"
+        assert engine.build_providers()["tripo"].api == "v3"
+    finally:
+        prefs.tripo_api = "AUTO"
