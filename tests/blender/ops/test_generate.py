@@ -142,3 +142,16 @@ def test_invoke_without_a_window_blocks_like_execute(engine, thrixel, fresh_scen
     assert bpy.ops.conjure.generate("INVOKE_DEFAULT", provider="THRIXEL",
                                     prompt="a lantern") == {"FINISHED"}
     assert conjure_objects(newest_job(engine).id)
+
+
+def test_tripo_quad_result_comes_as_fbx_through_blenders_fbx_importer(engine, tripo,
+                                                                       fresh_scene):
+    result = bpy.ops.conjure.generate(provider="TRIPO", prompt="a low-poly crate",
+                                      options='{"quad": true}')
+    assert result == {"FINISHED"}
+    job = newest_job(engine)
+    [path] = engine.result_paths(job)
+    assert path.suffix == ".fbx" and path.read_bytes().startswith(b"Kaydara FBX Binary")
+    objects = check_in_scene(engine, job, (0.0, 0.0, 0.0), "tripo")
+    assert any(ob.type == "MESH" and len(ob.data.polygons) > 0 for ob in objects)
+    assert all(ob["conjure_node_name"] for ob in objects)
