@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -18,7 +19,8 @@ from tools.app.targets import ROOT, Target
 EXTENSION = "bl_ext.user_default.conjure"
 GUI_SCRIPT = ROOT / "tests" / "app" / "in_blender" / "gui.py"
 SCREENSHOTS = ROOT / "build" / "screenshots"
-SCREEN = (1600, 900)
+#: Tall enough for the Candidates panel's three large previews and their options in one view.
+SCREEN = (1600, 1100)
 #: Hard limit on one GUI run: a script that dies inside a timer leaves Blender running forever.
 GUI_TIMEOUT_S = 150
 #: A sidebar drawn by Blender has text, icons and shading; a blank or black grab has one or two.
@@ -190,6 +192,32 @@ def distinct_colours(target: Target, png: Path, box: list[int] | None = None) ->
     if proc.returncode != 0 or not proc.stdout.strip().isdigit():
         raise RuntimeError(f"counting colours in {png} failed: {proc.stdout.strip()}")
     return int(proc.stdout.strip())
+
+
+def colour_counts(target: Target, png: Path, box: list[int]) -> dict[tuple[int, int, int], int]:
+    """Pixels per colour (8-bit RGB) in ``box`` of ``png``, from ImageMagick's histogram."""
+    x, y, w, h = box
+    tool = ["magick"] if target.which("magick") else ["convert"]
+    proc = target.run([*tool, str(target.path(png)), "-crop", f"{w}x{h}+{x}+{y}", "+repage",
+                       "-alpha", "off", "-depth", "8", "-format", "%c", "histogram:info:-"],
+                      timeout=60)
+    counts: dict[tuple[int, int, int], int] = {}
+    # Lines read "   1234: (71,114,180) #4772B4 srgb(71,114,180)" (IM6 and IM7 alike).
+    for line in proc.stdout.splitlines():
+        m = re.match(r"\s*(\d+):\s*\(\s*([\d.]+),\s*([\d.]+),\s*([\d.]+)", line)
+        if m:
+            rgb = tuple(round(float(v)) for v in m.group(2, 3, 4))
+            counts[rgb] = counts.get(rgb, 0) + int(m.group(1))  # type: ignore[index]
+    if proc.returncode != 0 or not counts:
+        raise RuntimeError(f"no histogram of {png}: {proc.stdout[-500:]}")
+    return counts
+
+
+def pixels_near(counts: dict[tuple[int, int, int], int], rgb: tuple[int, int, int],
+                tolerance: int = 0) -> int:
+    """How many of the counted pixels are within ``tolerance`` of ``rgb`` in every channel."""
+    return sum(n for c, n in counts.items()
+               if all(abs(a - b) <= tolerance for a, b in zip(c, rgb, strict=True)))
 
 
 def publish(target: Target, shots: list[dict], scratch_shots: Path) -> list[Path]:

@@ -10,6 +10,11 @@ from app import harness
 
 SLOW_KEY = "sk-thrixel-app-slow"
 FAILING_KEY = "sk-thrixel-app-failing"
+#: The progress bar's colour in the GUI run: one step from the default theme's blue, which the
+#: selected row of a list shares (see gui.set_progress_colour).
+PROGRESS_RGB = (0x47, 0x72, 0xB4)
+#: The background of the sandbox's Voxel-AI candidate pictures (sandbox/images.py).
+CANDIDATE_BACKGROUND = (236, 234, 228)
 
 #: Sidebar states the screenshots cover. Each new panel adds its states here and in
 #: ``scenario_generate``; a state the scenario does not produce yet says what it needs.
@@ -18,13 +23,22 @@ STATES = {
     "running": None,
     "finished": None,
     "failed": None,
-    "candidates": ("issue #7, not scripted yet: a Voxel-AI job started from the sidebar "
-                   "without a candidate, waiting in the Candidates panel for a pick"),
+    "candidates": None,
 }
 
 
 @pytest.fixture(scope="session")
-def generate_run(target, display, sandbox, installed, tmp_path_factory):
+def real_pace_sandbox():
+    """A second sandbox at the services' typical timings, for the job that must still be
+    running when photographed (a Tripo3D job runs about 30 s there)."""
+    from sandbox import start_sandbox
+
+    with start_sandbox(speed="real") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def generate_run(target, display, sandbox, real_pace_sandbox, installed, tmp_path_factory):
     # A queue delay keeps the job visibly running for a few seconds of pump ticks.
     sandbox.add_key("thrixel", SLOW_KEY, faults="cold_start=3")
     sandbox.add_key("thrixel", FAILING_KEY, faults="fail")
@@ -32,7 +46,15 @@ def generate_run(target, display, sandbox, installed, tmp_path_factory):
     run = user.gui(display, "generate", {
         "scenario": "generate",
         "task": "a weathered bronze lantern",
-        "prefs": {"thrixel_url": sandbox.service_url("thrixel"), "thrixel_key": ""},
+        "running_task": "a ceramic teapot with a bamboo handle",
+        "candidates_task": "a small voxel fox",
+        "running_progress": 0.2,
+        "progress_colour": "#{:02x}{:02x}{:02x}".format(*PROGRESS_RGB),
+        "prefs": {"thrixel_url": sandbox.service_url("thrixel"), "thrixel_key": "",
+                  "tripo_url": real_pace_sandbox.service_url("tripo"),
+                  "tripo_key": "tsk_sandbox",
+                  "voxelai_url": sandbox.service_url("voxelai"),
+                  "voxelai_key": "voxelai-sandbox-token"},
         "keys": {"slow": SLOW_KEY, "failing": FAILING_KEY},
     })
     harness.record_timing(f"{target.name}: GUI generate run {run.seconds:.1f} s "
@@ -105,6 +127,99 @@ def test_screenshot_shows_a_drawn_sidebar(run, target, state):
     assert x >= 0 and y >= 0 and x + w <= harness.SCREEN[0] and y + h <= harness.SCREEN[1], shot
     colours = harness.distinct_colours(target, png, shot["sidebar"])
     assert colours > harness.MIN_SIDEBAR_COLOURS, f"{png}: sidebar has {colours} colours"
+
+
+def shot_of(run, state):
+    shots = {s["state"]: s for s in run.record["shots"]}
+    assert state in shots, f"no {state} screenshot; taken: {sorted(shots)}"
+    return shots[state]
+
+
+def rows(shot, panel, kind=None):
+    """The rows ``panel`` put in the layout for the frame of ``shot`` (gui.RecordingLayout)."""
+    drawn = shot["drawn"]
+    assert panel in drawn, f"{panel} was not drawn for {shot['state']}: drew {sorted(drawn)}"
+    return [r for r in drawn[panel] if kind is None or r[0] == kind]
+
+
+def sidebar_colours(target, shot):
+    return harness.colour_counts(target, harness.SCREENSHOTS / target.name
+                                 / f"{shot['state']}.png", shot["sidebar"])
+
+
+def test_every_shot_shows_a_filled_form_in_a_scene_without_the_default_cube(run):
+    # The jobs came from the form, so the prompt a user typed is in every shot's form.
+    for shot in run.record["shots"]:
+        [prompt] = [r for r in rows(shot, "CONJURE_PT_generate", "prop") if r[1] == "prompt"]
+        assert prompt[2] and prompt[2] == shot["form"]["prompt"], shot["state"]
+    assert "Cube" not in {ob["name"] for ob in run.record["objects"]}, run.record["objects"]
+
+
+def test_running_shot_shows_the_active_jobs_progress_bar(run, target):
+    shot = shot_of(run, "running")
+    job = shot["job"]
+    assert job["state"] == "running" and job["progress"] >= 0.2, job
+    # The job is the active one in the Jobs list, and both its row and its details drew a bar
+    # of its progress.
+    items = rows(shot, "CONJURE_UL_jobs", "item")
+    assert [i[1] for i in items if i[3]] == [job["id"]], items
+    bars = [r for r in rows(shot, "CONJURE_PT_jobs", "progress") + rows(
+        shot, "CONJURE_UL_jobs", "progress") if r[1] == pytest.approx(job["progress"])]
+    assert len(bars) == 2, shot["drawn"]
+    # On the picture: the bar's colour (unique to progress bars in this run) fills at least
+    # the share done of a bar 5 units wide and a row high, and the idle sidebar has none of
+    # it, so the count can fail.
+    bar_pixels = harness.pixels_near(sidebar_colours(target, shot), PROGRESS_RGB)
+    assert bar_pixels > 100 * job["progress"] * 18, f"{bar_pixels} progress bar pixels"
+    idle = sidebar_colours(target, shot_of(run, "idle-no-key"))
+    assert harness.pixels_near(idle, PROGRESS_RGB) == 0
+    # Cancelled after its shot, through the Cancel button of the Jobs panel.
+    assert run.record["running"]["state"] == "cancelled", run.record["running"]
+
+
+def test_finished_shot_shows_the_selected_model_panel(run):
+    shot = shot_of(run, "finished")
+    job = run.record["job"]
+    assert shot["active_object"]["job_id"] == job["id"], shot["active_object"]
+    labels = [r[1] for r in rows(shot, "CONJURE_PT_selected", "label")]
+    assert "Thrixel" in labels and f"Job: {job['id']}" in labels, labels
+    assert f"Remote: {job['remote_id']}" in labels, labels
+    # Scrolled to the sidebar's end, where the last panel drawn is the Selected Model panel.
+    panels = [name for name in shot["drawn"] if name.startswith("CONJURE_PT_")]
+    assert shot["scrolled_to"] < 0 and panels[-1] == "CONJURE_PT_selected", (shot["scrolled_to"],
+                                                                             panels)
+    assert [i[1] for i in rows(shot, "CONJURE_UL_jobs", "item") if i[3]] == [job["id"]]
+
+
+def test_candidates_shot_shows_the_three_pictures_waiting_for_a_pick(run, target):
+    shot = shot_of(run, "candidates")
+    candidates = run.record["candidates"]
+    # Started from the form without a candidate index: it stops at its pictures and nothing
+    # was voxelized.
+    assert shot["form"]["service"] == "voxelai"
+    assert candidates["state"] == "ready" and candidates["children"] == [], candidates
+    assert "candidate_index" not in candidates["params"], candidates["params"]
+    previews = candidates["previews"]
+    assert len(previews) == 3, previews
+    for preview in previews:
+        assert preview["loaded"] and min(preview["size"]) > 0, preview
+        assert preview["distinct_values"] > 10, f"blank preview: {preview}"
+    # The panel drew exactly those previews, large, each with its pick button, and is the
+    # last panel, at the end the sidebar was scrolled to.
+    icons = rows(shot, "CONJURE_PT_candidates", "icon")
+    assert [i[1] for i in icons] == [p["icon_id"] for p in previews], icons
+    assert all(i[2] >= 8 for i in icons), icons
+    buttons = [r[2] for r in rows(shot, "CONJURE_PT_candidates", "operator")
+               if r[1] == "conjure.pick_candidate"]
+    assert buttons == ["Use 1", "Use 2", "Use 3"], buttons
+    panels = [name for name in shot["drawn"] if name.startswith("CONJURE_PT_")]
+    assert panels[-1] == "CONJURE_PT_candidates", panels
+    # On the picture: the candidates' light background fills most of three 160-pixel
+    # previews; no other shot's sidebar has that colour.
+    seen = harness.pixels_near(sidebar_colours(target, shot), CANDIDATE_BACKGROUND, 3)
+    assert seen > 3 * 5000, f"{seen} pixels of the candidates' background"
+    failed = sidebar_colours(target, shot_of(run, "failed"))
+    assert harness.pixels_near(failed, CANDIDATE_BACKGROUND, 3) < 100
 
 
 def test_sidebar_is_on_the_conjure_tab(run):

@@ -10,7 +10,10 @@ screen for screenshots, and quits; the test on the host asserts on the record.
 
 Config keys: ``scenario`` (a name in SCENARIOS), ``result``, ``shots`` (folder), ``prefs``
 (Conjure preference values to set), ``save_prefs``, ``task``, ``keys`` (name → Thrixel key),
-``job_id`` (restart), ``hold`` (stay open after recording, to be killed).
+``job_id`` (restart), ``hold`` (stay open after recording, to be killed), and for the
+``generate`` scenario ``running_task`` and ``candidates_task`` (prompts of the Tripo3D and
+Voxel-AI jobs), ``progress_colour`` (hex colour the progress bar is drawn in) and
+``running_progress`` (the share done before the running job is photographed).
 
 Runs on the distribution's Python (3.13 in Debian 13) and Blender 4.3 to 5.2: bpy and the
 standard library only.
@@ -85,11 +88,135 @@ def open_sidebar():
     yield 0.5
 
 
-def shot(state):
-    """Grab the X screen to ``<shots>/<state>.png`` and note where the sidebar is on it."""
+def redraw():
     window, area, regions = view3d()
     with bpy.context.temp_override(window=window, area=area, region=regions["WINDOW"]):
         bpy.ops.wm.redraw_timer(type="DRAW_WIN_SWAP", iterations=1)
+
+
+def scroll_sidebar(to):
+    """Scroll the sidebar to its "top" or "end" a page at a time, as a user would with the
+    wheel, until it stops moving; returns the view's top edge (0: not scrolled)."""
+    window, area, regions = view3d()
+    ui = regions["UI"]
+    redraw()  # the region's extent is only known once the panels it now has were laid out
+    scroll = bpy.ops.view2d.scroll_down if to == "end" else bpy.ops.view2d.scroll_up
+    top = ui.view2d.region_to_view(0, ui.height - 1)[1]
+    with bpy.context.temp_override(window=window, area=area, region=ui):
+        for _ in range(40):
+            scroll(page=True)
+            now = ui.view2d.region_to_view(0, ui.height - 1)[1]
+            if now == top:
+                break
+            top = now
+    return top
+
+
+# -- what the panels drew ----------------------------------------------------------------------
+
+#: Panel (or list) class name → the rows its last draw() put in the layout.
+DRAWN = {}
+_CONTAINERS = ("row", "column", "box", "split", "grid_flow", "column_flow")
+
+
+def _describe(name, args, kwargs):
+    if name == "label":
+        return ["label", kwargs.get("text", "")]
+    if name == "prop":
+        data, prop = [*args, None, None][:2]
+        value = getattr(data, prop, None) if data is not None and prop else None
+        return ["prop", prop, value if isinstance(value, (str, int, float, bool)) else None]
+    if name == "operator":
+        return ["operator", args[0] if args else kwargs.get("operator"), kwargs.get("text")]
+    if name == "progress":
+        return ["progress", kwargs.get("factor"), kwargs.get("text", "")]
+    if name == "template_icon":
+        return ["icon", kwargs.get("icon_value"), kwargs.get("scale")]
+    if name == "template_list":
+        return ["list", args[0] if args else kwargs.get("listtype_name")]
+    return [name]
+
+
+class RecordingLayout:
+    """Passes every call on to Blender's UILayout (so the sidebar is drawn as usual) and notes
+    the labels, properties, buttons, bars and icons that went in: the screenshot shows the
+    pixels, this says what they are."""
+
+    def __init__(self, layout, rows):
+        object.__setattr__(self, "_layout", layout)
+        object.__setattr__(self, "_rows", rows)
+
+    def __getattr__(self, name):
+        attr = getattr(self._layout, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            result = attr(*args, **kwargs)
+            if name in _CONTAINERS:
+                return RecordingLayout(result, self._rows)
+            self._rows.append(_describe(name, args, kwargs))
+            return result
+        return call
+
+    def __setattr__(self, name, value):  # scale_y, enabled, ui_units_x, ...
+        setattr(self._layout, name, value)
+
+
+class _RecordingPanel:
+    """Stands in for the panel instance in draw(): ``self.layout`` records, the rest is the
+    panel's own."""
+
+    def __init__(self, panel, layout):
+        self._panel = panel
+        self.layout = layout
+
+    def __getattr__(self, name):
+        return getattr(self._panel, name)
+
+
+def _recording_draw(name, original):
+    # Blender sizes the arguments it passes by the function's positional parameters, so the
+    # wrappers take exactly the method's own (extra ones, even with defaults, crash it).
+    def draw(self, context):
+        rows = DRAWN[name] = []
+        original(_RecordingPanel(self, RecordingLayout(self.layout, rows)), context)
+    return draw
+
+
+def _recording_draw_item(name, original):
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname,
+                  index):
+        # Blender draws a list's rows several times per frame, not only inside the panel's
+        # draw(): keep each row's latest drawing, by its index in the collection.
+        rows = DRAWN.setdefault(name, {})[index] = [
+            ["item", item.job_id, item.state, index == getattr(active_data, active_propname)]]
+        original(self, context, RecordingLayout(layout, rows), data, item, icon, active_data,
+                 active_propname, index)
+    return draw_item
+
+
+def record_drawing():
+    """Wrap the Conjure panels' draw() (and the job list's draw_item) so each draw is noted in
+    DRAWN. Blender looks the method up on the class at every redraw, so the wrapper is what
+    runs; a collapsed or hidden panel is not drawn and so not noted."""
+    for cls in bpy.types.Panel.__subclasses__():
+        if cls.__name__.startswith("CONJURE_PT_"):
+            cls.draw = _recording_draw(cls.__name__, cls.draw)
+    for cls in bpy.types.UIList.__subclasses__():
+        if cls.__name__.startswith("CONJURE_UL_"):
+            cls.draw_item = _recording_draw_item(cls.__name__, cls.draw_item)
+
+
+def shot(state, **extra):
+    """Grab the X screen to ``<shots>/<state>.png`` and note where the sidebar is on it, which
+    panels drew what for this very frame, and ``extra`` facts about the state."""
+    window, _area, regions = view3d()
+    DRAWN.clear()
+    redraw()
+    drawn = {name: rows if isinstance(rows, list) else
+             [row for _, item in sorted(rows.items()) for row in item]
+             for name, rows in DRAWN.items()}
     path = os.path.join(CONFIG["shots"], f"{state}.png")
     # Blender's own screen.screenshot writes black images under Xvfb with OpenGL; the X server's
     # copy of the window is what a user sees.
@@ -105,6 +232,12 @@ def shot(state):
                     ui.width, ui.height],
         "category": getattr(ui, "active_panel_category", ""),
         "conjure_panels": conjure_panels(),
+        "drawn": drawn,
+        "view_top": ui.view2d.region_to_view(0, ui.height - 1)[1],
+        "active_object": describe_active(),
+        "form": {"service": bpy.context.scene.conjure.service,
+                 "prompt": bpy.context.scene.conjure.prompt},
+        **extra,
     })
     log(f"screenshot {state}: {path} (import rc {grab.returncode})")
 
@@ -157,21 +290,91 @@ def set_prefs(values):
         bpy.ops.wm.save_userpref()
 
 
-def submit(key_name):
-    """Press Generate: the operator's interactive path in the sidebar's context, which queues
-    the job and returns at once; the pump is left to bring the result in."""
-    set_prefs({"thrixel_key": CONFIG["keys"][key_name]})
+def fill_form(service, mode, prompt):
+    """Type into the Generate panel: pick the service and its mode, then write the prompt."""
+    form = bpy.context.scene.conjure
+    form.service = service
+    setattr(form, f"mode_{service}", mode)
+    form.prompt = prompt
+
+
+def press_generate(what):
+    """Press the Generate panel's button: ``conjure.generate`` with the properties
+    ``panels.draw_submit`` gives the button (service, mode, ``from_panel``), invoked in the
+    sidebar's context. The operator reads the form, queues the job and returns at once; the
+    pump is left to bring the result in. A button the panel would grey out is not pressed."""
+    forms = module("forms")
+    service_id, mode = forms.selected(bpy.context)
+    problem = forms.problem(bpy.context, service_id, mode)
+    if problem:
+        raise RuntimeError(f"the Generate button is disabled: {problem}")
     engine = module("engine")
     before = {j.id for j in engine.get().journal.jobs(limit=500)}
     window, area, regions = view3d()
+    op_id = module("providers.services").BY_ID[service_id].op_id
     with bpy.context.temp_override(window=window, area=area, region=regions["UI"]):
-        result = bpy.ops.conjure.generate("INVOKE_DEFAULT", provider="THRIXEL",
-                                          prompt=CONFIG["task"])
+        result = bpy.ops.conjure.generate("INVOKE_DEFAULT", provider=op_id, mode=mode,
+                                          from_panel=True)
     if result != {"FINISHED"}:
         raise RuntimeError(f"conjure.generate returned {result}")
     [job] = [j for j in engine.get().journal.jobs(limit=500) if j.id not in before]
-    log(f"Generate pressed: job {job.id} with the {key_name} key")
+    log(f"Generate pressed: {service_id} {mode} job {job.id} ({what})")
     return job
+
+
+def submit(key_name):
+    """A Thrixel job of the config's task with one of the config's keys, from the form."""
+    set_prefs({"thrixel_key": CONFIG["keys"][key_name]})
+    fill_form("thrixel", "create", CONFIG["task"])
+    return press_generate(f"the {key_name} key")
+
+
+def describe_active():
+    ob = bpy.context.view_layer.objects.active
+    if ob is None:
+        return None
+    return {"name": ob.name, "job_id": str(ob.get("conjure_job_id", ""))}
+
+
+def delete_default_cube():
+    """A user's first step in a new scene: the startup file's cube goes before anything is
+    imported, so the model is not drawn inside it."""
+    cube = bpy.data.objects.get("Cube")
+    if cube is not None:
+        bpy.data.objects.remove(cube)
+        log("default cube deleted")
+
+
+def set_progress_colour(hex_colour):
+    """Draw progress bars in ``hex_colour``. The default theme fills bars with the same blue
+    as the selected row of a list, so the job's own row would pass for a bar; a colour one
+    step from that blue looks the same to a person and can only come from a progress bar."""
+    rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    theme = bpy.context.preferences.themes[0].user_interface.wcol_progress
+    theme.item = (*rgb, theme.item[3])
+
+
+def candidate_previews(job_id):
+    """The Candidates panel's previews of the job's pictures, as Blender holds them: each is
+    loaded (has a size) and not blank (its pixels differ)."""
+    panels = module("panels")
+    collection = panels._previews  # the panel's own bpy.utils.previews collection
+    seen = []
+    for path in panels.candidate_files(job_id):
+        key = f"{path}:{path.stat().st_mtime_ns}"
+        preview = collection.get(key) if collection is not None else None
+        if preview is None:
+            seen.append({"file": path.name, "loaded": False})
+            continue
+        width, height = preview.image_size
+        pixels = list(preview.image_pixels_float) if width and height else []
+        # A sample of pixel values (RGBA floats, every 97th) is enough to tell an image from
+        # a flat fill.
+        sample = {round(v, 3) for v in pixels[::97]}
+        seen.append({"file": path.name, "loaded": bool(width and height),
+                     "icon_id": preview.icon_id, "size": [width, height],
+                     "distinct_values": len(sample)})
+    return seen
 
 
 def select_in_job_list(job_id):
@@ -227,37 +430,99 @@ def describe_pump():
     }
 
 
-def journal_jobs():
-    return [{"id": j.id, "state": str(j.state), "remote_id": j.remote_id}
-            for j in module("engine").running().journal.jobs(limit=50)]
+def journal_jobs(parent=None):
+    return [{"id": j.id, "state": str(j.state), "remote_id": j.remote_id,
+             "parent_id": j.parent_id}
+            for j in module("engine").running().journal.jobs(limit=50)
+            if parent is None or j.parent_id == parent]
 
 
 # -- scenarios ---------------------------------------------------------------------------------
 
+def wait_for_progress(job_id, share, timeout):
+    def reached():
+        item = mirrored(job_id)
+        return item is not None and item.state == "running" and item.progress >= share
+    yield from wait_for(reached, f"job {job_id} runs with {share:.0%} done or more", timeout)
+
+
+def cancel(job_id):
+    """Press the job's Cancel button in the Jobs panel."""
+    window, area, regions = view3d()
+    with bpy.context.temp_override(window=window, area=area, region=regions["UI"]):
+        bpy.ops.conjure.cancel_job("INVOKE_DEFAULT", job_id=job_id)
+
+
 def scenario_generate():
-    """Idle without a key, a job running, imported, and a failed job: one screenshot each."""
+    """The sidebar in each state a user meets, one screenshot each: idle without a key, a
+    Tripo3D job running with its progress bar, a Thrixel job finished and imported with the
+    Selected Model panel, a failed job with its message, and Voxel-AI's candidate pictures
+    waiting for a pick."""
     yield from wait_for_pump()
+    record_drawing()
+    set_progress_colour(CONFIG["progress_colour"])
     set_prefs(CONFIG["prefs"])
+    delete_default_cube()
     yield from open_sidebar()
+    fill_form("thrixel", "create", CONFIG["task"])
+    yield 0.2
     shot("idle-no-key")
+
+    # Tripo3D reports how far a job is; its sandbox runs at the services' real pace, so the
+    # job is still running when the shot is taken.
+    fill_form("tripo", "text_to_model", CONFIG["running_task"])
+    running = press_generate("Tripo3D, progress reported")
+    yield from wait_for_progress(running.id, CONFIG["running_progress"], 60)
+    select_in_job_list(running.id)
+    yield 0.3
+    item = mirrored(running.id)
+    shot("running", job={"id": running.id, "state": item.state, "progress": item.progress})
+    # Stop it rather than wait half a minute: its result would arrive in a later shot.
+    cancel(running.id)
+    yield from wait_for_state(running.id, ("cancelled",), 30)
 
     job = submit("slow")
     yield from wait_for_state(job.id, ("queued", "running"), 30)
     RECORD["ticks_at_submit"] = pump_ticks()
-    select_in_job_list(job.id)
-    yield 0.5
-    shot("running")
     yield from import_when_ready(job.id, 90)
     RECORD["ticks_at_ready"] = pump_ticks()
+    select_in_job_list(job.id)
+    # The Selected Model panel comes after Generate and Jobs: scroll down to it as a user
+    # would.
+    top = scroll_sidebar("end")
     yield 0.5
-    shot("finished")
+    shot("finished", scrolled_to=top)
 
     failing = submit("failing")
     yield from wait_for_state(failing.id, ("failed",), 60)
     RECORD["failed"] = {"id": failing.id, "message": mirrored(failing.id).message}
     select_in_job_list(failing.id)
+    top = scroll_sidebar("top")
     yield 0.5
-    shot("failed")
+    shot("failed", scrolled_to=top)
+
+    # Voxel-AI's candidate pictures, started without a candidate index: the job stops at its
+    # three pictures and the Candidates panel offers them for a pick.
+    fill_form("voxelai", "candidates", CONFIG["candidates_task"])
+    pictures = press_generate("Voxel-AI candidates, no index")
+    yield from wait_for_state(pictures.id, ("ready",), 60)
+    select_in_job_list(pictures.id)
+    # Blender loads a preview's picture after the first draw asks for it; give it a few
+    # frames, then scroll down to the Candidates panel, the sidebar's last.
+    for _ in range(5):
+        redraw()
+        yield 0.2
+    top = scroll_sidebar("end")
+    yield 0.5
+    shot("candidates", scrolled_to=top)
+    engine = module("engine")
+    RECORD["candidates"] = {
+        "id": pictures.id, "state": mirrored(pictures.id).state,
+        "params": engine.running().journal.require(pictures.id).params,
+        "previews": candidate_previews(pictures.id),
+        "children": [j["id"] for j in journal_jobs(parent=pictures.id)],
+    }
+    RECORD["running"] = {"id": running.id, "state": mirrored(running.id).state}
     describe_scene()
     describe_pump()
 
