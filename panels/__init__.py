@@ -245,7 +245,11 @@ def draw_job(box: Any, item: Any) -> None:
     state = item.state
     if uistatus.is_active(state):
         _button(col, "conjure.cancel_job", "Cancel", "CANCEL", job_id=item.job_id)
-    if state == State.READY:
+    if state == State.READY and is_candidates_item(item):
+        # Pictures to choose from, not a model: Import would only be refused; the pick is
+        # made in the Candidates panel.
+        col.label(text="Pick one in the Candidates panel", icon="IMAGE_DATA")
+    elif state == State.READY:
         _button(col, "conjure.import_result", "Import", "IMPORT", job_id=item.job_id)
     elif state == State.IMPORTED:
         _button(col, "conjure.import_result", "Re-import", "FILE_REFRESH", job_id=item.job_id)
@@ -374,20 +378,20 @@ def candidate_operations() -> tuple[Operation | None, Operation | None]:
     return images, voxelize
 
 
+def is_candidates_item(item: Any) -> bool:
+    """A job-list row of the operation that makes candidate pictures (not a model)."""
+    images, _ = candidate_operations()
+    return images is not None and item.provider == CANDIDATES_SERVICE \
+        and item.operation == images.name
+
+
 def candidate_job(context: Any) -> Any:
     """The Voxel-AI candidates job to show: the active one in the Jobs list, else the newest."""
-    images, _ = candidate_operations()
-    if images is None:
-        return None
-
-    def fits(item: Any) -> bool:
-        return item.provider == CANDIDATES_SERVICE and item.operation == images.name
-
     item = active_item(context)
-    if item is not None and fits(item):
+    if item is not None and is_candidates_item(item):
         return item
     jobs = context.window_manager.conjure.jobs
-    return next((j for j in reversed(jobs) if fits(j) and j.state in
+    return next((j for j in reversed(jobs) if is_candidates_item(j) and j.state in
                  (State.READY, State.IMPORTED)), None)
 
 

@@ -280,3 +280,21 @@ def test_candidates_show_large_previews_and_pick_buttons(panels, mod, mirror, ke
     assert loaded == sorted(str(folder / name) for name in names)
     if voxelize is not None:
         assert layout.props(), "voxelize options missing"
+
+
+def test_ready_candidates_job_points_to_the_pick_not_to_import(panels, mirror, paint):
+    # Seen in the app tier's candidates screenshot: a ready Voxel-AI candidates job offered
+    # "Import" in the Jobs panel, which conjure.import_result refuses (pictures, not a model).
+    images_op, voxelize = panels.candidate_operations()
+    assert images_op is not None and voxelize is not None
+    item = mirror("vx-pictures", provider="voxelai", state="ready", operation=images_op.name,
+                  prompt="a voxel fox")
+    layout = paint(panels.CONJURE_PT_jobs)
+    assert not layout.ops("conjure.import_result")
+    assert "Pick one in the Candidates panel" in layout.text()
+    assert layout.ops("conjure.open_result_folder")  # the pictures are still there to open
+    # The voxelized model of a pick is a model: Import is offered for it.
+    item.job_id, item.operation = "vx-model", voxelize.name
+    layout = paint(panels.CONJURE_PT_jobs)
+    [(_, _, props, _text, _enabled)] = layout.ops("conjure.import_result")
+    assert props.job_id == "vx-model"
