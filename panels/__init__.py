@@ -39,8 +39,38 @@ def _button(layout: Any, idname: str, text: str = "", icon: str = "NONE", /,
     return op
 
 
-def _lines(layout: Any, text: str, icon: str = "NONE", width: int = 40) -> None:
-    for line in uistatus.wrap(text, width):
+#: Sidebar pixels a label line does not get: panel and box margins and the icon column.
+_LABEL_MARGIN_PX = 80
+
+
+def _wrap_width(text: str, default: int = 40) -> int:
+    """Characters per label line so that ``text`` fits the sidebar as wide as it is now
+    (Blender cuts a label that is too long with "…"); ``default`` outside a drawn region."""
+    region = getattr(bpy.context, "region", None)
+    if region is None or region.type != "UI" or region.width <= 1:
+        return default
+    return chars_per_line(text, region.width, bpy.context.preferences.system.ui_scale, default)
+
+
+def chars_per_line(text: str, region_px: int, scale: float, default: int = 40) -> int:
+    """How many characters of ``text``, at its average letter width in the UI font, fit on a
+    label of a sidebar ``region_px`` wide."""
+    if not text.strip():
+        return default
+    import blf
+
+    scale = scale or 1.0  # 0 where Blender has no display (background)
+    blf.size(0, bpy.context.preferences.ui_styles[0].widget.points * scale)
+    width: Any = blf.dimensions(0, text)  # typed as None by the stubs; a (width, height) pair
+    average = float(width[0]) / len(text)
+    if average <= 0:
+        return default
+    # A tenth to spare: a line of wide letters is wider than the text's average.
+    return max(12, int((region_px - _LABEL_MARGIN_PX * scale) / (average * 1.1)))
+
+
+def _lines(layout: Any, text: str, icon: str = "NONE", width: int | None = None) -> None:
+    for line in uistatus.wrap(text, width or _wrap_width(text)):
         layout.label(text=line, icon=icon)
         icon = "BLANK1" if icon != "NONE" else "NONE"
 

@@ -298,3 +298,26 @@ def test_ready_candidates_job_points_to_the_pick_not_to_import(panels, mirror, p
     layout = paint(panels.CONJURE_PT_jobs)
     [(_, _, props, _text, _enabled)] = layout.ops("conjure.import_result")
     assert props.job_id == "vx-model"
+
+
+def test_long_messages_are_wrapped_to_the_sidebar_width(panels, mod):
+    # Seen in the app tier's failed-job screenshot: lines of 40 characters were wider than a
+    # default sidebar (about 290 px), so Blender cut the error off with "…".
+    import blf
+
+    uistatus = mod("uistatus")
+    message = ("Thrixel's language model failed; generate again later (LLM_SERVER_ERROR, "
+               "The language model returned an error.)")
+    space = 292 - panels._LABEL_MARGIN_PX
+
+    def widest(lines):
+        blf.size(0, bpy.context.preferences.ui_styles[0].widget.points)
+        return max(blf.dimensions(0, line)[0] for line in lines)
+
+    assert widest(uistatus.wrap(message, 40)) > space  # what the sidebar used to get
+    narrow = uistatus.wrap(message, panels.chars_per_line(message, 292, 1.0))
+    assert widest(narrow) <= space, narrow
+    assert " ".join(narrow) == message
+    # A wider sidebar gets longer lines, and a scaled UI shorter ones.
+    assert panels.chars_per_line(message, 600, 1.0) > panels.chars_per_line(message, 292, 1.0)
+    assert panels.chars_per_line(message, 292, 1.5) < panels.chars_per_line(message, 292, 1.0)
