@@ -102,6 +102,18 @@ def test_job_from_the_gui_session_is_imported_with_lineage(run, sandbox):
 def test_failed_job_reaches_the_sidebar_with_its_message(run):
     failed = run.record["failed"]
     assert failed["message"].strip(), failed
+    # The message is in the failed shot's Jobs panel in full, on lines short enough for the
+    # sidebar: a label wider than the space between the icon column and the box's edge
+    # (about 75 px of a sidebar) is cut off with "…".
+    shot = shot_of(run, "failed")
+    labels = rows(shot, "CONJURE_PT_jobs", "label")
+    words = " ".join(label[1] for label in labels)
+    assert " ".join(failed["message"].split()) in words, labels
+    # (Ids beside their Copy button may be cut: the button copies them whole.)
+    message = [label for label in labels if label[1] and label[1] in failed["message"]]
+    assert message, labels
+    too_wide = [label for label in message if label[2] > shot["sidebar"][2] - 75]
+    assert not too_wide, (shot["sidebar"], too_wide)
     assert not [ob for ob in run.record["objects"]
                 if ob["props"].get("conjure_job_id") == failed["id"]]
 
@@ -214,6 +226,10 @@ def test_candidates_shot_shows_the_three_pictures_waiting_for_a_pick(run, target
     assert buttons == ["Use 1", "Use 2", "Use 3"], buttons
     panels = [name for name in shot["drawn"] if name.startswith("CONJURE_PT_")]
     assert panels[-1] == "CONJURE_PT_candidates", panels
+    # The job's details point to the pick; Import would be refused for pictures.
+    jobs = rows(shot, "CONJURE_PT_jobs")
+    assert not [r for r in jobs if r[0] == "operator" and r[1] == "conjure.import_result"]
+    assert ["label", "Pick one in the Candidates panel"] in [r[:2] for r in jobs], jobs
     # On the picture: the candidates' light background fills most of three 160-pixel
     # previews; no other shot's sidebar has that colour.
     seen = harness.pixels_near(sidebar_colours(target, shot), CANDIDATE_BACKGROUND, 3)

@@ -121,7 +121,7 @@ _CONTAINERS = ("row", "column", "box", "split", "grid_flow", "column_flow")
 
 def _describe(name, args, kwargs):
     if name == "label":
-        return ["label", kwargs.get("text", "")]
+        return ["label", kwargs.get("text", ""), label_px(kwargs.get("text", ""))]
     if name == "prop":
         data, prop = [*args, None, None][:2]
         value = getattr(data, prop, None) if data is not None and prop else None
@@ -135,6 +135,15 @@ def _describe(name, args, kwargs):
     if name == "template_list":
         return ["list", args[0] if args else kwargs.get("listtype_name")]
     return [name]
+
+
+def label_px(text):
+    """The width of a label's text in the UI font at the UI's size, in pixels."""
+    import blf
+
+    prefs = bpy.context.preferences
+    blf.size(0, prefs.ui_styles[0].widget.points * (prefs.system.ui_scale or 1.0))
+    return round(blf.dimensions(0, text)[0]) if text else 0
 
 
 class RecordingLayout:
