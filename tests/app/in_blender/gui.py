@@ -305,6 +305,8 @@ def fill_form(service, mode, prompt):
     form.service = service
     setattr(form, f"mode_{service}", mode)
     form.prompt = prompt
+    # Typing redraws the sidebar; setting properties from Python does not.
+    view3d()[1].tag_redraw()
 
 
 def press_generate(what):
@@ -474,7 +476,8 @@ def scenario_generate():
     delete_default_cube()
     yield from open_sidebar()
     fill_form("thrixel", "create", CONFIG["task"])
-    yield 0.2
+    # Blender slides the panels below to the form's new size over a few frames.
+    yield 0.6
     shot("idle-no-key")
 
     # Tripo3D reports how far a job is; its sandbox runs at the services' real pace, so the
