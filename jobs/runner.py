@@ -47,6 +47,7 @@ class _Watch:
     last_news: float = field(default_factory=time.monotonic)
     stalled: bool = False
     failures: int = 0
+    last_upload_report: float = 0.0
 
 
 class Runner:
@@ -309,6 +310,7 @@ class Runner:
             job = self._set(job, state=State.SUBMITTING, message="Sending…")
         self._checkpoint("before-submit")
         watch = self._watch_of(job.id)
+        provider.on_upload = self._upload_progress
         try:
             submitted = provider.submit(job)
         except (errors.OfflineError, errors.ConnectionFailedError, errors.RateLimitedError) as exc:
@@ -351,6 +353,18 @@ class Runner:
         if job.cancel_requested or self._stop_flag(job.id).is_set():
             return 0.0
         return self._after_status(job, provider, status)
+
+    def _upload_progress(self, job_id: str, sent: int, total: int) -> None:
+        """Shows an upload's progress on its ``submitting`` job, at most twice a second."""
+        watch = self._watch_of(job_id)
+        now = time.monotonic()
+        if sent < total and now - watch.last_upload_report < 0.5:
+            return
+        watch.last_upload_report = now
+        job = self.journal.require(job_id)
+        if job.state == State.SUBMITTING and total > 0:
+            self._set(job, progress=min(1.0, sent / total),
+                      message=f"Uploading {sent / 1e6:.1f} of {total / 1e6:.1f} MB")
 
     def _poll(self, job: Job, provider: Provider) -> float | None:
         watch = self._watch_of(job.id)

@@ -76,6 +76,9 @@ class Provider(ABC):
     name: str = ""
     #: Jobs this client keeps at the service at once; more wait as ``pending``.
     max_active: int = 3
+    #: Hears how far a long submit (an upload) has got: (job id, bytes sent, bytes in all).
+    #: The engine sets it; clients that upload call it when it is set.
+    on_upload: Callable[[str, int, int], None] | None = None
 
     @abstractmethod
     def submit(self, job: Job) -> Submitted:

@@ -360,3 +360,29 @@ def test_jobs_of_a_runner_that_went_away_are_adopted_when_its_lease_runs_out(tmp
     runner.stop()
     journal.close()
     assert done.state == State.READY and provider.submits == 0
+
+
+class UploadingProvider(ScriptedProvider):
+    """Reports upload progress from inside submit, as a client streaming a file does."""
+
+    def __init__(self, journal, outcomes):
+        super().__init__(outcomes)
+        self.journal = journal
+        self.seen = []
+
+    def submit(self, job):
+        for sent in (0, 1_600_000, 4_000_000):
+            self.on_upload(job.id, sent, 4_000_000)
+            stored = self.journal.require(job.id)
+            self.seen.append((stored.progress, stored.message))
+        return super().submit(job)
+
+
+def test_upload_progress_shows_on_the_submitting_job(journal, tmp_path):
+    ok = Submitted("r1", RemoteStatus(Phase.SUCCEEDED, results=[glb_file()]))
+    provider = UploadingProvider(journal, [ok])
+    done = run_one(journal, tmp_path, provider)
+    assert done.state == State.READY
+    # The first report is written, one a moment later is skipped, the last (complete) is.
+    assert [p for p, _ in provider.seen] == [0.0, 0.0, 1.0]
+    assert provider.seen[-1][1] == "Uploading 4.0 of 4.0 MB"
