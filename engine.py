@@ -9,6 +9,7 @@ captured here (keys, base URLs, network settings, whether online access is allow
 
 from __future__ import annotations
 
+import atexit
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -121,6 +122,10 @@ def get() -> Engine:
         runner = Runner(journal, build_providers(), root, events=events,
                         workers=preferences.get().workers)
         _engine = Engine(root, journal, events, runner)
+        # Blender does not unregister add-ons when it quits; stop the workers before the
+        # interpreter goes, or a thread mid-request can outlive the modules it runs in.
+        atexit.unregister(shutdown)
+        atexit.register(shutdown)
         resumed = runner.start(resume=True)
         # Start-up only reads the journal; jobs continue on worker threads and their results
         # are imported later by the pump, so opening Blender never waits on the network.
@@ -141,6 +146,7 @@ def running() -> Engine | None:
 
 def shutdown() -> None:
     global _engine
+    atexit.unregister(shutdown)
     if _engine is not None:
         _engine.runner.stop(timeout=2.0)
         _engine.journal.close()

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..providers import errors
+from ..providers import errors, http
 from ..providers.base import Phase, Provider, RemoteStatus
 from ..providers.redaction import log
 from .events import EventQueue
@@ -93,6 +93,7 @@ class Runner:
         """Start the workers; with ``resume``, pick up every unfinished job (see ``resume``)."""
         self._stopping = False
         self._stopped.clear()
+        http.stopping.clear()
         names = [f"conjure-worker-{i}" for i in range(self._workers)]
         self._threads = [threading.Thread(target=self._work, name=n, daemon=True) for n in names]
         self._threads.append(threading.Thread(target=self._heartbeat, name="conjure-lease",
@@ -160,6 +161,7 @@ class Runner:
             held = list(self._due) + list(self._busy)
             self._cond.notify_all()
         self._stopped.set()
+        http.stopping.set()
         for flag in self._stop_flags.values():
             flag.set()
         for thread in self._threads:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,17 @@ from . import errors
 from .redaction import log, redact, register_secret
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+#: Set while Conjure stops its workers: a back-off wait in progress ends at once, so disabling
+#: the extension or quitting Blender never waits out a retry delay.
+stopping = threading.Event()
+
+
+def wait_or_stop(seconds: float) -> None:
+    """Sleep ``seconds`` unless Conjure is stopping; then raise, having sent nothing more."""
+    if stopping.wait(seconds):
+        raise errors.ConnectionFailedError("Conjure stopped while waiting to retry; nothing "
+                                           "more was sent")
 
 #: A function that maps a failed response to an error, or None to use the generic mapping.
 ErrorMapper = Callable[[requests.Response], "errors.ServiceError | None"]
@@ -115,7 +127,7 @@ class HttpClient:
         auth_headers: Callable[[], Mapping[str, str]] = dict,
         guard: Callable[[], None] = lambda: None,
         error_mapper: ErrorMapper | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = wait_or_stop,
     ) -> None:
         self.provider = provider
         self.settings = settings or NetworkSettings()

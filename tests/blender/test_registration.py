@@ -1,4 +1,5 @@
 import threading
+import time
 
 import addon_utils
 import bpy
@@ -14,17 +15,67 @@ def _our_handlers():
     return [h for h in bpy.app.handlers.load_post if h.__module__.startswith("bl_ext.dev.conjure")]
 
 
+def _our_threads(wait_s: float = 5.0):
+    """Conjure's threads still alive after ``wait_s``: a worker finishes the step it is in
+    (at most a request's round trip; retry waits end at once) and then stops."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        alive = [t for t in threading.enumerate() if t.name.startswith("conjure-")]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
 def test_enable_disable_enable_leaves_nothing_behind(conjure):
     name = conjure.__name__
     conjure.engine.get()  # worker threads running
     addon_utils.disable(name, default_set=True)
-    assert [t for t in threading.enumerate() if t.name.startswith("conjure-")] == []
-    assert not hasattr(bpy.types, "CONJURE_OT_pump")
-    assert not hasattr(bpy.types.WindowManager, "conjure")
-    assert _our_handlers() == []
-    assert conjure.engine.running() is None
-    addon_utils.enable(name, default_set=True)
+    try:
+        assert _our_threads() == []
+        assert not hasattr(bpy.types, "CONJURE_OT_pump")
+        assert not hasattr(bpy.types.WindowManager, "conjure")
+        assert _our_handlers() == []
+        assert conjure.engine.running() is None
+    finally:
+        # Enabled again even when a check failed, so the tests after this one still run.
+        addon_utils.enable(name, default_set=True)
     addon_utils.enable(name, default_set=True)
     assert hasattr(bpy.types, "CONJURE_OT_pump")
     assert len(_our_handlers()) == 1
     assert hasattr(bpy.context.window_manager, "conjure")
+
+
+def _prefs(conjure):
+    # Fetched anew each time: disabling the extension frees its preferences struct.
+    return bpy.context.preferences.addons[conjure.__package__].preferences
+
+
+def test_disabling_does_not_wait_out_a_retry_back_off(conjure):
+    name = conjure.__name__
+    # A Thrixel base URL where nothing listens: the submit's connection is refused and the
+    # client waits to retry (it is safe to: nothing was sent).
+    bpy.context.preferences.system.use_online_access = True
+    _prefs(conjure).thrixel_url = "http://127.0.0.1:9"
+    _prefs(conjure).thrixel_key = "sk-thrixel-nowhere"
+    job = conjure.engine.submit("thrixel", "create", {"task": "a lamp"})
+    time.sleep(0.5)
+    start = time.monotonic()
+    addon_utils.disable(name, default_set=True)
+    try:
+        took = time.monotonic() - start
+        assert _our_threads(wait_s=2.0) == []
+        assert took < 3.0
+    finally:
+        addon_utils.enable(name, default_set=True)
+    # The fresh preferences must point nowhere again before the engine resumes the job, so
+    # the resumed submit cannot reach a real service.
+    prefs = _prefs(conjure)
+    prefs.thrixel_url = "http://127.0.0.1:9"
+    engine = conjure.engine.get()
+    try:
+        assert engine.journal.require(job.id).state == "pending", (
+            "a submit that never connected must stay sendable")
+    finally:
+        engine.runner.cancel(job.id)
+        engine.runner.wait(job.id, timeout=5)
+        prefs.thrixel_url = ""

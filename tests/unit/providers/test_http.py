@@ -170,3 +170,19 @@ def test_redact_masks_registered_and_shaped_secrets():
     for secret in ("voxel-session-token-xyz", "tsk_abc123", "0f0f0f", "abcd"):
         assert secret not in out
     assert "Expires=1" in out
+
+
+def test_retry_waits_end_at_once_when_conjure_stops():
+    import threading
+    import time
+
+    from conjure.providers import http as http_module
+
+    started = time.monotonic()
+    threading.Timer(0.1, http_module.stopping.set).start()
+    try:
+        with pytest.raises(errors.ConnectionFailedError, match="nothing more was sent"):
+            http_module.wait_or_stop(30)
+    finally:
+        http_module.stopping.clear()
+    assert time.monotonic() - started < 5
