@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
 import subprocess
 import tempfile
@@ -202,7 +201,6 @@ def test_built_in_models_when_no_fixtures(monkeypatch, tmp_path):
     }
 
 
-BPY_ENV = Path(os.environ.get("CONJURE_CACHE", Path.home() / ".cache" / "conjure")) / "venvs"
 
 BLENDER_CHECK = """
 import json, os, sys, tempfile
@@ -223,15 +221,14 @@ print("RESULT", json.dumps(result))
 """
 
 
-def _bpy_python() -> Path | None:
-    for folder in sorted(BPY_ENV.glob("bpy-*")) if BPY_ENV.is_dir() else []:
-        python = folder / "bin" / "python"
-        if (folder / ".complete").exists() and python.exists():
-            return python
-    return None
+def _bpy_python() -> Path:
+    """The bpy 5.0 environment's python, built by the project's own script if it is not yet."""
+    out = subprocess.run(["bash", str(ROOT / "tools" / "venv.sh"),
+                          str(ROOT / "tools" / "requirements" / "bpy-5.0.txt")],
+                         capture_output=True, text=True, timeout=900, check=True)
+    return Path(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(_bpy_python() is None, reason="no bpy environment (tools/venv.sh bpy-*.txt)")
 def test_blender_imports_served_glb_fbx_and_usdz():
     with start_sandbox() as sb:
         glb = tripo_model(sb, "an orrery")
