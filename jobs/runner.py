@@ -166,6 +166,7 @@ class Runner:
             flag.set()
         for thread in self._threads:
             thread.join(timeout)
+        http.stopping.clear()  # a process-wide signal: other clients' waits are not ours to end
         self._threads = []
         for job_id in set(held):
             self.journal.release(job_id)
@@ -210,6 +211,7 @@ class Runner:
 
     def _work(self) -> None:
         while (job_id := self._next()) is not None:
+            http.this_thread.interrupt = self._stop_flag(job_id)
             try:
                 delay = self._step(job_id)
             except Exception:

@@ -32,13 +32,25 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 #: Set while Conjure stops its workers: a back-off wait in progress ends at once, so disabling
 #: the extension or quitting Blender never waits out a retry delay.
 stopping = threading.Event()
+#: Per worker thread: ``interrupt`` is the event that ends this thread's waits early (the
+#: engine sets it to the job's cancel flag, so a cancel does not wait out a back-off either).
+this_thread = threading.local()
 
 
 def wait_or_stop(seconds: float) -> None:
-    """Sleep ``seconds`` unless Conjure is stopping; then raise, having sent nothing more."""
-    if stopping.wait(seconds):
-        raise errors.ConnectionFailedError("Conjure stopped while waiting to retry; nothing "
-                                           "more was sent")
+    """Sleep ``seconds`` unless Conjure is stopping or this thread's job was cancelled; then
+    raise, having sent nothing more."""
+    interrupt: threading.Event | None = getattr(this_thread, "interrupt", None)
+    deadline = time.monotonic() + seconds
+    while True:
+        if stopping.is_set() or (interrupt is not None and interrupt.is_set()):
+            raise errors.ConnectionFailedError("Conjure stopped waiting to retry; nothing more "
+                                               "was sent")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        stopping.wait(min(left, 0.1))
+
 
 #: A function that maps a failed response to an error, or None to use the generic mapping.
 ErrorMapper = Callable[[requests.Response], "errors.ServiceError | None"]

@@ -386,3 +386,27 @@ def test_upload_progress_shows_on_the_submitting_job(journal, tmp_path):
     # The first report is written, one a moment later is skipped, the last (complete) is.
     assert [p for p, _ in provider.seen] == [0.0, 0.0, 1.0]
     assert provider.seen[-1][1] == "Uploading 4.0 of 4.0 MB"
+
+
+def test_cancel_ends_a_submit_waiting_to_retry_at_once(journal, tmp_path):
+    import socket
+
+    from conjure.providers.http import NetworkSettings
+
+    with socket.socket() as s:  # a loopback port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    slow_retries = NetworkSettings(backoff_base=20.0, backoff_cap=20.0)
+    provider = FakeProvider(f"http://127.0.0.1:{port}", settings=slow_retries)
+    runner = make_runner(journal, tmp_path, {"fake": provider})
+    runner.start()
+    job = runner.submit("fake", "create")
+    while journal.require(job.id).state != State.SUBMITTING:
+        time.sleep(0.01)
+    time.sleep(0.2)  # inside the 20 s back-off now
+    started = time.monotonic()
+    runner.cancel(job.id)
+    done = runner.wait(job.id, timeout=10)
+    runner.stop()
+    assert done.state == State.CANCELLED and "before it was sent" in done.message
+    assert time.monotonic() - started < 3
