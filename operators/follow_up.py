@@ -58,6 +58,13 @@ class _FollowUp:
     def extra(self) -> dict[str, Any]:
         return {}
 
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        return self.run(context)
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self.background_job = common.interactive(context)
+        return self.run(context)
+
     def build_request(self, context: bpy.types.Context) -> inputs.Request:
         source = self.source(context)
         name = self.operation_name(source)
@@ -118,13 +125,6 @@ class CONJURE_OT_follow_up(_FollowUp, bpy.types.Operator):
     def extra(self) -> dict[str, Any]:
         return {"prompt": self.prompt, "parts": self.parts}
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
-        return self.run(context)
-
-    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
-        self.background_job = common.interactive(context)
-        return self.run(context)
-
 
 class CONJURE_OT_refine(_FollowUp, bpy.types.Operator):
     """Refine the selected model (Thrixel auto-refine, Tripo draft refine)"""
@@ -140,13 +140,6 @@ class CONJURE_OT_refine(_FollowUp, bpy.types.Operator):
 
     def operation_name(self, source: Job) -> str:
         return shortcut_operation("refine", source.provider)
-
-    def execute(self, context: bpy.types.Context) -> set[str]:
-        return self.run(context)
-
-    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
-        self.background_job = common.interactive(context)
-        return self.run(context)
 
 
 class CONJURE_OT_edit(_FollowUp, bpy.types.Operator):
@@ -170,9 +163,6 @@ class CONJURE_OT_edit(_FollowUp, bpy.types.Operator):
 
     def extra(self) -> dict[str, Any]:
         return {"prompt": self.request, "parts": self.parts}
-
-    def execute(self, context: bpy.types.Context) -> set[str]:
-        return self.run(context)
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         self.background_job = common.interactive(context)
@@ -218,13 +208,6 @@ class CONJURE_OT_detail(_FollowUp, bpy.types.Operator):
     def extra(self) -> dict[str, Any]:
         return {"prompt": self.prompt}
 
-    def execute(self, context: bpy.types.Context) -> set[str]:
-        return self.run(context)
-
-    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
-        self.background_job = common.interactive(context)
-        return self.run(context)
-
 
 class CONJURE_OT_convert(_FollowUp, bpy.types.Operator):
     """Get the selected model in another file format and import it"""
@@ -253,13 +236,6 @@ class CONJURE_OT_convert(_FollowUp, bpy.types.Operator):
                               if str(c).lower() == self.format.strip().lower()), self.format)
                 request.params["format"] = match
         return request
-
-    def execute(self, context: bpy.types.Context) -> set[str]:
-        return self.run(context)
-
-    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
-        self.background_job = common.interactive(context)
-        return self.run(context)
 
 
 classes = (CONJURE_OT_follow_up, CONJURE_OT_refine, CONJURE_OT_edit, CONJURE_OT_detail,
