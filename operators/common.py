@@ -133,6 +133,9 @@ def import_job(context: bpy.types.Context, job: Job) -> list[bpy.types.Object]:
         raise ValueError(f"Job {job.id} is {job.state}, so it has no result to import"
                          + (f": {job.message}" if job.message else ""))
     paths = engine.result_paths(job)
+    if not paths:
+        raise ValueError(f"Job {job.id} finished with an answer, not a file to import"
+                         + (f": {job.message}" if job.message else ""))
     if inputs.is_candidates(job.result_files):
         raise ValueError(f"Job {job.id} delivered candidate pictures, not a model; pick one "
                          f"with conjure.pick_candidate(job_id='{job.id}', index=0..2)")

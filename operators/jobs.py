@@ -51,8 +51,8 @@ class CONJURE_OT_import_result(bpy.types.Operator):
             engine.tick()
         except Exception as exc:
             return common.fail(self, exc)
-        self.report({"INFO"}, f"Imported {len(objects)} objects into "
-                              f"{objects[0].users_collection[0].name}")
+        where = f" into {objects[0].users_collection[0].name}" if objects else ""
+        self.report({"INFO"}, f"Imported {len(objects)} objects{where}")
         return {"FINISHED"}
 
 

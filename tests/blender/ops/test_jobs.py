@@ -184,3 +184,18 @@ def test_a_saved_blend_holds_no_key(engine, thrixel, sandbox, fresh_scene, tmp_p
     data = blend.read_bytes()
     assert b"conjure_job_id" in data
     assert sentinel.encode() not in data and b"OPSENTINEL" not in data
+
+
+def test_a_job_that_answered_without_a_file_says_so_on_import(engine, fresh_scene):
+    from bl_ext.dev.conjure.jobs.model import Job, State
+
+    journal = engine.get().journal
+    job = journal.add(Job("tripo", "animate_prerigcheck", {"original_model_task_id": "t1"}),
+                      claim=False)
+    journal.update(job.id, state=State.SUBMITTING)
+    journal.update(job.id, state=State.QUEUED, remote_id="r-rig")
+    journal.update(job.id, state=State.DOWNLOADING)
+    journal.update(job.id, state=State.READY, message="Riggable as biped")
+    with pytest.raises(RuntimeError, match="an answer, not a file to import: Riggable as biped"):
+        bpy.ops.conjure.import_result(job_id=job.id)
+    assert journal.require(job.id).state == "ready"
