@@ -240,7 +240,7 @@ class CONJURE_PT_jobs(_Sidebar, bpy.types.Panel):
         layout: Any = self.layout
         runtime = context.window_manager.conjure
         if not runtime.jobs:
-            layout.label(text="No jobs yet: generate something above", icon="INFO")
+            _lines(layout, "No jobs yet: generate something above", icon="INFO")
             return
         layout.template_list("CONJURE_UL_jobs", "", runtime, "jobs", runtime, "active_index",
                              rows=4)
