@@ -1,29 +1,17 @@
 """Pixazo Pixal3D client against the sandbox over real HTTP, driven by the real job engine."""
 
-import struct
 import uuid
-import zlib
 
 import pytest
 
-from conjure.jobs.journal import Journal
 from conjure.jobs.model import State
-from conjure.jobs.polling import PollPolicy
-from conjure.jobs.runner import Runner
 from conjure.providers import errors, pixazo
 from conjure.providers.client import ClientConfig
 from sandbox import start_sandbox
+from support.engine_env import EngineEnv
+from support.pictures import png
 
 OP = pixazo.BY_NAME["image_to_3d"]
-
-
-def png(width=32, height=32):
-    def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    raw = zlib.compress((b"\x00" + b"\x40" * 3 * width) * height)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +33,12 @@ def new_key(sb, **kwargs):
 
 
 def run(sb, key, params, tmp_path):
-    client = pixazo.PixazoProvider(ClientConfig(sb.service_url("pixazo"), key=key))
-    journal = Journal(tmp_path / "jobs.sqlite")
-    runner = Runner(journal, {"pixazo": client}, tmp_path, policy=PollPolicy(scale=0.01))
-    runner.start()
+    env = EngineEnv(pixazo.PixazoProvider(ClientConfig(sb.service_url("pixazo"), key=key)),
+                    tmp_path)
     try:
-        job = runner.submit("pixazo", "image_to_3d", OP.validate(params))
-        return runner.wait(job.id, timeout=20)
+        return env.run("image_to_3d", OP.validate(params), state=None, timeout=20)
     finally:
-        runner.stop()
-        journal.close()
+        env.close()
 
 
 def test_a_public_https_image_becomes_a_glb(sandbox, tmp_path):
@@ -70,7 +54,7 @@ def test_a_public_https_image_becomes_a_glb(sandbox, tmp_path):
 
 def test_an_inline_picture_is_refused_clearly_by_a_service_without_data_uris(sandbox, tmp_path):
     picture = tmp_path / "dog.png"
-    picture.write_bytes(png())
+    picture.write_bytes(png(32, 32, lambda x, y: (64, 64, 64)))
     done = run(sandbox, new_key(sandbox), {"image_url": str(picture), "send_local_image": True},
                tmp_path)
     assert (done.state, done.error_code) == (State.FAILED, "invalid_request")
@@ -80,7 +64,7 @@ def test_an_inline_picture_is_refused_clearly_by_a_service_without_data_uris(san
 
 def test_an_inline_picture_works_where_the_service_takes_it(inline_sandbox, tmp_path):
     picture = tmp_path / "dog.png"
-    picture.write_bytes(png())
+    picture.write_bytes(png(32, 32, lambda x, y: (64, 64, 64)))
     done = run(inline_sandbox, new_key(inline_sandbox),
                {"image_url": str(picture), "send_local_image": True}, tmp_path)
     assert done.state == State.READY, done.message

@@ -7,19 +7,16 @@ import itertools
 
 import pytest
 
-from conjure.jobs.journal import Journal
 from conjure.jobs.model import State
-from conjure.jobs.polling import PollPolicy
-from conjure.jobs.runner import Runner
 from conjure.providers import errors
 from conjure.providers.base import Phase
 from conjure.providers.client import ClientConfig
 from conjure.providers.thrixel import ThrixelProvider
 from sandbox import start_sandbox
+from support.engine_env import EngineEnv
 from support.pictures import png
 
 _keys = itertools.count()
-FAST = PollPolicy(scale=0.01)
 
 
 @pytest.fixture(scope="module")
@@ -28,33 +25,19 @@ def sb():
         yield sandbox
 
 
-class Env:
+class Env(EngineEnv):
     """One key, one provider, one engine: submit jobs and wait for their end state."""
 
     def __init__(self, sb, tmp_path, **key_options):
         self.sb = sb
         self.key = f"sk-thrixel-client-{next(_keys)}"
         sb.add_key("thrixel", self.key, **key_options)
-        self.provider = ThrixelProvider(
-            ClientConfig(sb.service_url("thrixel"), self.key), progress_budget_s=0.3)
-        self.root = tmp_path
-        self.journal = Journal(tmp_path / "jobs.sqlite")
-        self.runner = Runner(self.journal, {"thrixel": self.provider}, tmp_path, policy=FAST)
-        self.runner.start()
-
-    def run(self, operation, params, state=State.READY, timeout=15):
-        job = self.runner.submit("thrixel", operation, params)
-        done = self.runner.wait(job.id, timeout=timeout)
-        assert done.state == state, done.message
-        return done
+        super().__init__(ThrixelProvider(ClientConfig(sb.service_url("thrixel"), self.key),
+                                         progress_budget_s=0.3), tmp_path)
 
     def file(self, job):
-        assert len(job.result_files) == 1
-        return self.root / "results" / "thrixel" / job.id / job.result_files[0]
-
-    def close(self):
-        self.runner.stop()
-        self.journal.close()
+        [path] = self.files(job)
+        return path
 
 
 @pytest.fixture

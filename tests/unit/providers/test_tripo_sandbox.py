@@ -4,35 +4,16 @@ Each test has its own key (so concurrency limits and credits do not leak between
 runs whole jobs through ``Runner`` + ``Journal`` until the result file is in the results folder.
 """
 
-import struct
 import uuid
-import zlib
 
 import pytest
 
-from conjure.jobs.journal import Journal
 from conjure.jobs.model import State
-from conjure.jobs.polling import PollPolicy
-from conjure.jobs.runner import Runner
 from conjure.providers import tripo
 from conjure.providers.client import ClientConfig
 from sandbox import start_sandbox
-
-FAST = PollPolicy(scale=0.01)
-
-
-def png(width=64, height=48, rgb=(200, 90, 30)):
-    """A small valid PNG (stdlib only)."""
-    row = b"\x00" + bytes(rgb) * width
-    raw = zlib.compress(row * height)
-
-    def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
-                                                                0, 0, 0))
-            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+from support.engine_env import EngineEnv
+from support.pictures import png
 
 
 @pytest.fixture(scope="module")
@@ -50,23 +31,17 @@ def key(sandbox):
 
 @pytest.fixture
 def engine(tmp_path):
-    """Starts a runner for a provider and drives jobs to the end; cleans up after the test."""
-    journal = Journal(tmp_path / "jobs.sqlite")
-    runners = []
+    """Drives a job of a given client to its end through the real engine; returns the job."""
+    envs = []
 
     def run(provider, operation, params, timeout=20):
-        runner = Runner(journal, {"tripo": provider}, tmp_path, policy=FAST, workers=2)
-        runners.append(runner)
-        runner.start()
-        job = runner.submit("tripo", operation, tripo.BY_NAME[operation].validate(params))
-        done = runner.wait(job.id, timeout=timeout)
-        runner.stop()
-        return done
+        envs.append(EngineEnv(provider, tmp_path, workers=2))
+        return envs[-1].run(operation, tripo.BY_NAME[operation].validate(params), state=None,
+                            timeout=timeout)
 
     yield run
-    for runner in runners:
-        runner.stop()
-    journal.close()
+    for env in envs:
+        env.close()
 
 
 def provider_for(sandbox, key, api):
@@ -116,8 +91,8 @@ def test_text_to_model_then_texture_convert_rig_and_animate(sandbox, key, engine
 @pytest.mark.parametrize("api", ["v2", "v3"])
 def test_image_and_multiview_upload_local_pictures(sandbox, key, engine, tmp_path, api):
     front, back = tmp_path / "front.png", tmp_path / "back.png"
-    front.write_bytes(png())
-    back.write_bytes(png(rgb=(10, 20, 30)))
+    front.write_bytes(png(64, 48))
+    back.write_bytes(png(64, 48, lambda x, y: (10, 20, 30)))
     provider = provider_for(sandbox, key, api)
     single = engine(provider, "image_to_model", {"image": str(front),
                                                  "orientation": "align_image"})
@@ -137,7 +112,7 @@ def test_quad_gives_fbx_and_images_give_pictures(sandbox, key, engine, tmp_path,
     picture = engine(provider, "text_to_image", {"prompt": "a small cat"})
     assert result(tmp_path, picture)[:8] == b"\x89PNG\r\n\x1a\n"
     ref = tmp_path / "ref.png"
-    ref.write_bytes(png())
+    ref.write_bytes(png(64, 48))
     edited = engine(provider, "generate_image", {"prompt": "image[1] as a statue",
                                                  "images": [str(ref)], "t_pose": True})
     assert result(tmp_path, edited)[:8] == b"\x89PNG\r\n\x1a\n"

@@ -9,18 +9,15 @@ import time
 
 import pytest
 
-from conjure.jobs.journal import Journal
 from conjure.jobs.model import State
-from conjure.jobs.polling import PollPolicy
-from conjure.jobs.runner import Runner
 from conjure.providers import errors
 from conjure.providers.client import ClientConfig
 from conjure.providers.voxelai import VoxelAiProvider
 from sandbox import start_sandbox
+from support.engine_env import EngineEnv
 from support.pictures import png
 
 _keys = itertools.count()
-FAST = PollPolicy(scale=0.01)
 
 
 @pytest.fixture(scope="module")
@@ -29,30 +26,12 @@ def sb():
         yield sandbox
 
 
-class Env:
+class Env(EngineEnv):
     def __init__(self, sb, tmp_path, images_interval_s=15.0, **key_options):
         self.token = f"voxel-client-token-{next(_keys)}"
         sb.add_key("voxelai", self.token, **key_options)
-        self.provider = VoxelAiProvider(ClientConfig(sb.service_url("voxelai"), self.token),
-                                        images_interval_s=images_interval_s)
-        self.root = tmp_path
-        self.journal = Journal(tmp_path / "jobs.sqlite")
-        self.runner = Runner(self.journal, {"voxelai": self.provider}, tmp_path, policy=FAST)
-        self.runner.start()
-
-    def run(self, operation, params, state=State.READY, timeout=15):
-        job = self.runner.submit("voxelai", operation, params)
-        done = self.runner.wait(job.id, timeout=timeout)
-        assert done.state == state, done.message
-        return done
-
-    def files(self, job):
-        folder = self.root / "results" / "voxelai" / job.id
-        return [folder / name for name in job.result_files]
-
-    def close(self):
-        self.runner.stop()
-        self.journal.close()
+        super().__init__(VoxelAiProvider(ClientConfig(sb.service_url("voxelai"), self.token),
+                                         images_interval_s=images_interval_s), tmp_path)
 
 
 @pytest.fixture
