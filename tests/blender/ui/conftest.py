@@ -155,3 +155,14 @@ def mirror(conjure):
     runtime.jobs.clear()
     runtime.active_index = 0
     engine.rebuild_mirror()
+
+
+@pytest.fixture
+def form_reset(conjure, fresh_scene):
+    """A scene whose forms are at their defaults (they live on the Scene, so tests share them)."""
+    state = fresh_scene.conjure
+    for attr in list(state.keys()):
+        del state[attr]
+    yield state
+    for attr in list(state.keys()):
+        del state[attr]

@@ -16,17 +16,6 @@ def catalog(mod):
     return mod("providers.catalog")
 
 
-@pytest.fixture
-def form_reset(conjure, fresh_scene):
-    """A scene whose forms are at their defaults (they live on the Scene, so tests share them)."""
-    state = fresh_scene.conjure
-    for attr in list(state.keys()):
-        del state[attr]
-    yield state
-    for attr in list(state.keys()):
-        del state[attr]
-
-
 def _prop(forms, op, attr, shared):
     holder = bpy.types.Scene.bl_rna.properties["conjure"].fixed_type
     if not shared:

@@ -13,16 +13,6 @@ def panels(mod):
 
 
 @pytest.fixture
-def forms_state(conjure, fresh_scene):
-    state = fresh_scene.conjure
-    for attr in list(state.keys()):
-        del state[attr]
-    yield state
-    for attr in list(state.keys()):
-        del state[attr]
-
-
-@pytest.fixture
 def keys(conjure, monkeypatch):
     """Every service has a key (from the environment) and no network is ever reached: the
     balance fetch is answered by a stand-in."""
@@ -42,12 +32,12 @@ def _generate(layout):
     return props, enabled
 
 
-def test_generate_idle_for_every_creation_operation(panels, mod, forms_state, keys, paint):
+def test_generate_idle_for_every_creation_operation(panels, mod, form_reset, keys, paint):
     forms = mod("forms")
     services = mod("providers.services")
     drawn = 0
     for service in services.SERVICES:
-        forms_state.service = service.id
+        form_reset.service = service.id
         ops = forms.creation_ops(service.id)
         layout = paint(panels.CONJURE_PT_generate)
         if not ops:
@@ -55,15 +45,15 @@ def test_generate_idle_for_every_creation_operation(panels, mod, forms_state, ke
             assert not layout.ops("conjure.generate")
             continue
         for op in ops:
-            setattr(forms_state, f"mode_{service.id}", op.name)
-            forms_state.prompt = "a stone gargoyle"
+            setattr(form_reset, f"mode_{service.id}", op.name)
+            form_reset.prompt = "a stone gargoyle"
             layout = paint(panels.CONJURE_PT_generate)
             props, _ = _generate(layout)
             assert (props.provider, props.mode, props.from_panel) == (service.op_id, op.name,
                                                                        True)
             assert "1200 credits" in layout.text()
             if op.param_for("prompt") is not None:
-                assert forms_state in [e[1] for e in layout.log if e[0] == "prop"
+                assert form_reset in [e[1] for e in layout.log if e[0] == "prop"
                                        and e[2] == "prompt"]
             for param in op.params:
                 if param.kind in ("image", "image_list") and not param.advanced:
@@ -77,24 +67,24 @@ def test_generate_idle_for_every_creation_operation(panels, mod, forms_state, ke
     assert drawn >= 8
 
 
-def test_generate_refuses_before_sending_an_invalid_form(panels, forms_state, keys, paint):
-    forms_state.service = "tripo"
-    forms_state.mode_tripo = "text_to_model"
+def test_generate_refuses_before_sending_an_invalid_form(panels, form_reset, keys, paint):
+    form_reset.service = "tripo"
+    form_reset.mode_tripo = "text_to_model"
     layout = paint(panels.CONJURE_PT_generate)
     assert "prompt is required" in layout.text()
     assert _generate(layout)[1] is False
-    forms_state.prompt = "a gargoyle"
+    form_reset.prompt = "a gargoyle"
     layout = paint(panels.CONJURE_PT_generate)
     assert "required" not in layout.text() and _generate(layout)[1] is True
 
 
-def test_generate_without_key_or_offline_says_what_to_do(panels, forms_state, paint,
+def test_generate_without_key_or_offline_says_what_to_do(panels, form_reset, paint,
                                                          monkeypatch, conjure):
     for name in ("CONJURE_TRIPO_KEY", "TRIPO_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     bpy.context.preferences.addons[conjure.__package__].preferences.tripo_key = ""
-    forms_state.service = "tripo"
-    forms_state.prompt = "a gargoyle"
+    form_reset.service = "tripo"
+    form_reset.prompt = "a gargoyle"
     layout = paint(panels.CONJURE_PT_generate)
     assert "CONJURE_TRIPO_KEY" in layout.text() and _generate(layout)[1] is False
     assert layout.ops("preferences.addon_show")
@@ -190,7 +180,7 @@ def _tag(ob, job):
     bpy.context.view_layer.objects.active = ob
 
 
-def test_selected_model_lineage_and_every_follow_up(panels, mod, forms_state, keys, paint,
+def test_selected_model_lineage_and_every_follow_up(panels, mod, form_reset, keys, paint,
                                                     journal_jobs):
     forms = mod("forms")
     parent = journal_jobs("thrixel", "create", "imported", remote_id="sub_parent",
@@ -204,7 +194,7 @@ def test_selected_model_lineage_and_every_follow_up(panels, mod, forms_state, ke
     ops = forms.follow_up_ops("thrixel")
     assert {"refine", "edit", "detail"} <= {op.name for op in ops}
     for op in ops:
-        forms_state.follow_up_thrixel = op.name
+        form_reset.follow_up_thrixel = op.name
         group = forms.group(bpy.context, op)
         if "modification_request" in group.bl_rna.properties:
             group.modification_request = "make the door red"
@@ -217,7 +207,7 @@ def test_selected_model_lineage_and_every_follow_up(panels, mod, forms_state, ke
         if panels.CONJURE_PT_selected_advanced.poll(bpy.context):
             assert paint(panels.CONJURE_PT_selected_advanced).props()
     # An edit without its request is refused in the panel, before anything is sent.
-    forms_state.follow_up_thrixel = "edit"
+    form_reset.follow_up_thrixel = "edit"
     forms.group(bpy.context, forms.catalog.operation("thrixel", "edit")) \
         .modification_request = ""
     layout = paint(panels.CONJURE_PT_selected)
@@ -225,14 +215,14 @@ def test_selected_model_lineage_and_every_follow_up(panels, mod, forms_state, ke
     assert layout.ops("conjure.follow_up")[0][4] is False
 
 
-def test_selected_model_not_in_journal_and_tripo_follow_ups(panels, mod, forms_state, keys,
+def test_selected_model_not_in_journal_and_tripo_follow_ups(panels, mod, form_reset, keys,
                                                             paint, fresh_scene):
     bpy.ops.mesh.primitive_cube_add()
     ob = bpy.context.object
     ob["conjure_job_id"], ob["conjure_provider"], ob["conjure_remote_id"] = \
         "elsewhere", "tripo", "task-1"
     for op in mod("forms").follow_up_ops("tripo"):
-        forms_state.follow_up_tripo = op.name
+        form_reset.follow_up_tripo = op.name
         layout = paint(panels.CONJURE_PT_selected)
         assert "not in this computer's journal" in layout.text()
         assert layout.ops("conjure.follow_up")[0][2].operation == op.name
