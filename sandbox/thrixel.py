@@ -65,6 +65,13 @@ CONVERTIBLE = {
 }
 
 
+def _input(kind: str, task: Any, *, image: Any = None, images: Any = None,
+           modification_request: Any = None) -> dict[str, Any]:
+    """A submission's ``input`` object as ``/info`` shows it."""
+    return {"type": kind, "task": task, "image": image, "images": images,
+            "modification_request": modification_request}
+
+
 @dataclass
 class Conversion:
     job_id: str
@@ -369,13 +376,7 @@ class ThrixelService(Service):
             phase=1,
             operation="architect",
             model=model or "thrixel+",
-            input_={
-                "type": input_type,
-                "task": task,
-                "image": image,
-                "images": images,
-                "modification_request": None,
-            },
+            input_=_input(input_type, task, image=image, images=images),
             parent=None,
             project_id=project_id,
             adaptive=bool(adaptive),
@@ -407,13 +408,7 @@ class ThrixelService(Service):
             phase=1,
             operation="architect",
             model=model or "architect-plus",
-            input_={
-                "type": "images" if images else "text",
-                "task": task,
-                "image": None,
-                "images": images,
-                "modification_request": None,
-            },
+            input_=_input("images" if images else "text", task, images=images),
             parent=None,
             project_id=project_id,
             adaptive=bool(adaptive),
@@ -447,13 +442,7 @@ class ThrixelService(Service):
             phase=1,
             operation="sculptor",
             model="sculptor",
-            input_={
-                "type": "image" if images else "text",
-                "task": task,
-                "image": None,
-                "images": images,
-                "modification_request": None,
-            },
+            input_=_input("image" if images else "text", task, images=images),
             parent=None,
             project_id=project_id,
             adaptive=False,
@@ -482,13 +471,7 @@ class ThrixelService(Service):
             phase=2,
             operation="autofix",
             model=parent.model,
-            input_={
-                "type": "refine",
-                "task": parent.input.get("task"),
-                "image": None,
-                "images": None,
-                "modification_request": None,
-            },
+            input_=_input("refine", parent.input.get("task")),
             parent=parent,
             project_id=project_id,
             adaptive=bool(adaptive),
@@ -521,13 +504,7 @@ class ThrixelService(Service):
             phase=3,
             operation="edit",
             model=parent.model,
-            input_={
-                "type": "edit",
-                "task": parent.input.get("task"),
-                "image": None,
-                "images": None,
-                "modification_request": request_text,
-            },
+            input_=_input("edit", parent.input.get("task"), modification_request=request_text),
             parent=parent,
             project_id=project_id,
             adaptive=bool(adaptive),
@@ -573,15 +550,8 @@ class ThrixelService(Service):
             phase=4,
             operation="detailer",
             model="detailer",
-            input_={
-                "type": "detail",
-                "task": json.dumps(
-                    {"mode": "detailer", "prompt": prompt, "parent_task": parent.input.get("task")}
-                ),
-                "image": None,
-                "images": None,
-                "modification_request": None,
-            },
+            input_=_input("detail", json.dumps(
+                {"mode": "detailer", "prompt": prompt, "parent_task": parent.input.get("task")})),
             parent=parent,
             project_id=project_id,
             adaptive=False,
