@@ -351,27 +351,7 @@ class Sandbox:
         return dict(DEFAULT_KEYS)
 
 
-def start_sandbox(
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    speed: str = "fast",
-    seed: int = 0,
-    models_dir: str | Path | None = None,
-    keys: dict[str, list[str]] | None = None,
-    verbose: bool = False,
-    pixazo_allow_data_uri: bool = False,
-    webhooks_allow_http: bool = False,
-) -> Sandbox:
-    """Start a sandbox on a background thread (port 0 = a free port) and return it."""
-    return Sandbox(
-        host=host,
-        port=port,
-        speed=speed,
-        seed=seed,
-        models_dir=models_dir,
-        keys=keys,
-        verbose=verbose,
-        pixazo_allow_data_uri=pixazo_allow_data_uri,
-        webhooks_allow_http=webhooks_allow_http,
-    ).start()
+def start_sandbox(**options: Any) -> Sandbox:
+    """Start a sandbox on a background thread and return it; ``options`` are ``Sandbox``'s
+    (host, port — 0 for a free one —, speed, seed, models_dir, keys, ...)."""
+    return Sandbox(**options).start()

@@ -941,6 +941,13 @@ class TripoService(Service):
         return self._create(req, account, body, "v2")
 
     def _v2_get(self, req: Request) -> Response:
+        return self._get(req, self._v2_view)
+
+    def _v3_get(self, req: Request) -> Response:
+        return self._get(req, self._v3_view)
+
+    def _get(self, req: Request, view: Callable[[Task, float], dict[str, Any]]) -> Response:
+        """One task of the caller's, in the API family's own shape (``view``)."""
         account = self._auth(req)
         if isinstance(account, Response):
             return account
@@ -948,7 +955,7 @@ class TripoService(Service):
             task = self._owned_task(account, req.params["task_id"])
         except TripoError as exc:
             return self._error(req, exc.code)
-        return self._ok(req, self._v2_view(task, self.state.now()))
+        return self._ok(req, view(task, self.state.now()))
 
     def _batch(self, req: Request, limit: int, v3: bool) -> Response:
         account = self._auth(req)
@@ -1049,16 +1056,6 @@ class TripoService(Service):
             if not isinstance(values, list):
                 raise TripoError(1004, "inputs must be a list")
             body["files"] = [as_file(v) if v else {} for v in values]
-
-    def _v3_get(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        try:
-            task = self._owned_task(account, req.params["task_id"])
-        except TripoError as exc:
-            return self._error(req, exc.code)
-        return self._ok(req, self._v3_view(task, self.state.now()))
 
     def _v3_list(self, req: Request) -> Response:
         return self._batch(req, 100, v3=True)
