@@ -13,8 +13,9 @@ BPY_VERSIONS := 4.2 5.0
 ## The README's test command: everything CI runs.
 test: lint typecheck test-unit test-blender test-app
 
+## ruff (with PLC0415: no imports inside functions) and the import contracts of the layers.
 lint:
-	py=$$($(VENV) $(REQ)/dev.txt); "$$(dirname "$$py")/ruff" check .
+	py=$$($(VENV) $(REQ)/dev.txt); "$$(dirname "$$py")/ruff" check . && tools/importlint.sh "$$py"
 
 typecheck:
 	tools/typecheck.sh "$$($(VENV) $(REQ)/dev.txt)"

@@ -11,6 +11,7 @@ import resource
 import sys
 import tempfile
 import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -27,8 +28,6 @@ BLOCK = 1 << 20
 
 
 def serve(size: int, ready) -> None:
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
     block = b"glTF" + b"\x00" * (BLOCK - 4)
 
     class Handler(BaseHTTPRequestHandler):

@@ -24,8 +24,8 @@ JOBS = 20
 def main() -> int:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
     conjure = enable_extension(online=False)
-    engine = import_module(f"{conjure.__name__}.engine")
-    pump = import_module(f"{conjure.__name__}.operators.pump")
+    engine = import_module(f"{conjure.__name__}.blender.session")
+    pump = import_module(f"{conjure.__name__}.blender.pump")
     model = import_module(f"{conjure.__name__}.jobs.model")
     running = engine.get()
     stop = threading.Event()

@@ -34,8 +34,11 @@ if "conjure" not in sys.modules:
     package.__path__ = [str(ROOT)]
     sys.modules["conjure"] = package
 
-from conjure.importers.vox.mesher import mesh_voxels  # noqa: E402
-from conjure.importers.vox.parser import parse_vox  # noqa: E402
+from conjure.formats.vox.mesher import mesh_voxels  # noqa: E402
+from conjure.formats.vox.parser import parse_vox  # noqa: E402
+
+if bpy is not None:
+    from conjure.blender.vox_import import import_vox
 
 
 def best(repeat: int, work):
@@ -77,8 +80,6 @@ def measure(path: Path, repeat: int) -> dict[str, float | int | str]:
         "peak_bytes": peak,
     }
     if bpy is not None:
-        from conjure.importers.vox.blender import import_vox
-
         totals = []
         builds = []
         for run in range(repeat):

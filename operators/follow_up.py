@@ -14,12 +14,12 @@ from typing import Any
 import bpy
 from bpy.props import BoolProperty, StringProperty
 
-from .. import inputs
+from ..blender import selection, session
 from ..jobs.model import Job
 from ..providers import catalog
 from ..providers.errors import InvalidRequestError
-from ..providers.services import BY_ID
-from . import common
+from ..workflow import requests, sequence
+from . import base
 
 #: Per shortcut, the operation name each service uses for it, in order of preference.
 SHORTCUTS = {
@@ -35,9 +35,9 @@ def shortcut_operation(shortcut: str, service_id: str) -> str:
     for name in SHORTCUTS[shortcut]:
         if name in names:
             return name
-    label = BY_ID[service_id].label if service_id in BY_ID else service_id
     raise InvalidRequestError(
-        f"{label} offers no {shortcut}; its follow-ups are {', '.join(sorted(names)) or 'none'} "
+        f"{sequence.service_label(service_id)} offers no {shortcut}; its follow-ups are "
+        f"{', '.join(sorted(names)) or 'none'} "
         "(use conjure.follow_up(operation=...))", field="operation")
 
 
@@ -50,7 +50,7 @@ class _FollowUp:
     background_job: bool
 
     def source(self, context: bpy.types.Context) -> Job:
-        return common.source_job(context, self.job_id)
+        return selection.source_job(context, self.job_id)
 
     def operation_name(self, source: Job) -> str:
         raise NotImplementedError
@@ -62,35 +62,33 @@ class _FollowUp:
         return self.run(context)
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
-        self.background_job = common.interactive(context)
+        self.background_job = base.interactive(context)
         return self.run(context)
 
-    def build_request(self, context: bpy.types.Context) -> inputs.Request:
+    def build_request(self, context: bpy.types.Context) -> requests.Request:
         source = self.source(context)
         name = self.operation_name(source)
         if self.from_panel:
-            _, _, values = common.panel_request(context, source.provider, name)
+            values = base.panel_values(context, source.provider, name)
             op = catalog.operation(source.provider, name)
             parent = op.param_for("parent")
             if parent is not None:
                 values.pop(parent.name, None)  # always the selected source's id, never stale
-            return inputs.follow_up_request(source.provider, name,
+            return requests.follow_up_request(source.provider, name,
                                             parent_remote_id=source.remote_id or "",
                                             parent_job_id=source.id, options=values)
-        return inputs.follow_up_request(source.provider, name,
-                                        parent_remote_id=source.remote_id or "",
-                                        parent_job_id=source.id, options=self.options,
-                                        **self.extra())
+        return requests.follow_up_request(source.provider, name,
+                                          parent_remote_id=source.remote_id or "",
+                                          parent_job_id=source.id, options=self.options,
+                                          **self.extra())
 
     def run(self, context: bpy.types.Context) -> set[str]:
         op: Any = self
         try:
-            job = common.submit(self.build_request(context))
-            if self.background_job:
-                return common.start_async(op, context, job)
-            return common.run_to_scene(op, context, job)
+            job = session.submit_request(self.build_request(context))
+            return base.run(op, context, job, background=self.background_job)
         except Exception as exc:
-            return common.fail(op, exc)
+            return base.fail(op, exc)
 
 
 _JOB_ID = StringProperty(name="Job", description="The job to work on; empty: the selected model")
@@ -165,28 +163,13 @@ class CONJURE_OT_edit(_FollowUp, bpy.types.Operator):
         return {"prompt": self.request, "parts": self.parts}
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
-        self.background_job = common.interactive(context)
+        self.background_job = base.interactive(context)
         if self.background_job and not self.request.strip() and not self.from_panel:
             # Pre-filled: the source and its selected parts; only the change is asked for.
             if not self.parts:
-                self.parts = ", ".join(selected_parts(context))
+                self.parts = ", ".join(selection.selected_parts(context))
             return context.window_manager.invoke_props_dialog(self, width=420)
         return self.run(context)
-
-
-def selected_parts(context: bpy.types.Context) -> list[str]:
-    """Original part names of the selected objects of one Conjure model, when the user
-    selected some of its parts rather than the whole model."""
-    selected = [ob for ob in getattr(context, "selected_objects", []) or []
-                if ob.get("conjure_node_name")]
-    jobs = {ob.get("conjure_job_id") for ob in selected}
-    if len(jobs) != 1:
-        return []
-    job_id = jobs.pop()
-    total = sum(1 for ob in bpy.data.objects if ob.get("conjure_job_id") == job_id)
-    if len(selected) >= total:
-        return []
-    return [str(ob["conjure_node_name"]) for ob in selected]
 
 
 class CONJURE_OT_detail(_FollowUp, bpy.types.Operator):
@@ -226,9 +209,9 @@ class CONJURE_OT_convert(_FollowUp, bpy.types.Operator):
     def operation_name(self, source: Job) -> str:
         return shortcut_operation("convert", source.provider)
 
-    def build_request(self, context: bpy.types.Context) -> inputs.Request:
+    def build_request(self, context: bpy.types.Context) -> requests.Request:
         request = super().build_request(context)
-        if not self.from_panel and "format" not in inputs.parse_options(self.options):
+        if not self.from_panel and "format" not in requests.parse_options(self.options):
             param = catalog.operation(request.service, request.operation).by_name.get("format")
             if param is not None:
                 # Services spell formats differently (fbx / FBX): match the declared choice.

@@ -10,9 +10,10 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
-from .. import inputs
+from ..blender import forms, session
 from ..providers.services import SERVICES
-from . import common
+from ..workflow import requests, sequence
+from . import base
 
 PROVIDER_ITEMS = [(s.op_id, s.label, f"Generate with {s.label}") for s in SERVICES]
 
@@ -44,14 +45,15 @@ class CONJURE_OT_generate(bpy.types.Operator):
     # Set by invoke() in a window: execute() then submits and returns instead of waiting.
     background_job: BoolProperty(options={"HIDDEN", "SKIP_SAVE"})
 
-    def request(self, context: bpy.types.Context) -> inputs.Request:
+    def request(self, context: bpy.types.Context) -> requests.Request:
         if self.from_panel:
-            service_id, operation, values = common.panel_request(context)
-            op = inputs.resolve_operation(service_id, operation)
-            inputs.check_option_names(op, values, where="panel")
-            return inputs.Request(service_id, op.name, values)
+            service_id, operation = forms.selected(context)
+            values = base.panel_values(context, service_id, operation)
+            op = requests.resolve_operation(service_id, operation)
+            requests.check_option_names(op, values, where="panel")
+            return requests.Request(service_id, op.name, values)
         image_path = bpy.path.abspath(self.image_path) if self.image_path else ""
-        return inputs.generation_request(
+        return requests.generation_request(
             self.provider, mode=self.mode, prompt=self.prompt,
             negative_prompt=self.negative_prompt, image_path=image_path,
             image_url=self.image_url, options=self.options)
@@ -59,18 +61,15 @@ class CONJURE_OT_generate(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
             request = self.request(context)
-            job = common.submit(request)
-            if self.background_job:
-                return common.start_async(self, context, job,
-                                          candidate_index=self.candidate_index,
-                                          candidate_options=request.later)
-            return common.run_to_scene(self, context, job, candidate_index=self.candidate_index,
-                                       candidate_options=request.later)
+            job = session.submit_request(request)
+            plan = sequence.Plan(candidate=self.candidate_index,
+                                 candidate_options=request.later)
+            return base.run(self, context, job, plan, background=self.background_job)
         except Exception as exc:
-            return common.fail(self, exc)
+            return base.fail(self, exc)
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
-        self.background_job = common.interactive(context)
+        self.background_job = base.interactive(context)
         return self.execute(context)
 
 

@@ -1,13 +1,15 @@
 """Operators on jobs in the list: cancel, import (or re-import from the local cache), remove
-from the list, open the result folder, and pick a Voxel-AI candidate."""
+from the list, open the result folder, pick a Voxel-AI candidate, copy an id."""
 
 from __future__ import annotations
 
 import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 
-from .. import engine
-from . import common
+from ..blender import session
+from ..blender.steps import SceneSteps, import_job
+from ..workflow import requests, sequence
+from . import base
 
 _JOB_ID = StringProperty(name="Job", description="The job's id in Conjure's job list")
 
@@ -23,14 +25,14 @@ class CONJURE_OT_cancel_job(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
-            job = engine.job(self.job_id)
+            job = session.job(self.job_id)
             if job.finished:
-                return common.fail(self, f"Job {job.id} already ended ({job.state}); nothing to "
+                return base.fail(self, f"Job {job.id} already ended ({job.state}); nothing to "
                                          "cancel")
-            job = engine.cancel(job.id)
-            engine.tick()
+            job = session.cancel(job.id)
+            session.tick()
         except Exception as exc:
-            return common.fail(self, exc)
+            return base.fail(self, exc)
         self.report({"INFO"}, f"Cancelling job {job.id}")
         return {"FINISHED"}
 
@@ -47,10 +49,10 @@ class CONJURE_OT_import_result(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
-            objects = common.import_job(context, engine.job(self.job_id))
-            engine.tick()
+            objects = import_job(context, session.job(self.job_id))
+            session.tick()
         except Exception as exc:
-            return common.fail(self, exc)
+            return base.fail(self, exc)
         where = f" into {objects[0].users_collection[0].name}" if objects else ""
         self.report({"INFO"}, f"Imported {len(objects)} objects{where}")
         return {"FINISHED"}
@@ -67,9 +69,9 @@ class CONJURE_OT_remove_job(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
-            engine.remove(self.job_id)
+            session.remove(self.job_id)
         except Exception as exc:
-            return common.fail(self, exc)
+            return base.fail(self, exc)
         self.report({"INFO"}, f"Removed job {self.job_id} from the list; its files are kept")
         return {"FINISHED"}
 
@@ -87,14 +89,14 @@ class CONJURE_OT_open_result_folder(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
-            job = engine.job(self.job_id)
-            paths = engine.result_paths(job)
+            job = session.job(self.job_id)
+            paths = session.result_paths(job)
             folder = paths[0].parent if paths else None
             if folder is None or not folder.is_dir():
-                return common.fail(self, f"Job {job.id} has no downloaded files yet "
+                return base.fail(self, f"Job {job.id} has no downloaded files yet "
                                          f"({job.state})")
         except Exception as exc:
-            return common.fail(self, exc)
+            return base.fail(self, exc)
         self.report({"INFO"}, str(folder))
         if not self.dry_run and not bpy.app.background:
             bpy.ops.wm.path_open(filepath=str(folder))
@@ -119,28 +121,39 @@ class CONJURE_OT_pick_candidate(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
-            source = engine.job(self.job_id)
+            source = session.job(self.job_id)
             options: str | dict = self.options
             if self.from_panel:
-                from .. import inputs
-
-                step = inputs.candidate_operation(source.provider, source.operation)
+                step = requests.candidate_operation(source.provider, source.operation)
                 if step is not None:
-                    _, _, values = common.panel_request(context, source.provider, step.name)
+                    values = base.panel_values(context, source.provider, step.name)
                     image = step.param_for("image")
                     values.pop(image.name if image else "", None)
                     options = values
-            job = common.pick(source, self.index, options)
-            if self.background_job:
-                return common.start_async(self, context, job)
-            return common.run_to_scene(self, context, job)
+            job = sequence.pick(source, self.index, options, SceneSteps(context))
+            return base.run(self, context, job, background=self.background_job)
         except Exception as exc:
-            return common.fail(self, exc)
+            return base.fail(self, exc)
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
-        self.background_job = common.interactive(context)
+        self.background_job = base.interactive(context)
         return self.execute(context)
 
 
+class CONJURE_OT_copy_text(bpy.types.Operator):
+    """Copy to the clipboard"""
+
+    bl_idname = "conjure.copy_text"
+    bl_label = "Copy"
+    bl_options = {"INTERNAL"}
+
+    text: StringProperty(options={"SKIP_SAVE"})
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        context.window_manager.clipboard = self.text
+        self.report({"INFO"}, f"Copied {self.text}")
+        return {"FINISHED"}
+
+
 classes = (CONJURE_OT_cancel_job, CONJURE_OT_import_result, CONJURE_OT_remove_job,
-           CONJURE_OT_open_result_folder, CONJURE_OT_pick_candidate)
+           CONJURE_OT_open_result_folder, CONJURE_OT_pick_candidate, CONJURE_OT_copy_text)

@@ -20,7 +20,8 @@ EXTENSION = f"bl_ext.{REPO_MODULE}.conjure"
 SCRATCH = Path(tempfile.mkdtemp(prefix="conjure-bpy-"))
 os.environ["BLENDER_USER_RESOURCES"] = str(SCRATCH / "user")
 
-import bpy  # noqa: E402  (must follow BLENDER_USER_RESOURCES)
+import bpy  # noqa: E402, I001  (must follow BLENDER_USER_RESOURCES)
+import addon_utils  # noqa: E402  (on the path only once bpy is loaded)
 
 
 def _raise(exc: BaseException) -> None:
@@ -29,8 +30,6 @@ def _raise(exc: BaseException) -> None:
 
 def enable_extension(online: bool = True) -> ModuleType:
     """Enable Conjure from the checkout and return its top-level module."""
-    import addon_utils
-
     repo_dir = SCRATCH / "repo"
     repo_dir.mkdir(exist_ok=True)
     link = repo_dir / "conjure"

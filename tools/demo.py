@@ -10,6 +10,7 @@ result into the scene, and saves a .blend.
 
 import os
 import sys
+from importlib import import_module
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,9 +28,7 @@ def main() -> int:
         os.environ["CONJURE_THRIXEL_URL"] = sandbox.service_url("thrixel")
         os.environ["CONJURE_THRIXEL_KEY"] = DEFAULT_KEYS["thrixel"]
         conjure = enable_extension(online=True)
-        from importlib import import_module
-
-        engine = import_module(f"{conjure.__name__}.engine")
+        engine = import_module(f"{conjure.__name__}.blender.session")
 
         bpy.ops.wm.read_homefile(use_empty=True)
         try:

@@ -5,12 +5,12 @@ import json
 
 from app.harness import EXTENSION, UserFolder, submissions
 
-#: What a pipeline script does with Conjure today: submit through the engine, pump until the
+#: What a pipeline script does with Conjure today: submit through the session, pump until the
 #: job is done, import, save. Values come from the environment so the text stays fixed.
 GENERATE = f"""
 import bpy, importlib, json, os
-engine = importlib.import_module("{EXTENSION}.engine")
-scene = importlib.import_module("{EXTENSION}.importers.scene")
+engine = importlib.import_module("{EXTENSION}.blender.session")
+scene = importlib.import_module("{EXTENSION}.blender.scene_import")
 bpy.context.preferences.system.use_online_access = True
 prefs = bpy.context.preferences.addons["{EXTENSION}"].preferences
 prefs.thrixel_url = os.environ["SANDBOX_THRIXEL"]

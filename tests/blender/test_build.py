@@ -6,7 +6,9 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = {"__init__.py", "blender_manifest.toml", "engine.py", "preferences.py", "props.py"}
+SHIPPED = {"__init__.py", "blender_manifest.toml", "blender/session.py",
+           "blender/preferences.py", "workflow/sequence.py", "formats/vox/parser.py",
+           "operators/generate.py", "panels/generate.py", "cli/batch_run.py"}
 NEVER = ("tests/", "sandbox/", "benchmarks/", "tools/", ".ci/", "build/", "__pycache__",
          ".pyc", ".git", "Makefile", "pyproject.toml")
 

@@ -7,7 +7,7 @@ import bpy
 
 def test_loaded_as_real_extension(conjure):
     assert conjure.__name__ == "bl_ext.dev.conjure"
-    assert conjure.engine.user_dir().is_dir()
+    assert conjure.blender.session.user_dir().is_dir()
     assert bpy.context.preferences.addons[conjure.__package__].preferences is not None
 
 
@@ -28,14 +28,14 @@ def _our_threads(wait_s: float = 5.0):
 
 def test_enable_disable_enable_leaves_nothing_behind(conjure):
     name = conjure.__name__
-    conjure.engine.get()  # worker threads running
+    conjure.blender.session.get()  # worker threads running
     addon_utils.disable(name, default_set=True)
     try:
         assert _our_threads() == []
         assert not hasattr(bpy.types, "CONJURE_OT_pump")
         assert not hasattr(bpy.types.WindowManager, "conjure")
         assert _our_handlers() == []
-        assert conjure.engine.running() is None
+        assert conjure.blender.session.running() is None
     finally:
         # Enabled again even when a check failed, so the tests after this one still run.
         addon_utils.enable(name, default_set=True)
@@ -57,7 +57,7 @@ def test_disabling_does_not_wait_out_a_retry_back_off(conjure):
     bpy.context.preferences.system.use_online_access = True
     _prefs(conjure).thrixel_url = "http://127.0.0.1:9"
     _prefs(conjure).thrixel_key = "sk-thrixel-nowhere"
-    job = conjure.engine.submit("thrixel", "create", {"task": "a lamp"})
+    job = conjure.blender.session.submit("thrixel", "create", {"task": "a lamp"})
     time.sleep(0.5)
     start = time.monotonic()
     addon_utils.disable(name, default_set=True)
@@ -71,7 +71,7 @@ def test_disabling_does_not_wait_out_a_retry_back_off(conjure):
     # the resumed submit cannot reach a real service.
     prefs = _prefs(conjure)
     prefs.thrixel_url = "http://127.0.0.1:9"
-    engine = conjure.engine.get()
+    engine = conjure.blender.session.get()
     try:
         assert engine.journal.require(job.id).state == "pending", (
             "a submit that never connected must stay sendable")

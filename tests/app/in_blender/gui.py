@@ -264,13 +264,13 @@ def wait_for(condition, what, timeout):
 
 
 def pump_ticks():
-    running = module("engine").running()
+    running = module("blender.session").running()
     return running.stats.ticks if running is not None else 0
 
 
 def wait_for_pump():
-    pump = module("operators.pump")
-    yield from wait_for(lambda: pump.pump_alive() and pump_ticks() > 0,
+    session = module("blender.session")
+    yield from wait_for(lambda: session.pump.alive and pump_ticks() > 0,
                         "the modal pump armed by Conjure ticks", 60)
 
 
@@ -311,15 +311,15 @@ def fill_form(service, mode, prompt):
 
 def press_generate(what):
     """Press the Generate panel's button: ``conjure.generate`` with the properties
-    ``panels.draw_submit`` gives the button (service, mode, ``from_panel``), invoked in the
+    ``panels.generate.draw_submit`` gives the button (service, mode, ``from_panel``), invoked in the
     sidebar's context. The operator reads the form, queues the job and returns at once; the
     pump is left to bring the result in. A button the panel would grey out is not pressed."""
-    forms = module("forms")
+    forms = module("blender.forms")
     service_id, mode = forms.selected(bpy.context)
     problem = forms.problem(bpy.context, service_id, mode)
     if problem:
         raise RuntimeError(f"the Generate button is disabled: {problem}")
-    engine = module("engine")
+    engine = module("blender.session")
     before = {j.id for j in engine.get().journal.jobs(limit=500)}
     window, area, regions = view3d()
     op_id = module("providers.services").BY_ID[service_id].op_id
@@ -368,7 +368,7 @@ def set_progress_colour(hex_colour):
 def candidate_previews(job_id):
     """The Candidates panel's previews of the job's pictures, as Blender holds them: each is
     loaded (has a size) and not blank (its pixels differ)."""
-    panels = module("panels")
+    panels = module("panels.candidates")
     collection = panels._previews  # the panel's own bpy.utils.previews collection
     seen = []
     for path in panels.candidate_files(job_id):
@@ -405,11 +405,11 @@ def import_when_ready(job_id, timeout):
     deadline = time.monotonic() + 5  # the pump imports on one of its next ticks
     while mirrored(job_id).state == "ready" and time.monotonic() < deadline:
         yield 0.1
-    engine = module("engine")
+    engine = module("blender.session")
     job = engine.running().journal.require(job_id)
     by = "conjure"
     if str(job.state) == "ready":
-        module("importers.scene").import_result(
+        module("blender.scene_import").import_result(
             bpy.context, provider=job.provider, job_id=job.id, remote_id=job.remote_id or "",
             paths=engine.result_paths(job), name=f"Conjure {job.id}")
         engine.mark_imported(job)
@@ -431,11 +431,11 @@ def describe_scene():
 
 
 def describe_pump():
-    pump = module("operators.pump")
+    session = module("blender.session")
     window = bpy.context.window_manager.windows[0]
     RECORD["pump"] = {
-        "alive": pump.pump_alive(), "ticks": pump_ticks(),
-        "longest_tick_ms": module("engine").running().stats.longest_s * 1000,
+        "alive": session.pump.alive, "ticks": pump_ticks(),
+        "longest_tick_ms": module("blender.session").running().stats.longest_s * 1000,
         # Window.modal_operators exists from Blender 4.2; it shows the pump really is modal.
         "modal_operators": [op.bl_idname for op in getattr(window, "modal_operators", [])],
     }
@@ -444,7 +444,7 @@ def describe_pump():
 def journal_jobs(parent=None):
     return [{"id": j.id, "state": str(j.state), "remote_id": j.remote_id,
              "parent_id": j.parent_id}
-            for j in module("engine").running().journal.jobs(limit=50)
+            for j in module("blender.session").running().journal.jobs(limit=50)
             if parent is None or j.parent_id == parent]
 
 
@@ -527,7 +527,7 @@ def scenario_generate():
     top = scroll_sidebar("end")
     yield 0.5
     shot("candidates", scrolled_to=top)
-    engine = module("engine")
+    engine = module("blender.session")
     RECORD["candidates"] = {
         "id": pictures.id, "state": mirrored(pictures.id).state,
         "params": engine.running().journal.require(pictures.id).params,

@@ -1,0 +1,173 @@
+"""``blender -c conjure``: the thin part that runs inside Blender. Parsing (``cli.args``), the
+batch's bookkeeping and its run (``cli.batch``, ``cli.batch_run``) and the workflow itself are
+bpy-free; here each model is imported into a fresh file and written out.
+
+Exit codes: 0 all done, 1 a job or row failed, 2 bad command line or input.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import bpy
+
+from ..cli import args as cli_args
+from ..cli import batch as cli_batch
+from ..cli.batch_run import BatchRun
+from ..jobs.model import Job
+from ..workflow import requests, sequence
+from . import session
+from .scene_import import accepted_options
+from .steps import SceneSteps, import_job
+
+
+def _out(text: str) -> None:
+    print(text, flush=True)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str]) -> int:
+    """Entry point registered with ``bpy.utils.register_cli_command``."""
+    try:
+        ns = cli_args.parse(list(argv))
+    except cli_args.UsageError as exc:
+        if str(exc):
+            (_out if exc.status == 0 else _err)(str(exc).rstrip())
+        return exc.status
+    try:
+        if ns.command == "generate":
+            return generate(ns)
+        if ns.command == "batch":
+            return run_batch(ns.csv, output_dir=ns.output_dir, concurrency=ns.concurrency,
+                             fmt=ns.format, timeout=ns.timeout)
+        if ns.command == "jobs":
+            return list_jobs()
+        return reimport(ns.job_id, ns.output)
+    except (cli_batch.BatchError, *sequence.USER_ERRORS) as exc:
+        _err(f"conjure: {sequence.message(exc)}")
+        return 2 if isinstance(exc, cli_batch.BatchError | ValueError) else 1
+
+
+def fresh_file() -> None:
+    """Start the next model in an empty file, so each output holds that model alone. (The
+    command line's file is its own; nothing of the user's is open.)"""
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+
+def write_model(path: Path, objects: list[bpy.types.Object]) -> Path:
+    """Save the current file (made by ``fresh_file`` and one import) as a .blend, or just the
+    model's objects as a .glb. A whole-file save rather than ``bpy.data.libraries.write`` of a
+    scene: the latter crashes Blender 5.2."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".glb":
+        view_layer = bpy.context.view_layer
+        assert view_layer is not None
+        for ob in view_layer.objects:
+            ob.select_set(ob in objects)
+        exporter = cast(Any, bpy.ops).export_scene.gltf
+        options = accepted_options(exporter, {"export_format": "GLB", "use_selection": True,
+                                              "export_extras": True})
+        exporter(filepath=str(path), **options)
+        return path
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    return path
+
+
+class FileSteps(SceneSteps):
+    """The workflow's steps for the command line: each model is imported into a fresh, empty
+    file and written to the path ``output_for`` gives for its job."""
+
+    def __init__(self, output_for: Callable[[Job], Path], timeout: float | None) -> None:
+        super().__init__(bpy.context, echo=_out, timeout=timeout)
+        self.output_for = output_for
+
+    def import_job(self, job: Job) -> sequence.Imported:
+        fresh_file()
+        objects = import_job(bpy.context, job)
+        write_model(self.output_for(job), objects)
+        return sequence.Imported(len(objects), objects[0].users_collection[0].name)
+
+
+def generate(ns: Any) -> int:
+    request = requests.generation_request(
+        ns.provider, mode=ns.mode, prompt=ns.prompt, negative_prompt=ns.negative_prompt,
+        image_path=ns.image, image_url=ns.image_url, options=ns.options)
+    output = Path(ns.output).resolve()
+    steps = FileSteps(lambda _job: output, ns.timeout)
+    job = steps.submit(request)
+    _out(f"[conjure] submitted {job.provider} {job.operation} job {job.id}")
+    plan = sequence.Plan(candidate=ns.candidate, candidate_options=request.later)
+    outcome = sequence.run_to_end(job, plan, steps)
+    if not outcome.ok:
+        _err(f"conjure: {outcome.message}")
+        return 1
+    assert outcome.imported is not None
+    _out(f"[conjure] imported {outcome.imported.count} objects from job {outcome.job.id}")
+    _out(f"CONJURE_OUTPUT={output}")
+    return 0
+
+
+def list_jobs() -> int:
+    jobs = session.get().journal.jobs(limit=500)
+    _out(f"{'JOB':16}  {'SERVICE':8}  {'OPERATION':18}  {'STATE':11}  {'REMOTE ID':36}  PROMPT")
+    for job in jobs:
+        _out(f"{job.id:16}  {job.provider:8}  {job.operation:18}  {job.state:11}  "
+             f"{(job.remote_id or '-'):36}  {sequence.job_title(job)[:60]}")
+    _out(f"{len(jobs)} jobs")
+    return 0
+
+
+def reimport(job_id: str, output: str) -> int:
+    job = session.job(job_id)
+    if output:
+        fresh_file()
+    objects = import_job(bpy.context, job)
+    _out(f"[conjure] imported {len(objects)} objects from job {job.id}")
+    if output:
+        out = write_model(Path(output).resolve(), objects)
+        _out(f"CONJURE_OUTPUT={out}")
+    return 0
+
+
+def run_batch(csv_path: str, *, output_dir: str, concurrency: int = 3, fmt: str = "blend",
+              timeout: float | None = None) -> int:
+    """``blender -c conjure batch``: one model file per CSV row; resumable (see ``batch``)."""
+    rows = cli_batch.read_rows(csv_path)
+    folder = Path(output_dir).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    run = BatchRun(rows, folder, concurrency, fmt, out=_out)
+    return run.run(_SessionJobs(), FileSteps(run.output_for, timeout), timeout)
+
+
+class _SessionJobs:
+    """The session as ``BatchRun`` reads it."""
+
+    def tick(self) -> int:
+        return session.tick()
+
+    def get(self, job_id: str) -> Job | None:
+        return session.get().journal.get(job_id)
+
+    def recent(self, limit: int) -> list[Job]:
+        return session.get().journal.jobs(limit=limit)
+
+
+_handle: Any = None
+
+
+def register() -> None:
+    global _handle
+    _handle = bpy.utils.register_cli_command("conjure", main)
+
+
+def unregister() -> None:
+    global _handle
+    if _handle is not None:
+        bpy.utils.unregister_cli_command(_handle)
+        _handle = None

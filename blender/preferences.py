@@ -1,0 +1,139 @@
+"""The add-on preferences window: keys, base-URL overrides, network, import and cache settings.
+
+Keys are masked password fields stored only in Blender's user preferences; when a field is empty
+the service's environment variable is used (see ``providers.services``). Nothing here is ever
+written to a .blend file, the journal or a log. Other code reads these values through
+``settings``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+
+from ..providers.services import SERVICES
+from ..workflow import cache, status
+from . import EXTENSION, session, settings
+
+
+def _changed(self: bpy.types.AddonPreferences, context: bpy.types.Context) -> None:
+    session.settings_changed()
+
+
+def _service_props() -> dict[str, object]:
+    props: dict[str, object] = {}
+    for s in SERVICES:
+        props[f"{s.id}_key"] = StringProperty(
+            name=f"{s.label} {s.key_label}", subtype="PASSWORD",
+            description=f"Your {s.label} {s.key_label.lower()} ({s.key_help}). Leave empty "
+                        f"to use the environment variable {s.key_env[0]}",
+            update=_changed)
+        props[f"{s.id}_url"] = StringProperty(
+            name="Base URL", description=f"Replaces {s.default_url} (e.g. a local sandbox); "
+                                         f"empty uses {s.url_env} or the real service",
+            update=_changed)
+    return props
+
+
+class ConjurePreferences(bpy.types.AddonPreferences):
+    bl_idname = EXTENSION
+
+    # Per-service fields come from the SERVICES table, so they are added to the annotations
+    # Blender reads; the shared ones are declared plainly.
+    __annotations__ = _service_props()
+    connect_timeout: FloatProperty(name="Connect Timeout", default=10.0, min=1.0, max=120.0,
+                                   unit="TIME_ABSOLUTE", update=_changed)
+    read_timeout: FloatProperty(name="Read Timeout", default=60.0, min=5.0, max=600.0,
+                                unit="TIME_ABSOLUTE", update=_changed)
+    proxy: StringProperty(name="Proxy", update=_changed,
+                          description="e.g. http://proxy.example:3128; empty uses the "
+                                      "system's HTTP(S)_PROXY")
+    ca_bundle: StringProperty(name="CA Bundle", subtype="FILE_PATH", update=_changed,
+                              description="PEM file of extra certificate authorities")
+    verify_tls: BoolProperty(name="Verify TLS Certificates", default=True, update=_changed)
+    workers: IntProperty(name="Network Threads", default=4, min=1, max=16,
+                         description="Requests in flight at once (takes effect on restart)")
+
+    tripo_api: EnumProperty(
+        name="Tripo3D API", update=_changed, default="AUTO",
+        items=[("AUTO", "Automatic", "v3, or $CONJURE_TRIPO_API when set"),
+               ("v3", "v3", "The current API"),
+               ("v2", "v2 (OpenAPI)", "The older API, for accounts that still have it")])
+
+    # Read through ``settings.import_settings`` and ``settings.auto_import``.
+    import_at_cursor: BoolProperty(name="Place at 3D Cursor", default=True,
+                                   description="Put imported models at the 3D cursor instead "
+                                               "of the world origin")
+    import_collection_per_job: BoolProperty(
+        name="One Collection per Job", default=True,
+        description="Put each job's objects in a new collection named after the job")
+    auto_import: BoolProperty(name="Import When Done", default=True,
+                              description="Bring finished results into the scene on their own; "
+                                          "off: use Import in the Jobs panel")
+    import_merge_vertices: BoolProperty(name="Merge Vertices", default=False,
+                                        description="Merge vertices at the same position after "
+                                                    "import (closes split seams)")
+    import_target_size: FloatProperty(name="Scale to Size", default=0.0, min=0.0,
+                                      soft_max=100.0, subtype="DISTANCE", unit="LENGTH",
+                                      description="Scale each imported model so its largest "
+                                                  "side has this length; 0 keeps its size")
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout: Any = self.layout
+        layout.use_property_split = True
+        for s in SERVICES:
+            box = layout.box()
+            box.label(text=s.label)
+            row = box.row(align=True)
+            row.prop(self, f"{s.id}_key")
+            row.operator("conjure.test_key", text="Test").service = s.id
+            _, source = settings.key(s)
+            if source and source != "preferences":
+                box.label(text=f"Using the key from ${source}", icon="INFO")
+            elif source:
+                box.label(text="Using the key in this field", icon="LOCKED")
+            else:
+                box.label(text=f"No key: get one at {s.key_help}", icon="ERROR")
+            if source:
+                answer = session.key_tests.peek(session.answer_key(s.id))
+                if answer is not None:
+                    icon = "SORTTIME" if answer.pending else ("CHECKMARK" if answer.ok
+                                                             else "ERROR")
+                    text = "Testing…" if answer.pending else answer.text
+                    for line in status.wrap(text, 70):
+                        box.label(text=line, icon=icon)
+                        icon = "BLANK1"
+            box.prop(self, f"{s.id}_url")
+            if s.id == "tripo":
+                box.prop(self, "tripo_api")
+
+        box = layout.box()
+        box.label(text="Network")
+        for name in ("connect_timeout", "read_timeout", "proxy", "ca_bundle", "verify_tls",
+                     "workers"):
+            box.prop(self, name)
+        if not bpy.app.online_access:
+            box.label(text="Online access is off: Preferences > System > Network", icon="ERROR")
+
+        box = layout.box()
+        box.label(text="Import")
+        for name in ("auto_import", "import_at_cursor", "import_collection_per_job",
+                     "import_merge_vertices", "import_target_size"):
+            box.prop(self, name)
+
+        box = layout.box()
+        box.label(text="Cache")
+        try:
+            box.label(text=str(session.user_dir()), icon="FILE_FOLDER")
+            box.label(text=f"Results and cached pictures: "
+                           f"{cache.human_size(session.cache_size())}")
+        except (ValueError, KeyError, OSError) as exc:
+            box.label(text=f"Cache folder unavailable: {exc}", icon="ERROR")
+        row = box.row(align=True)
+        row.operator("conjure.open_cache_folder", text="Open", icon="FILEBROWSER")
+        row.operator("conjure.clear_cache", text="Clear…", icon="TRASH")
+
+
+classes = (ConjurePreferences,)

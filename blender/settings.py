@@ -1,0 +1,64 @@
+"""Reading Conjure's add-on preferences: the key and base URL of each service, network settings,
+how results are imported. The preferences window itself is ``preferences.py``; this module is
+what the rest of the Blender layer reads, so reading settings never imports the window's code.
+
+Keys come from the preferences field first, then the service's environment variables (see
+``providers.services``); they are handed to clients and never stored anywhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+
+from ..providers.http import NetworkSettings
+from ..providers.services import Service, resolve_key, resolve_url
+from . import EXTENSION
+from .scene_import import ImportSettings
+
+
+def get(context: bpy.types.Context | None = None) -> Any:
+    """The add-on preferences (``preferences.ConjurePreferences``)."""
+    context = context or bpy.context
+    return context.preferences.addons[EXTENSION].preferences
+
+
+def key(service: Service) -> tuple[str, str]:
+    """The service's key and where it came from (``preferences`` or a variable's name)."""
+    return resolve_key(service, getattr(get(), f"{service.id}_key"))
+
+
+def base_url(service: Service) -> str:
+    return resolve_url(service, getattr(get(), f"{service.id}_url"))
+
+
+def network() -> NetworkSettings:
+    prefs = get()
+    return NetworkSettings(connect_timeout=prefs.connect_timeout,
+                           read_timeout=prefs.read_timeout, proxy=prefs.proxy,
+                           ca_bundle=bpy.path.abspath(prefs.ca_bundle) if prefs.ca_bundle else "",
+                           verify_tls=prefs.verify_tls)
+
+
+def client_options(service: Service) -> dict[str, str]:
+    """Settings that belong to one service's client (see ``ClientConfig.options``)."""
+    if service.id == "tripo" and get().tripo_api != "AUTO":
+        return {"api": get().tripo_api}
+    return {}
+
+
+def import_settings() -> ImportSettings:
+    prefs = get()
+    return ImportSettings(at_cursor=prefs.import_at_cursor,
+                          collection_per_job=prefs.import_collection_per_job,
+                          merge_vertices=prefs.import_merge_vertices,
+                          target_size=prefs.import_target_size)
+
+
+def auto_import() -> bool:
+    return bool(get().auto_import)
+
+
+def workers() -> int:
+    return int(get().workers)

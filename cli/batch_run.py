@@ -1,0 +1,142 @@
+"""One run of ``blender -c conjure batch`` over a CSV: submits at most ``concurrency`` rows at a
+time, carries each finished job on through the workflow (pick its candidate, or write its model
+file) and records every step in the manifest (see ``batch``). bpy-free: the Blender side gives
+the job source and the workflow's steps."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..jobs.model import Job
+from ..workflow import requests, sequence, status
+from . import batch
+
+
+class JobSource(Protocol):
+    """The session as the batch sees it."""
+
+    def tick(self) -> int: ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def recent(self, limit: int) -> list[Job]: ...
+
+
+class BatchRun:
+    def __init__(self, rows: list[batch.Row], folder: Path, concurrency: int, fmt: str,
+                 out: Callable[[str], None] = print) -> None:
+        self.rows = rows
+        self.folder = folder
+        self.concurrency = concurrency
+        self.fmt = fmt
+        self.out = out
+        self.manifest = batch.Manifest(folder)
+        self.outcomes: dict[int, batch.Outcome] = {}
+        self.later: dict[int, dict[str, Any]] = {}
+        #: Row number → the job being waited for.
+        self.active: dict[int, str] = {}
+        self.by_number = {row.number: row for row in rows}
+
+    def output_for(self, job: Job) -> Path:
+        """The model file of the row whose job this is (the steps write it)."""
+        number = next(n for n, job_id in self.active.items() if job_id == job.id)
+        return self.folder / self.by_number[number].output_name(self.fmt)
+
+    def say(self, row: batch.Row, text: str) -> None:
+        self.out(f"[batch] row {row.number}/{len(self.rows)} {row.provider.upper()}: {text}")
+
+    def done(self, row: batch.Row, ok: bool, text: str) -> None:
+        self.outcomes[row.number] = batch.Outcome(row, ok, text)
+        self.active.pop(row.number, None)
+        self.say(row, text if ok else f"FAILED: {text}")
+
+    def start(self, jobs: JobSource) -> list[batch.Row]:
+        """Settle every row from the manifest and the journal; returns rows to submit."""
+        journal_jobs = jobs.recent(2000)
+        to_submit = []
+        for row in self.rows:
+            entry = self.manifest.entry(row)
+            found = batch.adopt(entry, journal_jobs)
+            if found is not None:
+                self.manifest.submitted(row, found.id)
+            action, job = batch.plan(row, entry, jobs.get,
+                                     lambda p: (self.folder / p).is_file())
+            if action == batch.DONE:
+                self.done(row, True, f"already done ({entry.output})")
+            elif action == batch.STUCK:
+                assert job is not None
+                self.done(row, False, sequence.finished_problem(job) or str(job.state))
+            elif action in (batch.WAIT, batch.IMPORT):
+                assert job is not None
+                self.active[row.number] = job.id
+                self.say(row, f"continuing job {job.id} ({job.state})")
+            else:
+                to_submit.append(row)
+        return to_submit
+
+    def submit(self, row: batch.Row, steps: sequence.Steps) -> None:
+        try:
+            request = requests.generation_request(row.provider, mode=row.mode,
+                                                  prompt=row.prompt, options=row.options)
+            self.later[row.number] = request.later
+            self.manifest.begin_submit(row, request.service, request.operation, request.params)
+            job = steps.submit(request)
+        except sequence.USER_ERRORS as exc:
+            self.done(row, False, sequence.message(exc))
+            return
+        self.manifest.submitted(row, job.id)
+        self.active[row.number] = job.id
+        self.say(row, f"submitted job {job.id}")
+
+    def advance(self, row: batch.Row, job: Job, steps: sequence.Steps) -> None:
+        """A job of ``row`` finished: pick a candidate, write the model, or record why not."""
+        plan = sequence.Plan(candidate=row.candidate,
+                             candidate_options=self.later.get(row.number))
+        try:
+            outcome = sequence.advance(job, plan, steps)
+        except sequence.USER_ERRORS as exc:
+            self.done(row, False, sequence.message(exc))
+            return
+        assert outcome is not None  # only finished jobs are advanced
+        if not outcome.ok:
+            self.done(row, False, outcome.message)
+        elif outcome.follow is not None:
+            self.manifest.picked(row, outcome.follow.id)
+            self.active[row.number] = outcome.follow.id
+            self.say(row, f"candidate {row.candidate} → job {outcome.follow.id}")
+        else:
+            assert outcome.imported is not None
+            name = row.output_name(self.fmt)
+            self.manifest.wrote(row, name)
+            self.done(row, True, f"{outcome.imported.count} objects → {name}")
+
+    def run(self, jobs: JobSource, steps: sequence.Steps, timeout: float | None) -> int:
+        queue = self.start(jobs)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        shown: dict[str, str] = {}
+        while queue or self.active:
+            while queue and len(self.active) < self.concurrency:
+                self.submit(queue.pop(0), steps)
+            jobs.tick()
+            for number, job_id in list(self.active.items()):
+                job = jobs.get(job_id)
+                assert job is not None, f"job {job_id} left the journal during the batch"
+                line = status.progress_line(job)
+                if shown.get(job_id) != line:
+                    shown[job_id] = line
+                    self.out(line)
+                if job.finished:
+                    self.advance(self.by_number[number], job, steps)
+            if deadline is not None and time.monotonic() > deadline:
+                for number in list(self.active):
+                    self.done(self.by_number[number], False, "still running when --timeout "
+                              "passed; run the batch again to continue it")
+                break
+            time.sleep(0.05)
+        text, code = batch.summary([self.outcomes[r.number] for r in self.rows
+                                    if r.number in self.outcomes])
+        self.out(text)
+        return code

@@ -1,0 +1,1 @@
+"""File formats Conjure reads, bpy-free: MagicaVoxel ``.vox`` and glTF node names."""

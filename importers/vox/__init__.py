@@ -1,2 +1,0 @@
-"""MagicaVoxel ``.vox`` import: ``parser`` and ``mesher`` are bpy-free; ``builder`` and
-``blender`` create Blender data and register the operator."""

@@ -1,0 +1,104 @@
+"""The Jobs panel: every job of the journal (newest first) and, for the active one, its state,
+progress, message and what can be done with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+
+from ..jobs.model import State
+from ..workflow import sequence, status
+from . import widgets
+from .candidates import is_candidates_item, jobs_list_active
+
+
+class CONJURE_UL_jobs(bpy.types.UIList):
+    """Conjure's jobs, newest first."""
+
+    def draw_item(self, context: Any, layout: Any, data: Any, item: Any, icon: int,
+                  active_data: Any, active_propname: str, index: int = 0) -> None:
+        row = layout.row(align=True)
+        row.label(text=status.label(item.prompt, item.operation, item.job_id),
+                  icon=status.SERVICE_ICONS.get(item.provider, "QUESTION"))
+        sub = row.row(align=True)
+        sub.ui_units_x = 5
+        if status.is_active(item.state) and item.progress >= 0:
+            widgets.progress(sub, item.progress, f"{item.progress * 100:.0f}%")
+        else:
+            sub.label(text=status.timing(item.state, item.created_at, item.updated_at,
+                                           item.eta_s))
+        row.label(text="", icon=status.state_icon(item.state))
+
+    def filter_items(self, context: Any, data: Any, propname: str) -> tuple[list[int], list[int]]:
+        items = getattr(data, propname)
+        flags = [self.bitflag_filter_item] * len(items)
+        if self.filter_name:
+            needle = self.filter_name.lower()
+            flags = [self.bitflag_filter_item if needle in f"{i.prompt} {i.job_id} "
+                     f"{i.provider} {i.state}".lower() else 0 for i in items]
+        # The mirror is oldest first (journal order); the list shows the newest on top.
+        order = list(range(len(items) - 1, -1, -1))
+        return flags, order
+
+
+class CONJURE_PT_jobs(widgets.Sidebar, bpy.types.Panel):
+    bl_label = "Jobs"
+    bl_idname = "CONJURE_PT_jobs"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout: Any = self.layout
+        runtime = context.window_manager.conjure
+        if not runtime.jobs:
+            widgets.lines(layout, "No jobs yet: generate something above", icon="INFO")
+            return
+        layout.template_list("CONJURE_UL_jobs", "", runtime, "jobs", runtime, "active_index",
+                             rows=4)
+        item = jobs_list_active(context)
+        if item is not None:
+            draw_job(layout.box(), item)
+
+
+def draw_job(box: Any, item: Any) -> None:
+    service = sequence.service_label(item.provider)
+    box.label(text=f"{service} · {item.operation} · {item.state}",
+              icon=status.state_icon(item.state))
+    if item.prompt:
+        widgets.lines(box.column(align=True), item.prompt)
+    timing = status.timing(item.state, item.created_at, item.updated_at, item.eta_s)
+    if status.is_active(item.state) and item.progress >= 0:
+        widgets.progress(box, item.progress, f"{item.progress * 100:.0f}%  {timing}".strip())
+    elif timing:
+        box.label(text=timing, icon="TIME")
+    if item.message:
+        failed = item.state in (State.FAILED, State.UNKNOWN)
+        widgets.lines(box.column(align=True), item.message, "ERROR" if failed else "INFO")
+    if item.error_code:
+        box.label(text=f"Error code: {item.error_code}")
+    for text, value in (("Job", item.job_id), ("Remote", item.remote_id),
+                        ("Parent", item.parent_id)):
+        if value:
+            row = box.row(align=True)
+            row.label(text=f"{text}: {value}")
+            widgets.button(row, "conjure.copy_text", "", "COPYDOWN", text=value)
+    col = box.column(align=True)
+    state = item.state
+    if status.is_active(state):
+        widgets.button(col, "conjure.cancel_job", "Cancel", "CANCEL", job_id=item.job_id)
+    if state == State.READY and is_candidates_item(item):
+        # Pictures to choose from, not a model: Import would only be refused; the pick is
+        # made in the Candidates panel.
+        col.label(text="Pick one in the Candidates panel", icon="IMAGE_DATA")
+    elif state == State.READY:
+        widgets.button(col, "conjure.import_result", "Import", "IMPORT", job_id=item.job_id)
+    elif state == State.IMPORTED:
+        widgets.button(col, "conjure.import_result", "Re-import", "FILE_REFRESH",
+                       job_id=item.job_id)
+    if state in (State.READY, State.IMPORTED):
+        widgets.button(col, "conjure.open_result_folder", "Open Result Folder", "FILEBROWSER",
+                job_id=item.job_id)
+    if not status.is_active(state):
+        widgets.button(col, "conjure.remove_job", "Remove from List", "X", job_id=item.job_id)
+
+
+classes = (CONJURE_UL_jobs, CONJURE_PT_jobs)

@@ -1,0 +1,115 @@
+"""The Selected Model panel: where the active object came from (service, job, prompt, parent) and
+the follow-ups its service offers, pre-filled with the right job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+
+from ..blender import forms, session
+from ..providers.params import Operation
+from ..providers.services import BY_ID
+from ..workflow import formspec, sequence, status
+from . import widgets
+
+
+def _selected_service(context: Any) -> tuple[Any, str]:
+    ob = context.active_object
+    job_id = str(ob.get("conjure_job_id", "")) if ob is not None else ""
+    return ob, job_id
+
+
+def follow_up(context: Any, service_id: str) -> Operation | None:
+    name = getattr(forms.state(context), f"follow_up_{service_id}", "")
+    return next((op for op in forms.follow_up_ops(service_id) if op.name == name), None)
+
+
+class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
+    bl_label = "Selected Model"
+    bl_idname = "CONJURE_PT_selected"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return bool(_selected_service(context)[1])
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout: Any = self.layout
+        ob, job_id = _selected_service(context)
+        job = session.find(job_id)
+        service_id = job.provider if job else str(ob.get("conjure_provider", ""))
+        remote_id = (job.remote_id if job else None) or str(ob.get("conjure_remote_id", ""))
+        box = layout.box()
+        box.label(text=sequence.service_label(service_id),
+                  icon=status.SERVICE_ICONS.get(service_id, "QUESTION"))
+        if job is not None:
+            box.label(text=f"{job.operation} · {job.state}", icon=status.state_icon(job.state))
+            prompt = formspec.job_prompt(job.provider, job.operation, job.params)
+            if prompt:
+                widgets.lines(box.column(align=True), prompt)
+        else:
+            box.label(text="This job is not in this computer's journal", icon="INFO")
+        for text, value in (("Job", job_id), ("Remote", remote_id),
+                            ("Node", str(ob.get("conjure_node_name", "")))):
+            if value:
+                row = box.row(align=True)
+                row.label(text=f"{text}: {value}")
+                widgets.button(row, "conjure.copy_text", "", "COPYDOWN", text=value)
+        parent = session.find(job.parent_id) if job is not None and job.parent_id else None
+        if job is not None and job.parent_id:
+            what = formspec.job_prompt(parent.provider, parent.operation, parent.params) \
+                if parent else ""
+            label = f"{parent.operation}: {what}" if parent and what else job.parent_id
+            box.label(text=f"From {status.label(label, '', '', 36)}", icon="LINKED")
+
+        ops = forms.follow_up_ops(service_id)
+        if not ops:
+            return
+        layout.label(text="Follow-up")
+        layout.prop(forms.state(context), f"follow_up_{service_id}", expand=True)
+        op = follow_up(context, service_id)
+        if op is None:
+            return
+        if op.description:
+            widgets.lines(layout.column(align=True), op.description)
+        forms.draw_fields(layout.column(), context, op, formspec.common(op))
+        ready = widgets.service_ready(layout, service_id)
+        if not remote_id:
+            layout.label(text="The service has no id for this model yet", icon="ERROR")
+        problem = forms.problem(context, service_id, op.name)
+        if problem:
+            widgets.lines(layout, problem, "ERROR")
+        row = layout.row()
+        row.scale_y = 1.3
+        row.enabled = ready and bool(remote_id) and problem is None
+        widgets.button(row, "conjure.follow_up", f"{op.label}{'' if op.paid else ' (free)'}",
+                "PLAY", job_id=job_id, operation=op.name, from_panel=True)
+
+
+class CONJURE_PT_selected_advanced(widgets.Sidebar, bpy.types.Panel):
+    bl_label = "Advanced"
+    bl_idname = "CONJURE_PT_selected_advanced"
+    bl_parent_id = "CONJURE_PT_selected"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        op = cls._op(context)
+        return op is not None and bool(formspec.advanced(op))
+
+    @staticmethod
+    def _op(context: Any) -> Operation | None:
+        ob, job_id = _selected_service(context)
+        if not job_id:
+            return None
+        job = session.find(job_id)
+        service_id = job.provider if job else str(ob.get("conjure_provider", ""))
+        return follow_up(context, service_id) if service_id in BY_ID else None
+
+    def draw(self, context: bpy.types.Context) -> None:
+        op = self._op(context)
+        if op is not None:
+            forms.draw_fields(self.layout.column(), context, op, formspec.advanced(op))
+
+
+classes = (CONJURE_PT_selected, CONJURE_PT_selected_advanced)

@@ -1,0 +1,109 @@
+"""What the sidebar's panels draw alike: operator buttons, text that wraps to the sidebar's
+width, progress bars, why nothing can be sent (offline, no key), an account's balance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import blf
+import bpy
+
+from ..blender import EXTENSION, session, settings
+from ..providers.services import BY_ID
+from ..workflow import status
+
+CATEGORY = "Conjure"
+
+
+def button(layout: Any, idname: str, text: str = "", icon: str = "NONE", /,
+            **props: Any) -> Any:
+    """An operator button with its properties set; tolerant of an operator that is not
+    registered yet or lacks one of the properties (it belongs to another part of Conjure)."""
+    op = layout.operator(idname, text=text, icon=icon) if text else \
+        layout.operator(idname, icon=icon)
+    if op is not None:
+        for name, value in props.items():
+            try:
+                setattr(op, name, value)
+            except (AttributeError, TypeError):
+                pass
+    return op
+
+
+#: Sidebar pixels a label line does not get: panel and box margins and the icon column.
+LABEL_MARGIN_PX = 80
+
+
+def _wrap_width(text: str, default: int = 40) -> int:
+    """Characters per label line so that ``text`` fits the sidebar as wide as it is now
+    (Blender cuts a label that is too long with "…"); ``default`` outside a drawn region."""
+    region = getattr(bpy.context, "region", None)
+    if region is None or region.type != "UI" or region.width <= 1:
+        return default
+    return chars_per_line(text, region.width, bpy.context.preferences.system.ui_scale, default)
+
+
+def chars_per_line(text: str, region_px: int, scale: float, default: int = 40) -> int:
+    """How many characters of ``text``, at its average letter width in the UI font, fit on a
+    label of a sidebar ``region_px`` wide."""
+    if not text.strip():
+        return default
+    scale = scale or 1.0  # 0 where Blender has no display (background)
+    blf.size(0, bpy.context.preferences.ui_styles[0].widget.points * scale)
+    width: Any = blf.dimensions(0, text)  # typed as None by the stubs; a (width, height) pair
+    average = float(width[0]) / len(text)
+    if average <= 0:
+        return default
+    # A tenth to spare: a line of wide letters is wider than the text's average.
+    return max(12, int((region_px - LABEL_MARGIN_PX * scale) / (average * 1.1)))
+
+
+def lines(layout: Any, text: str, icon: str = "NONE", width: int | None = None) -> None:
+    for line in status.wrap(text, width or _wrap_width(text)):
+        layout.label(text=line, icon=icon)
+        icon = "BLANK1" if icon != "NONE" else "NONE"
+
+
+def has_progress_bar() -> bool:
+    rna: Any = bpy.types.UILayout.bl_rna
+    return "progress" in rna.functions
+
+
+def progress(layout: Any, factor: float, text: str) -> None:
+    if has_progress_bar():
+        layout.progress(factor=max(0.0, min(1.0, factor)), type="BAR", text=text)
+    else:
+        layout.label(text=text)
+
+
+def service_ready(layout: Any, service_id: str) -> bool:
+    """Say why nothing can be sent (offline, no key); True when both are fine."""
+    service = BY_ID[service_id]
+    ok = True
+    if not bpy.app.online_access:
+        lines(layout, session.offline_message(), "ERROR")
+        ok = False
+    if not settings.key(service)[0]:
+        lines(layout, f"No {service.label} {service.key_label.lower()}: add it in the "
+                       f"preferences or set ${service.key_env[0]}", "ERROR")
+        button(layout, "preferences.addon_show", "Open Preferences", "PREFERENCES",
+                module=EXTENSION)
+        ok = False
+    return ok
+
+
+def balance(layout: Any, service_id: str) -> None:
+    answer = session.balance(service_id)
+    if answer is None:
+        return
+    if answer.text:
+        layout.label(text=answer.text if answer.ok else f"Balance unavailable: {answer.text}",
+                     icon="FUND" if answer.ok else "INFO")
+    elif answer.pending:
+        layout.label(text="Balance: asking…", icon="SORTTIME")
+
+
+class Sidebar:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = CATEGORY

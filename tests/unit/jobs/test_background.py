@@ -1,0 +1,27 @@
+import threading
+import time
+
+from conjure.jobs.background import Background
+
+
+def test_background_never_waits_and_reports_errors():
+    gate = threading.Event()
+
+    def slow():
+        gate.wait(5)
+        return "1200 credits"
+
+    bg = Background()
+    start = time.monotonic()
+    assert bg.get("k", slow).pending and time.monotonic() - start < 0.5
+    gate.set()
+    while bg.peek("k").pending:
+        time.sleep(0.01)
+    assert (bg.peek("k").text, bg.peek("k").ok) == ("1200 credits", True)
+
+    def boom():
+        raise RuntimeError("key refused")
+    bg.get("k", boom, refresh=True)
+    while bg.peek("k").pending:
+        time.sleep(0.01)
+    assert (bg.peek("k").text, bg.peek("k").ok) == ("key refused", False)
