@@ -30,7 +30,8 @@ test-blender:
 	done
 
 ## The real Blender application: BLENDER=/path/to/blender, else Debian chroots with Blender 4.3
-## and 5.2 built once under ~/.cache/conjure/chroots (Linux, root); skips without either, unless
+## and 5.2 built once under ~/.cache/conjure/chroots or $CONJURE_CHROOTS (Linux, root; apt-get
+## installs debootstrap on the host when missing); skips without either, unless
 ## CONJURE_REQUIRE_APP=1. Screenshots go to build/screenshots/.
 test-app:
 	"$$($(VENV) $(REQ)/dev.txt)" -m pytest tests/app

@@ -14,6 +14,7 @@ loopback, which the chroots share).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -54,13 +55,28 @@ def unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def chroot_roots() -> dict[str, Path | str]:
+def chroot_roots(pytestconfig) -> dict[str, Path | str]:
     if os.environ.get("BLENDER") or NO_TARGET:
         return {}
     start = time.monotonic()
-    roots = targets.ensure_chroots(tuple(TARGETS))
-    harness.record_timing(f"chroots ready in {time.monotonic() - start:.1f} s: "
-                    + ", ".join(f"{k} {v}" for k, v in roots.items()))
+    # A cold build takes minutes: its steps go to the terminal as they happen, past pytest's
+    # capture, which would show them only if the first test failed.
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
+
+    def progress(line: str) -> None:
+        if reporter is None:
+            print(f"[app] {line}", file=sys.__stderr__, flush=True)
+        else:
+            reporter.write_line(f"[app] {line}")
+            reporter.flush()
+
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        roots = targets.ensure_chroots(tuple(TARGETS), progress)
+        ready = (f"chroots ready in {time.monotonic() - start:.1f} s: "
+                 + ", ".join(f"{k} {v}" for k, v in roots.items()))
+        progress(ready)
+    harness.record_timing(ready)
     return roots
 
 

@@ -5,9 +5,7 @@ import os
 import signal
 import time
 
-import pytest
 from app import harness
-from app.conftest import TARGETS
 
 #: The service keeps the job queued this long, so it is still unfinished when Blender dies.
 QUEUE_S = 8
@@ -74,9 +72,6 @@ def test_killed_blender_resumes_the_job_without_submitting_twice(user, display, 
 
 
 def test_restart_with_the_same_process_id_resumes_the_job(user, display, sandbox):
-    # Run on one target only: the journal's logic does not depend on Blender's version.
-    if user.target.name != TARGETS[0]:
-        pytest.skip("checked on the first target only")
     key = f"sk-thrixel-app-restart-pidns-{user.target.name}"
     first, job = _kill_mid_job(user, display, sandbox, key, pid_namespace=True)
     # In a PID namespace the restarted Blender has the dead one's process id; the lease's

@@ -13,15 +13,22 @@ reachable from inside.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import queue
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROOT_SH = Path(__file__).resolve().with_name("chroot.sh")
@@ -31,6 +38,9 @@ SUITES = ("trixie", "sid")
 CHECKOUT_INSIDE = "/mnt/conjure"
 SCRATCH_INSIDE = "/mnt/scratch"
 
+#: A chroot build silent this long gets a "still at" line (debootstrap and apt-get each take
+#: about a minute without a word).
+_HEARTBEAT_S = 20
 _PR_SET_PDEATHSIG = 1
 _BASE_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -168,21 +178,79 @@ def chroot_available() -> str | None:
     return None
 
 
-def ensure_chroots(suites: tuple[str, ...] = SUITES) -> dict[str, Path | str]:
-    """Build the missing chroots side by side (about a minute each, mostly download) and return
-    each suite's root folder, or the reason it could not be built."""
-    procs = {s: subprocess.Popen([str(CHROOT_SH), "ensure", s], stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True) for s in suites}
+def ensure_chroots(suites: tuple[str, ...] = SUITES,
+                   progress: Callable[[str], None] | None = None) -> dict[str, Path | str]:
+    """Build the missing chroots side by side (about two minutes each, mostly download) and
+    return each suite's root folder, or the reason it could not be built. What the builds need on
+    the host is installed first, once: two builds each installing it would race for apt's lock.
+    Every step of the build is passed to ``progress`` (default: stderr) as one line as it
+    starts."""
+    progress = progress or _to_stderr
+    host = _stream({"host": [str(CHROOT_SH), "host"]}, progress)["host"]
+    if host.returncode != 0:
+        reason = f"installing the chroot builders' host packages failed: {host.explain()}"
+        return dict.fromkeys(suites, reason)
+    builds = _stream({s: [str(CHROOT_SH), "ensure", s] for s in suites}, progress)
     found: dict[str, Path | str] = {}
-    for suite, proc in procs.items():
-        out, err = proc.communicate()
-        lines = out.strip().splitlines()
-        if proc.returncode == 0 and lines:
+    for suite, build in builds.items():
+        lines = build.stdout.strip().splitlines()
+        if build.returncode == 0 and lines:
             found[suite] = Path(lines[-1])
         else:
-            found[suite] = (f"building the {suite} chroot failed (exit {proc.returncode}): "
-                            + " | ".join(err.strip().splitlines()[-6:]))
+            found[suite] = f"building the {suite} chroot failed: {build.explain()}"
     return found
+
+
+@dataclass
+class _Finished:
+    returncode: int
+    stdout: str
+    stderr: list[str]
+
+    def explain(self) -> str:
+        return f"exit {self.returncode}: " + " | ".join(self.stderr[-6:])
+
+
+def _stream(commands: dict[str, list[str]],
+            progress: Callable[[str], None]) -> dict[str, _Finished]:
+    """Run ``commands`` side by side; pass each stderr line on as it comes, and a "still
+    working" line for a command silent for ``_HEARTBEAT_S``, so a log never looks hung."""
+    lines: queue.SimpleQueue[tuple[str, str | None]] = queue.SimpleQueue()
+    procs = {name: subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, errors="replace")
+             for name, argv in commands.items()}
+    for name, proc in procs.items():
+        threading.Thread(target=_relay, args=(name, proc.stderr, lines), daemon=True).start()
+    stderr: dict[str, list[str]] = {name: [] for name in procs}
+    started = time.monotonic()
+    heard = dict.fromkeys(procs, started)
+    running = set(procs)
+    while running:
+        with contextlib.suppress(queue.Empty):
+            name, line = lines.get(timeout=1)
+            heard[name] = time.monotonic()
+            if line is None:
+                running.discard(name)
+            else:
+                stderr[name].append(line)
+                progress(line)
+        now = time.monotonic()
+        for quiet in sorted(n for n in running if now - heard[n] >= _HEARTBEAT_S):
+            heard[quiet] = now
+            progress(f"chroot.sh: {quiet}: still working ({now - started:.0f} s)")
+    return {name: _Finished(proc.wait(), proc.stdout.read() if proc.stdout else "",
+                            stderr[name])
+            for name, proc in procs.items()}
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _relay(name: str, stream: IO[str], lines: queue.SimpleQueue) -> None:
+    for line in stream:
+        lines.put((name, line.rstrip("\n")))
+    lines.put((name, None))
 
 
 def chroot_target(suite: str, root: Path, scratch: Path) -> Target:
@@ -212,8 +280,6 @@ def main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[1] != "--":
         print("usage: targets.py trixie|sid|host -- COMMAND...", file=sys.stderr)
         return 2
-    import tempfile
-
     scratch = Path(tempfile.mkdtemp(prefix="conjure-app-"))
     if argv[0] == "host":
         target = host_target(os.environ.get("BLENDER", "blender"), scratch)
