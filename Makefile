@@ -15,10 +15,13 @@ test: lint typecheck test-unit test-blender test-app
 
 ## ruff (with PLC0415: no imports inside functions) and the import contracts of the layers.
 lint:
-	py=$$($(VENV) $(REQ)/dev.txt); "$$(dirname "$$py")/ruff" check . && tools/importlint.sh "$$py"
+	py=$$($(VENV) $(REQ)/dev.txt); "$$(dirname "$$py")/ruff" check . && \
+	  tools/as_package.sh "$$(dirname "$$py")/lint-imports" --config "$$PWD/pyproject.toml" --no-cache
 
+## mypy over the whole extension, the Blender layer against fake-bpy-module's stubs.
 typecheck:
-	tools/typecheck.sh "$$($(VENV) $(REQ)/dev.txt)"
+	tools/as_package.sh "$$($(VENV) $(REQ)/dev.txt)" -m mypy --config-file "$$PWD/pyproject.toml" \
+	  --cache-dir "$$PWD/build/.mypy_cache" -p conjure
 
 test-unit:
 	"$$($(VENV) $(REQ)/dev.txt)" -m pytest tests/unit

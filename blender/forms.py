@@ -155,11 +155,9 @@ def owner(context: bpy.types.Context, op: Operation, field: Field) -> Any:
 
 
 def selected(context: bpy.types.Context) -> tuple[str, str]:
-    """The (service id, operation name) chosen in the Generate panel; the name is "" when the
-    service offers nothing to start from in this version."""
+    """The (service id, operation name) chosen in the Generate panel."""
     forms = state(context)
-    service = forms.service
-    return service, getattr(forms, f"mode_{service}", "") or ""
+    return forms.service, getattr(forms, f"mode_{forms.service}")
 
 
 def _raw(context: bpy.types.Context, op: Operation, image: Any) -> dict[str, Any]:

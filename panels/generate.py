@@ -15,14 +15,9 @@ from ..workflow import formspec
 from . import widgets
 
 
-def _chosen(context: Any) -> tuple[str, Operation | None]:
+def _chosen(context: Any) -> tuple[str, Operation]:
     service_id, name = forms.selected(context)
-    if not name:
-        return service_id, None
-    try:
-        return service_id, catalog.operation(service_id, name)
-    except Exception:
-        return service_id, None
+    return service_id, catalog.operation(service_id, name)
 
 
 class CONJURE_PT_generate(widgets.Sidebar, bpy.types.Panel):
@@ -34,8 +29,6 @@ class CONJURE_PT_generate(widgets.Sidebar, bpy.types.Panel):
         state = forms.state(context)
         layout.prop(state, "service")
         service_id, op = _chosen(context)
-        if op is None:
-            return
         layout.prop(state, f"mode_{service_id}")
         if op.description:
             widgets.lines(layout.column(align=True), op.description)
@@ -77,12 +70,11 @@ class CONJURE_PT_generate_advanced(widgets.Sidebar, bpy.types.Panel):
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
         _, op = _chosen(context)
-        return op is not None and bool(formspec.advanced(op))
+        return bool(formspec.advanced(op))
 
     def draw(self, context: bpy.types.Context) -> None:
         _, op = _chosen(context)
-        if op is not None:
-            forms.draw_fields(self.layout.column(), context, op, formspec.advanced(op))
+        forms.draw_fields(self.layout.column(), context, op, formspec.advanced(op))
 
 
 classes = (CONJURE_PT_generate, CONJURE_PT_generate_advanced)
