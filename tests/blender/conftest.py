@@ -268,11 +268,16 @@ def form_reset(conjure, fresh_scene):
 
 
 @pytest.fixture
-def quick_polling(conjure):
+def session(conjure):
+    """Conjure's session module (``blender.session``): the journal, runner and shared answers."""
+    return importlib.import_module(f"{conjure.__name__}.blender.session")
+
+
+@pytest.fixture
+def quick_polling(session):
     """The sandbox runs at fast speed, so the session polls at a tenth of its real cadence (a
     real user's job polls every 2 s; waiting that long per test would make the tier slow
     without testing anything more)."""
-    session = importlib.import_module(f"{conjure.__name__}.blender.session")
     runner = session.get().runner
     runner.policy = dataclasses.replace(runner.policy, scale=0.1)
     yield

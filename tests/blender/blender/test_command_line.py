@@ -12,19 +12,14 @@ def cli(conjure):
     return importlib.import_module(f"{conjure.__name__}.blender.command_line")
 
 
-@pytest.fixture
-def engine(conjure):
-    return importlib.import_module(f"{conjure.__name__}.blender.session")
-
-
 def objects_in_blend(path):
     with bpy.data.libraries.load(str(path)) as (source, _):
         return list(source.objects)
 
 
-def jobs_by_prompt(engine):
+def jobs_by_prompt(session):
     found = {}
-    for job in engine.get().journal.jobs(limit=500):
+    for job in session.get().journal.jobs(limit=500):
         text = job.params.get("task") or job.params.get("prompt") or job.params.get("image_url")
         found.setdefault(text, []).append(job)
     return found
@@ -34,7 +29,7 @@ def test_command_is_registered_with_blender(conjure):
     assert conjure.blender.command_line._handle is not None
 
 
-def test_generate_writes_a_blend_with_the_model(cli, engine, tripo, fresh_scene, tmp_path,
+def test_generate_writes_a_blend_with_the_model(cli, session, tripo, fresh_scene, tmp_path,
                                                 capsys):
     out = tmp_path / "scene.blend"
     code = cli.main(["generate", "--provider", "TRIPO", "--prompt", "a stone gargoyle",
@@ -42,7 +37,7 @@ def test_generate_writes_a_blend_with_the_model(cli, engine, tripo, fresh_scene,
     text = capsys.readouterr().out
     assert code == 0, text
     assert f"CONJURE_OUTPUT={out}" in text and "[conjure] tripo" in text
-    job = engine.get().journal.jobs(limit=1)[0]
+    job = session.get().journal.jobs(limit=1)[0]
     assert job.params == {"prompt": "a stone gargoyle", "face_limit": 5000}
     # The file holds the model alone (the command starts it from an empty file).
     names = objects_in_blend(out)
@@ -72,7 +67,7 @@ def test_usage_and_input_errors_exit_non_zero(cli, capsys):
     assert "batch" in capsys.readouterr().out
 
 
-def test_batch_of_six_across_three_services_with_one_failure(cli, engine, thrixel, tripo,
+def test_batch_of_six_across_three_services_with_one_failure(cli, session, thrixel, tripo,
                                                             pixazo, fresh_scene, tmp_path,
                                                             capsys):
     rows = tmp_path / "prompts.csv"
@@ -94,7 +89,7 @@ def test_batch_of_six_across_three_services_with_one_failure(cli, engine, thrixe
     assert len(files) == 5 and not any(name.startswith("005-") for name in files)
     manifest = json.loads((out / "conjure-batch.json").read_text())
     assert len(manifest["rows"]) == 6
-    jobs = [engine.get().journal.require(e["model_job_id"] or e["job_id"])
+    jobs = [session.get().journal.require(e["model_job_id"] or e["job_id"])
             for e in manifest["rows"].values() if e["output"]]
     assert len(jobs) == 5 and {j.state for j in jobs} == {"imported"}
     assert {j.provider for j in jobs} == {"thrixel", "tripo", "pixazo"}
@@ -106,18 +101,18 @@ def test_batch_of_six_across_three_services_with_one_failure(cli, engine, thrixe
     assert last and {ob["conjure_job_id"] for ob in last} <= {j.id for j in jobs}
 
     # Re-running skips the finished rows: nothing paid for twice.
-    before = {k: len(v) for k, v in jobs_by_prompt(engine).items()}
+    before = {k: len(v) for k, v in jobs_by_prompt(session).items()}
     code = cli.main(["batch", str(rows), "--concurrency", "3", "--output-dir", str(out)])
     text = capsys.readouterr().out
     assert code == 1 and text.count("already done") == 5
-    after = {k: len(v) for k, v in jobs_by_prompt(engine).items()}
+    after = {k: len(v) for k, v in jobs_by_prompt(session).items()}
     for prompt in ("a brass telescope", "a wooden stool", "a glass lantern", "a copper kettle",
                    "https://example.com/chair.png"):
         assert after[prompt] == before[prompt] == 1, prompt
 
 
 def test_batch_continues_an_unfinished_job_instead_of_submitting_again(
-        conjure, cli, engine, thrixel, sandbox, fresh_scene, tmp_path, capsys):
+        conjure, cli, session, thrixel, sandbox, fresh_scene, tmp_path, capsys):
     batch = importlib.import_module(f"{conjure.__name__}.cli.batch")
     rows = tmp_path / "one.csv"
     rows.write_text("provider,prompt\nTHRIXEL,a music box\n", encoding="utf-8")
@@ -126,13 +121,13 @@ def test_batch_continues_an_unfinished_job_instead_of_submitting_again(
     sandbox.add_key("thrixel", "sk-thrixel-batch-slow", faults="cold_start=1")
     thrixel.thrixel_key = "sk-thrixel-batch-slow"
     [row] = batch.read_rows(rows)
-    job = engine.submit("thrixel", "create", {"task": "a music box"})
+    job = session.submit("thrixel", "create", {"task": "a music box"})
     manifest = batch.Manifest(out)
     manifest.begin_submit(row, "thrixel", "create", {"task": "a music box"})
     manifest.submitted(row, job.id)
-    count = len(engine.get().journal.jobs())
+    count = len(session.get().journal.jobs())
     assert cli.main(["batch", str(rows), "--output-dir", str(out)]) == 0
     text = capsys.readouterr().out
     assert f"continuing job {job.id}" in text and "submitted job" not in text
-    assert len(engine.get().journal.jobs()) == count
-    assert engine.get().journal.require(job.id).state == "imported"
+    assert len(session.get().journal.jobs()) == count
+    assert session.get().journal.require(job.id).state == "imported"

@@ -1,22 +1,16 @@
 """Follow-ups pre-filled from the selected model: no ids copied by hand."""
 
-import importlib
 
 import bpy
 import pytest
-
-
-@pytest.fixture
-def engine(conjure):
-    return importlib.import_module(f"{conjure.__name__}.blender.session")
 
 
 def conjure_objects(job_id):
     return [ob for ob in bpy.data.objects if ob.get("conjure_job_id") == job_id]
 
 
-def newest(engine):
-    return engine.get().journal.jobs(limit=1)[0]
+def newest(session):
+    return session.get().journal.jobs(limit=1)[0]
 
 
 def select_only(objects, active):
@@ -25,10 +19,10 @@ def select_only(objects, active):
     bpy.context.view_layer.objects.active = active
 
 
-def test_edit_of_a_thrixel_result_prefilled_from_the_selection(engine, thrixel, fresh_scene):
+def test_edit_of_a_thrixel_result_prefilled_from_the_selection(session, thrixel, fresh_scene):
     assert bpy.ops.conjure.generate(provider="THRIXEL", prompt="a bank vault door") == \
         {"FINISHED"}
-    source = newest(engine)
+    source = newest(session)
     parts = [ob for ob in conjure_objects(source.id) if ob.type == "MESH"]
     assert len(parts) >= 2, "the sandbox model should have several parts"
     part = parts[-1]
@@ -37,7 +31,7 @@ def test_edit_of_a_thrixel_result_prefilled_from_the_selection(engine, thrixel, 
     # way, read from the object's tag.
     names = f"{part['conjure_node_name']}"
     assert bpy.ops.conjure.edit(request="paint it red", parts=names) == {"FINISHED"}
-    edit = newest(engine)
+    edit = newest(session)
     assert edit.operation == "edit" and edit.parent_id == source.id
     assert edit.params["parent_submission_id"] == source.remote_id
     assert edit.params["modification_request"] == "paint it red"
@@ -48,19 +42,19 @@ def test_edit_of_a_thrixel_result_prefilled_from_the_selection(engine, thrixel, 
     assert edit.remote_id != source.remote_id
 
 
-def test_refine_takes_the_active_model(engine, thrixel, fresh_scene):
+def test_refine_takes_the_active_model(session, thrixel, fresh_scene):
     assert bpy.ops.conjure.generate(provider="THRIXEL", prompt="a toy robot") == {"FINISHED"}
-    source = newest(engine)
+    source = newest(session)
     root = bpy.context.view_layer.objects.active
     assert root["conjure_job_id"] == source.id
     assert bpy.ops.conjure.refine() == {"FINISHED"}
-    refine = newest(engine)
+    refine = newest(session)
     assert (refine.operation, refine.parent_id) == ("refine", source.id)
     assert refine.params["parent_submission_id"] == source.remote_id
     assert conjure_objects(refine.id)
 
 
-def test_follow_up_by_job_id_and_errors_in_words(engine, thrixel, tripo, fresh_scene):
+def test_follow_up_by_job_id_and_errors_in_words(session, thrixel, tripo, fresh_scene):
     bpy.ops.object.empty_add()
     plain = bpy.context.view_layer.objects.active
     select_only([plain], plain)
@@ -69,14 +63,14 @@ def test_follow_up_by_job_id_and_errors_in_words(engine, thrixel, tripo, fresh_s
     with pytest.raises(RuntimeError, match="No job 'nope'"):
         bpy.ops.conjure.follow_up(job_id="nope", operation="refine")
 
-    job = engine.submit("tripo", "text_to_model", {"prompt": "a mug"})
-    [done] = engine.run_blocking([job.id], timeout=30, echo=lambda line: None)
+    job = session.submit("tripo", "text_to_model", {"prompt": "a mug"})
+    [done] = session.run_blocking([job.id], timeout=30, echo=lambda line: None)
     with pytest.raises(RuntimeError, match="Tripo3D offers no edit"):
         bpy.ops.conjure.edit(job_id=done.id, request="x")
     with pytest.raises(RuntimeError, match="cannot be limited to parts"):
         bpy.ops.conjure.follow_up(job_id=done.id, operation="texture_model", parts="a")
     assert bpy.ops.conjure.follow_up(job_id=done.id, operation="texture_model",
                                      options='{"texture_quality": "detailed"}') == {"FINISHED"}
-    texture = newest(engine)
+    texture = newest(session)
     assert texture.params["original_model_task_id"] == done.remote_id
     assert conjure_objects(texture.id)

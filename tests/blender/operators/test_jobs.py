@@ -9,11 +9,6 @@ import pytest
 
 
 @pytest.fixture
-def engine(conjure):
-    return importlib.import_module(f"{conjure.__name__}.blender.session")
-
-
-@pytest.fixture
 def pump(conjure):
     return importlib.import_module(f"{conjure.__name__}.blender.pump")
 
@@ -22,34 +17,34 @@ def conjure_objects(job_id):
     return [ob for ob in bpy.data.objects if ob.get("conjure_job_id") == job_id]
 
 
-def wait_for(engine, job_id, states, timeout=30):
+def wait_for(session, job_id, states, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = engine.get().journal.require(job_id)
+        job = session.get().journal.require(job_id)
         if job.state in states:
             return job
         time.sleep(0.02)
     raise AssertionError(f"job {job_id} still {job.state}")
 
 
-def tick_until_settled(engine, pump, limit=100):
+def tick_until_settled(session, pump, limit=100):
     """The pump imports one due job per tick (a tick must stay short); earlier tests may have
     left other ready jobs that a restart offers too."""
     for _ in range(limit):
         pump.tick()
-        if not engine.due():
+        if not session.due():
             return
     raise AssertionError("the pump never ran out of jobs to import")
 
 
-def test_cancel_a_queued_job(engine, thrixel, sandbox, fresh_scene):
+def test_cancel_a_queued_job(session, thrixel, sandbox, fresh_scene):
     # A long cold start keeps the job queued at the service long enough to cancel it.
     sandbox.add_key("thrixel", "sk-thrixel-cold", faults="cold_start=30")
     thrixel.thrixel_key = "sk-thrixel-cold"
-    job = engine.submit("thrixel", "create", {"task": "a slow statue"})
-    wait_for(engine, job.id, {"queued", "running"})
+    job = session.submit("thrixel", "create", {"task": "a slow statue"})
+    wait_for(session, job.id, {"queued", "running"})
     assert bpy.ops.conjure.cancel_job(job_id=job.id) == {"FINISHED"}
-    done = wait_for(engine, job.id, {"cancelled"})
+    done = wait_for(session, job.id, {"cancelled"})
     assert "ancel" in done.message
     with pytest.raises(RuntimeError, match="already ended"):
         bpy.ops.conjure.cancel_job(job_id=job.id)
@@ -58,9 +53,9 @@ def test_cancel_a_queued_job(engine, thrixel, sandbox, fresh_scene):
     assert not conjure_objects(job.id)
 
 
-def test_reimport_from_cache_after_the_result_url_expired(engine, tripo, sandbox, fresh_scene):
+def test_reimport_from_cache_after_the_result_url_expired(session, tripo, sandbox, fresh_scene):
     assert bpy.ops.conjure.generate(provider="TRIPO", prompt="a clay pot") == {"FINISHED"}
-    job = engine.get().journal.jobs(limit=1)[0]
+    job = session.get().journal.jobs(limit=1)[0]
     first = conjure_objects(job.id)
     # An hour later the service's signed links have expired (the sandbox refuses them), and
     # this machine is even offline: the re-import reads only the local copy.
@@ -77,14 +72,14 @@ def test_reimport_from_cache_after_the_result_url_expired(engine, tripo, sandbox
     assert len({c for ob in again for c in ob.users_collection}) == 1
 
 
-def test_remove_keeps_the_files_and_refuses_running_jobs(engine, thrixel, sandbox,
+def test_remove_keeps_the_files_and_refuses_running_jobs(session, thrixel, sandbox,
                                                          fresh_scene):
-    job = engine.submit("thrixel", "create", {"task": "a spoon"})
-    [done] = engine.run_blocking([job.id], timeout=30, echo=lambda line: None)
-    paths = engine.result_paths(done)
+    job = session.submit("thrixel", "create", {"task": "a spoon"})
+    [done] = session.run_blocking([job.id], timeout=30, echo=lambda line: None)
+    paths = session.result_paths(done)
     assert bpy.ops.conjure.open_result_folder(job_id=done.id, dry_run=True) == {"FINISHED"}
     assert bpy.ops.conjure.remove_job(job_id=done.id) == {"FINISHED"}
-    assert engine.get().journal.get(done.id) is None
+    assert session.get().journal.get(done.id) is None
     assert all(p.is_file() for p in paths)
     assert done.id not in {item.job_id for item in bpy.context.window_manager.conjure.jobs}
     with pytest.raises(RuntimeError, match="No job"):
@@ -92,88 +87,88 @@ def test_remove_keeps_the_files_and_refuses_running_jobs(engine, thrixel, sandbo
 
     sandbox.add_key("thrixel", "sk-thrixel-cold2", faults="cold_start=30")
     thrixel.thrixel_key = "sk-thrixel-cold2"
-    running = engine.submit("thrixel", "create", {"task": "a fork"})
-    wait_for(engine, running.id, {"queued", "running"})
+    running = session.submit("thrixel", "create", {"task": "a fork"})
+    wait_for(session, running.id, {"queued", "running"})
     with pytest.raises(RuntimeError, match="cancel it first"):
         bpy.ops.conjure.remove_job(job_id=running.id)
-    engine.cancel(running.id)
+    session.cancel(running.id)
 
 
-def test_pump_tick_imports_a_job_that_became_ready(engine, pump, thrixel, fresh_scene):
-    job = engine.submit("thrixel", "create", {"task": "a weather vane"})
-    engine.follow(job.id)  # what the interactive invoke() does
-    wait_for(engine, job.id, {"ready"})
+def test_pump_tick_imports_a_job_that_became_ready(session, pump, thrixel, fresh_scene):
+    job = session.submit("thrixel", "create", {"task": "a weather vane"})
+    session.follow(job.id)  # what the interactive invoke() does
+    wait_for(session, job.id, {"ready"})
     assert not conjure_objects(job.id)  # nothing imports until the main thread ticks
     pump.tick()
     objects = conjure_objects(job.id)
     assert objects and all(ob.select_get() for ob in objects)
-    assert engine.get().journal.require(job.id).state == "imported"
+    assert session.get().journal.require(job.id).state == "imported"
     item = {i.job_id: i for i in bpy.context.window_manager.conjure.jobs}[job.id]
     pump.tick()  # the "imported" event reaches the mirror; a second tick imports nothing more
     assert item.state == "imported"
     assert len(conjure_objects(job.id)) == len(objects)
 
 
-def test_blocking_jobs_are_not_imported_again_by_the_pump(engine, pump, thrixel, fresh_scene):
+def test_blocking_jobs_are_not_imported_again_by_the_pump(session, pump, thrixel, fresh_scene):
     assert bpy.ops.conjure.generate(provider="THRIXEL", prompt="a bell") == {"FINISHED"}
-    job = engine.get().journal.jobs(limit=1)[0]
+    job = session.get().journal.jobs(limit=1)[0]
     count = len(conjure_objects(job.id))
     pump.tick()
     pump.tick()
     assert len(conjure_objects(job.id)) == count
 
 
-def test_after_a_restart_ready_jobs_are_offered_and_auto_imported(engine, pump, thrixel,
+def test_after_a_restart_ready_jobs_are_offered_and_auto_imported(session, pump, thrixel,
                                                                   fresh_scene):
-    job = engine.submit("thrixel", "create", {"task": "a compass"})
-    wait_for(engine, job.id, {"ready"})
-    engine.shutdown()  # Blender quits before the result was imported
+    job = session.submit("thrixel", "create", {"task": "a compass"})
+    wait_for(session, job.id, {"ready"})
+    session.shutdown()  # Blender quits before the result was imported
     started = time.perf_counter()
-    running = engine.get()  # ... and starts again
+    running = session.get()  # ... and starts again
     assert time.perf_counter() - started < 1.0, "start-up must not wait on the network"
     assert job.id in running.offered and job.id in running.autoimport
     item = {i.job_id: i for i in bpy.context.window_manager.conjure.jobs}[job.id]
     assert item.state == "ready"
-    tick_until_settled(engine, pump)
+    tick_until_settled(session, pump)
     assert conjure_objects(job.id)
-    assert engine.get().journal.require(job.id).state == "imported"
+    assert session.get().journal.require(job.id).state == "imported"
 
 
-def test_after_a_restart_without_auto_import_ready_jobs_are_only_offered(engine, pump, thrixel,
+def test_after_a_restart_without_auto_import_ready_jobs_are_only_offered(session, pump, thrixel,
                                                                          fresh_scene):
-    job = engine.submit("thrixel", "create", {"task": "a sextant"})
-    wait_for(engine, job.id, {"ready"})
-    engine.shutdown()
+    job = session.submit("thrixel", "create", {"task": "a sextant"})
+    wait_for(session, job.id, {"ready"})
+    session.shutdown()
     had = getattr(thrixel, "auto_import", None)
     if had is None:
         pytest.skip("the auto_import preference is not in this build")
     thrixel.auto_import = False
     try:
-        running = engine.get()
+        running = session.get()
         assert job.id in running.offered and job.id not in running.autoimport
-        tick_until_settled(engine, pump)
+        tick_until_settled(session, pump)
         assert not conjure_objects(job.id)
         assert bpy.ops.conjure.import_result(job_id=job.id) == {"FINISHED"}
-        assert job.id not in engine.get().offered
+        assert job.id not in session.get().offered
     finally:
         thrixel.auto_import = had
 
 
-def test_unfinished_job_continues_after_a_restart(engine, pump, thrixel, sandbox, fresh_scene):
+def test_unfinished_job_continues_after_a_restart(session, pump, thrixel, sandbox, fresh_scene):
     sandbox.add_key("thrixel", "sk-thrixel-slowish", faults="cold_start=1")
     thrixel.thrixel_key = "sk-thrixel-slowish"
-    job = engine.submit("thrixel", "create", {"task": "an hourglass"})
-    queued = wait_for(engine, job.id, {"queued", "running"})
+    job = session.submit("thrixel", "create", {"task": "an hourglass"})
+    queued = wait_for(session, job.id, {"queued", "running"})
     assert queued.remote_id
-    engine.shutdown()
-    engine.get()  # resumes polling the remote job; it is never sent again
-    done = wait_for(engine, job.id, {"ready", "imported"})
+    session.shutdown()
+    session.get()  # resumes polling the remote job; it is never sent again
+    done = wait_for(session, job.id, {"ready", "imported"})
     assert done.remote_id == queued.remote_id
-    tick_until_settled(engine, pump)
+    tick_until_settled(session, pump)
     assert conjure_objects(job.id)
 
 
-def test_a_saved_blend_holds_no_key(engine, thrixel, sandbox, fresh_scene, tmp_path):
+def test_a_saved_blend_holds_no_key(session, thrixel, sandbox, fresh_scene, tmp_path):
     sentinel = "sk-thrixel-OPSENTINEL-51c2"
     sandbox.add_key("thrixel", sentinel)
     thrixel.thrixel_key = sentinel
@@ -186,10 +181,10 @@ def test_a_saved_blend_holds_no_key(engine, thrixel, sandbox, fresh_scene, tmp_p
     assert sentinel.encode() not in data and b"OPSENTINEL" not in data
 
 
-def test_a_job_that_answered_without_a_file_says_so_on_import(engine, fresh_scene):
+def test_a_job_that_answered_without_a_file_says_so_on_import(session, fresh_scene):
     from bl_ext.dev.conjure.jobs.model import Job, State
 
-    journal = engine.get().journal
+    journal = session.get().journal
     job = journal.add(Job("tripo", "animate_prerigcheck", {"original_model_task_id": "t1"}),
                       claim=False)
     journal.update(job.id, state=State.SUBMITTING)

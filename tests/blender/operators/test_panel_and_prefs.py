@@ -1,26 +1,20 @@
 """The operators reading the panel's form, the import preferences, and uploading a selection."""
 
-import importlib
 
 import bpy
 import pytest
 from mathutils import Vector
 
 
-@pytest.fixture
-def engine(conjure):
-    return importlib.import_module(f"{conjure.__name__}.blender.session")
-
-
 def conjure_objects(job_id):
     return [ob for ob in bpy.data.objects if ob.get("conjure_job_id") == job_id]
 
 
-def newest(engine):
-    return engine.get().journal.jobs(limit=1)[0]
+def newest(session):
+    return session.get().journal.jobs(limit=1)[0]
 
 
-def test_generate_from_the_panel_form(engine, thrixel, fresh_scene):
+def test_generate_from_the_panel_form(session, thrixel, fresh_scene):
     forms = bpy.context.scene.conjure
     forms.service = "thrixel"
     forms.mode_thrixel = "create"
@@ -29,15 +23,15 @@ def test_generate_from_the_panel_form(engine, thrixel, fresh_scene):
         assert bpy.ops.conjure.generate(from_panel=True) == {"FINISHED"}
     finally:
         forms.prompt = ""
-    job = newest(engine)
+    job = newest(session)
     assert (job.operation, job.params["task"]) == ("create", "a carved wooden owl")
     assert conjure_objects(job.id)
 
 
-def test_import_preferences_scale_and_keep_the_active_collection(engine, thrixel,
+def test_import_preferences_scale_and_keep_the_active_collection(session, thrixel,
                                                                  fresh_scene):
-    job = engine.submit("thrixel", "create", {"task": "a tall tower"})
-    [done] = engine.run_blocking([job.id], timeout=30, echo=lambda line: None)
+    job = session.submit("thrixel", "create", {"task": "a tall tower"})
+    [done] = session.run_blocking([job.id], timeout=30, echo=lambda line: None)
     prefs = thrixel
     prefs.import_target_size = 2.0
     prefs.import_collection_per_job = False
@@ -61,12 +55,12 @@ def test_import_preferences_scale_and_keep_the_active_collection(engine, thrixel
                > 1.0 for ob in objects if ob.parent is None)
 
 
-def test_upload_selection_tags_the_selected_objects(engine, thrixel, fresh_scene):
+def test_upload_selection_tags_the_selected_objects(session, thrixel, fresh_scene):
     bpy.ops.mesh.primitive_cube_add()
     cube = bpy.context.view_layer.objects.active
     cube.name = "crate_body"
     assert bpy.ops.conjure.upload_selection(label="a crate") == {"FINISHED"}
-    job = newest(engine)
+    job = newest(session)
     assert job.operation == "upload" and job.params["glb_file"].endswith(".glb")
     assert job.remote_id
     assert (cube["conjure_job_id"], cube["conjure_remote_id"]) == (job.id, job.remote_id)
@@ -74,7 +68,7 @@ def test_upload_selection_tags_the_selected_objects(engine, thrixel, fresh_scene
     assert len(bpy.data.objects) == 1  # nothing imported on top of the original
     # Uploaded models are follow-up sources like generated ones.
     assert bpy.ops.conjure.edit(request="add iron bands") == {"FINISHED"}
-    assert newest(engine).params["parent_submission_id"] == job.remote_id
+    assert newest(session).params["parent_submission_id"] == job.remote_id
 
 
 def test_upload_needs_a_selection(thrixel, fresh_scene):
