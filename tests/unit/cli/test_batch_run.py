@@ -1,0 +1,122 @@
+"""A batch run driven with recorded steps and a journal of plain jobs: concurrency, candidates,
+failures, and a re-run that pays for nothing twice."""
+
+from pathlib import Path
+
+from conjure.cli import batch
+from conjure.cli.batch_run import BatchRun
+from conjure.jobs.model import Job, State
+from conjure.workflow import sequence
+
+
+class Jobs:
+    """The session as the batch reads it: each submitted job finishes on the next tick."""
+
+    def __init__(self, fail_prompts=()):
+        self.jobs: dict[str, Job] = {}
+        self.fail_prompts = set(fail_prompts)
+
+    def tick(self):
+        for job in self.jobs.values():
+            if job.finished:
+                continue
+            if job.params.get("prompt") in self.fail_prompts:
+                job.state, job.message = State.FAILED, "content blocked"
+            else:
+                job.state = State.READY
+                job.remote_id = f"remote-{job.id}"
+                job.result_files = (["candidate_0.png", "candidate_1.png"]
+                                    if job.operation == "candidates" else ["model.glb"])
+        return 0
+
+    def get(self, job_id):
+        return self.jobs.get(job_id)
+
+    def recent(self, limit):
+        return list(self.jobs.values())[:limit]
+
+
+class Steps:
+    def __init__(self, jobs: Jobs, run: BatchRun):
+        self.jobs = jobs
+        self.run = run
+        self.written: list[Path] = []
+        self.most_active = 0
+
+    def submit(self, request):
+        job = Job(provider=request.service, operation=request.operation,
+                  params=request.params, parent_id=request.parent_id)
+        self.jobs.jobs[job.id] = job
+        self.most_active = max(self.most_active, len(self.run.active) + 1)
+        return job
+
+    def wait(self, job_ids):
+        raise AssertionError("a batch never blocks on one job")
+
+    def result_paths(self, job):
+        return [self.run.folder / name for name in job.result_files]
+
+    def import_job(self, job):
+        path = self.run.output_for(job)
+        path.write_text(job.id)
+        self.written.append(path)
+        return sequence.Imported(2, "collection")
+
+    def tag(self, job, names):
+        raise AssertionError("a batch uploads nothing")
+
+
+def rows(tmp_path, text):
+    csv_path = tmp_path / "rows.csv"
+    csv_path.write_text(text)
+    return batch.read_rows(csv_path)
+
+
+def run_batch(tmp_path, text, jobs, concurrency=2):
+    folder = tmp_path / "out"
+    folder.mkdir(exist_ok=True)
+    lines: list[str] = []
+    run = BatchRun(rows(tmp_path, text), folder, concurrency, "glb", out=lines.append)
+    steps = Steps(jobs, run)
+    code = run.run(jobs, steps, timeout=30)
+    return code, steps, lines
+
+
+CSV = ("provider,prompt,candidate\n"
+       "TRIPO,a stone gargoyle,\n"
+       "TRIPO,a brass lamp,\n"
+       "VOXELAI,a red barn,1\n")
+
+
+def test_every_row_becomes_a_file_and_candidates_are_picked(tmp_path):
+    jobs = Jobs()
+    code, steps, lines = run_batch(tmp_path, CSV, jobs)
+    assert code == 0
+    assert sorted(p.name for p in steps.written) == [
+        "001-tripo-a-stone-gargoyle.glb", "002-tripo-a-brass-lamp.glb",
+        "003-voxelai-a-red-barn.glb"]
+    voxelize = [j for j in jobs.jobs.values() if j.operation == "voxelize"]
+    assert len(voxelize) == 1 and voxelize[0].params["image"].endswith("candidate_1.png")
+    assert steps.most_active <= 2
+    assert lines[-1] == "[batch] 3/3 rows done"
+
+
+def test_a_failed_row_is_reported_and_the_others_finish(tmp_path):
+    code, steps, lines = run_batch(tmp_path, CSV, Jobs(fail_prompts={"a brass lamp"}))
+    assert code == 1 and len(steps.written) == 2
+    assert any("row 2 (line 3) FAILED" in line and "content blocked" in line for line in lines)
+
+
+def test_a_re_run_submits_nothing_that_already_finished(tmp_path):
+    jobs = Jobs()
+    run_batch(tmp_path, CSV, jobs)
+    submitted = len(jobs.jobs)
+    code, steps, lines = run_batch(tmp_path, CSV, jobs)
+    assert code == 0 and len(jobs.jobs) == submitted and steps.written == []
+    assert sum("already done" in line for line in lines) == 3
+
+
+def test_a_row_the_service_cannot_take_fails_without_stopping_the_batch(tmp_path):
+    code, steps, lines = run_batch(tmp_path, "provider,prompt\nNOPE,x\nTRIPO,a cup\n", Jobs())
+    assert code == 1 and len(steps.written) == 1
+    assert any("unknown service 'NOPE'" in line for line in lines)
