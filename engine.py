@@ -23,9 +23,9 @@ from .jobs.events import EventQueue
 from .jobs.journal import Journal
 from .jobs.model import Job, State
 from .jobs.runner import Runner
-from .providers import catalog, errors
+from .providers import errors, registry
 from .providers.base import Provider
-from .providers.client import ClientConfig, make_provider
+from .providers.registry import ClientConfig, make_client
 from .providers.services import BY_ID, SERVICES
 
 #: Main-thread time one pump tick may spend draining events.
@@ -105,7 +105,7 @@ def build_providers() -> dict[str, Provider]:
                               network=network, guard=_guard,
                               options=prefs.client_options(service))
         try:
-            clients[service.id] = make_provider(service.id, config)
+            clients[service.id] = make_client(service.id, config)
         except NotImplementedError:
             continue
     return clients
@@ -171,7 +171,7 @@ def submit(provider: str, operation: str, params: dict[str, Any],
         raise errors.AuthenticationError(
             f"No {service.label} {service.key_label.lower()}: paste it in Edit > Preferences > "
             f"Add-ons > Conjure, or set ${service.key_env[0]} (get one at {service.key_help})")
-    cleaned = catalog.operation(provider, operation).validate(params)
+    cleaned = registry.operation(provider, operation).validate(params)
     engine = get()
     if provider not in engine.runner.providers:
         raise NotImplementedError(f"{service.label} is not supported by this Conjure version")

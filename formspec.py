@@ -173,10 +173,10 @@ def advanced(op: Operation) -> list[Field]:
 
 def job_prompt(provider: str, operation: str, params: Mapping[str, Any]) -> str:
     """The text a job was asked for (its prompt-role parameter), for lists and lineage."""
-    from .providers import catalog
+    from .providers import registry
 
     try:
-        param = catalog.operation(provider, operation).param_for("prompt")
+        param = registry.operation(provider, operation).param_for("prompt")
     except Exception:  # an operation this version no longer declares: fall back to a guess
         param = None
     names = [param.name] if param else ["prompt", "task"]

@@ -15,7 +15,7 @@ from .. import engine, inputs, preferences
 from ..importers import scene as scene_import
 from ..jobs.journal import JournalError
 from ..jobs.model import Job, State
-from ..providers import catalog
+from ..providers import registry
 from ..providers.errors import ServiceError
 from ..providers.services import BY_ID
 
@@ -116,7 +116,7 @@ def collection_name(job: Job) -> str:
 
 def inputs_prompt(job: Job) -> str:
     try:
-        op = catalog.operation(job.provider, job.operation)
+        op = registry.operation(job.provider, job.operation)
     except ServiceError:
         return ""
     for role in ("prompt",):

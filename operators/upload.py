@@ -17,14 +17,14 @@ from bpy.props import BoolProperty, StringProperty
 from .. import engine
 from ..importers.scene import accepted_options
 from ..jobs.model import Job, State
-from ..providers import catalog
+from ..providers import registry
 from ..providers.errors import InvalidRequestError
 from ..providers.services import BY_OP_ID
 from . import common
 
 
 def upload_operation(service_id: str) -> str:
-    for op in catalog.operations(service_id):
+    for op in registry.operations(service_id):
         if op.mode == "upload":
             return op.name
     raise InvalidRequestError(f"{service_id}: this service takes no model uploads",

@@ -14,7 +14,7 @@ import bpy
 from .. import engine, forms, formspec, preferences, uistatus
 from ..jobs.model import Job, State
 from ..operators import ui
-from ..providers import catalog
+from ..providers import registry
 from ..providers.params import Operation
 from ..providers.services import BY_ID
 
@@ -127,7 +127,7 @@ def _chosen(context: Any) -> tuple[str, Operation | None]:
     if not name:
         return service_id, None
     try:
-        return service_id, catalog.operation(service_id, name)
+        return service_id, registry.operation(service_id, name)
     except Exception:
         return service_id, None
 

@@ -16,7 +16,7 @@ from support import package  # noqa: E402
 
 package.install()
 
-from conjure.providers import catalog  # noqa: E402
+from conjure.providers import registry  # noqa: E402
 from conjure.providers.services import SERVICES  # noqa: E402
 
 TARGET = ROOT / "docs" / "operations.md"
@@ -40,7 +40,7 @@ def render() -> str:
     ]
     for service in SERVICES:
         lines += [f"## {service.label}", ""]
-        ops = catalog.operations(service.id)
+        ops = registry.operations(service.id)
         try:
             module = importlib.import_module(f"conjure.providers.{service.id}")
         except ModuleNotFoundError:

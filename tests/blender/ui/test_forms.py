@@ -13,7 +13,7 @@ def forms(mod):
 
 @pytest.fixture
 def catalog(mod):
-    return mod("providers.catalog")
+    return mod("providers.registry")
 
 
 def _prop(forms, op, attr, shared):
@@ -168,7 +168,7 @@ def test_image_list_operators_append_and_remove(forms, form_reset, tmp_path):
     assert forms.values(bpy.context, "thrixel", "create")["images"] == [str(path)] * 2
     bpy.ops.conjure.remove_image(target="shared:images", index=0)
     assert len(form_reset.images) == 1
-    op = forms.group_attr(forms.catalog.operation("tripo", "multiview_to_model"))
+    op = forms.group_attr(forms.registry.operation("tripo", "multiview_to_model"))
     bpy.ops.conjure.load_image(target=f"{op}:left", filepath=str(path))
     assert forms.values(bpy.context, "tripo", "multiview_to_model")["left"] == str(path)
 

@@ -1,6 +1,6 @@
 import pytest
 
-from conjure.providers import catalog
+from conjure.providers import registry
 from conjure.providers.errors import InvalidRequestError
 from conjure.providers.params import Operation, Param, exclusive, one_of, only_when
 
@@ -55,12 +55,12 @@ def test_required_param():
         op.validate({"parent": ""})
 
 
-def test_catalog_finds_declared_operations():
-    assert catalog.operation("thrixel", "create").mode == "text"
+def test_registry_finds_declared_operations():
+    assert registry.operation("thrixel", "create").mode == "text"
     with pytest.raises(InvalidRequestError, match="Thrixel has no operation 'fly'"):
-        catalog.operation("thrixel", "fly")
+        registry.operation("thrixel", "fly")
     with pytest.raises(InvalidRequestError, match="unknown service"):
-        catalog.operations("nope")
+        registry.operations("nope")
 
 
 def test_roles_name_the_generic_inputs():

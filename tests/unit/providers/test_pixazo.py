@@ -11,10 +11,12 @@ import pytest
 import requests
 import responses
 
-from conjure.providers import errors, pixazo
+from conjure.providers import errors
 from conjure.providers.base import Phase
-from conjure.providers.client import ClientConfig, make_provider
 from conjure.providers.http import NetworkSettings
+from conjure.providers.pixazo.client import POLL_EVERY, parse_time
+from conjure.providers.pixazo.operations import BY_NAME
+from conjure.providers.registry import ClientConfig, make_client
 
 KEY = "pixazo-unit-SECRET-key"
 BASE = "https://gateway.pixazo.ai"
@@ -22,7 +24,7 @@ SUBMIT = f"{BASE}/pixal3d/v1/pixal3d-request"
 RID = "pixal3d_019d0000-0000-7000-8000-000000000001"
 STATUS = f"{BASE}/v2/requests/status/{RID}"
 MEDIA = f"https://pub-582b7213209642b9b995c96c95a30381.r2.dev/v1/{RID}/output.glb"
-OP = pixazo.BY_NAME["image_to_3d"]
+OP = BY_NAME["image_to_3d"]
 DOG = "https://example.com/example_inputs/dog.png"
 
 
@@ -37,7 +39,7 @@ def png(width=32, height=32):
 
 def provider():
     network = NetworkSettings(max_retries=2, backoff_base=0.0, backoff_cap=0.0)
-    return make_provider("pixazo", ClientConfig(BASE, key=KEY, network=network))
+    return make_client("pixazo", ClientConfig(BASE, key=KEY, network=network))
 
 
 def job(params, remote_id=None):
@@ -201,18 +203,18 @@ def test_status_polling_is_retried_on_server_errors_and_sends_the_key():
                                 "created_at": "2026-05-22T13:17:32.110Z"})
     result = provider().poll(job({"image_url": DOG}, RID))
     assert result.phase == Phase.RUNNING and result.progress is None
-    assert result.poll_after == pixazo.POLL_EVERY
+    assert result.poll_after == POLL_EVERY
     assert all(c.request.headers["Ocp-Apim-Subscription-Key"] == KEY for c in responses.calls)
 
 
 def test_both_timestamp_styles_are_read_as_utc():
-    assert pixazo.parse_time("2026-05-22T13:17:32.110Z") == datetime(
+    assert parse_time("2026-05-22T13:17:32.110Z") == datetime(
         2026, 5, 22, 13, 17, 32, 110000, tzinfo=UTC)
-    assert pixazo.parse_time("2026-05-22 13:19:23") == datetime(2026, 5, 22, 13, 19, 23,
+    assert parse_time("2026-05-22 13:19:23") == datetime(2026, 5, 22, 13, 19, 23,
                                                                  tzinfo=UTC)
-    assert pixazo.parse_time("2026-03-31T10:00:15.000+02:00") == datetime(
+    assert parse_time("2026-03-31T10:00:15.000+02:00") == datetime(
         2026, 3, 31, 8, 0, 15, tzinfo=UTC)
-    assert pixazo.parse_time("yesterday") is None and pixazo.parse_time(None) is None
+    assert parse_time("yesterday") is None and parse_time(None) is None
 
 
 @pytest.mark.parametrize("created", ["2026-05-22T13:17:32.110Z", "2026-05-22 13:17:32"])

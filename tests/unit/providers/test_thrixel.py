@@ -11,21 +11,16 @@ import requests
 import responses
 from responses import matchers
 
-from conjure.providers import catalog, errors
+from conjure.providers import errors, registry
 from conjure.providers.base import Phase
-from conjure.providers.client import ClientConfig
 from conjure.providers.http import NetworkSettings
-from conjure.providers.thrixel import (
-    FAILURE_CODES,
-    INLINE_IMAGE_BYTES,
-    OPERATIONS,
-    UNSUPPORTED,
-    MultipartFile,
-    ThrixelProvider,
-    map_error,
-    parse_hierarchy,
-    sse_progress,
-)
+from conjure.providers.registry import ClientConfig
+from conjure.providers.thrixel.client import ThrixelProvider
+from conjure.providers.thrixel.errors import FAILURE_CODES, map_error
+from conjure.providers.thrixel.hierarchy import parse_hierarchy
+from conjure.providers.thrixel.operations import INLINE_IMAGE_BYTES, OPERATIONS, UNSUPPORTED
+from conjure.providers.thrixel.stream import sse_progress
+from conjure.providers.thrixel.upload import MultipartFile
 from support.pictures import png
 
 BASE = "https://api.thrixel.com"
@@ -166,7 +161,7 @@ def test_convert_posts_and_downloads_the_format():
 # -- validation -----------------------------------------------------------------------------
 
 def op(name):
-    return catalog.operation("thrixel", name)
+    return registry.operation("thrixel", name)
 
 
 @pytest.mark.parametrize(("operation", "values", "field", "words"), [

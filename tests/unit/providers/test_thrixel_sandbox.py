@@ -10,7 +10,7 @@ import pytest
 from conjure.jobs.model import State
 from conjure.providers import errors
 from conjure.providers.base import Phase
-from conjure.providers.client import ClientConfig
+from conjure.providers.registry import ClientConfig
 from conjure.providers.thrixel import ThrixelProvider
 from sandbox import start_sandbox
 from support.engine_env import EngineEnv

@@ -13,10 +13,13 @@ from conjure.jobs.journal import Journal
 from conjure.jobs.model import State
 from conjure.jobs.polling import PollPolicy
 from conjure.jobs.runner import Runner
-from conjure.providers import errors, imagefiles, tripo
+from conjure.providers import errors, imagefiles
 from conjure.providers.base import Phase
-from conjure.providers.client import ClientConfig, make_provider
 from conjure.providers.http import NetworkSettings
+from conjure.providers.registry import ClientConfig, make_client
+from conjure.providers.tripo.client import API_ENV, TripoProvider
+from conjure.providers.tripo.errors import CODES
+from conjure.providers.tripo.operations import BY_NAME, UNSUPPORTED
 
 KEY = "tsk_unit_SECRET_123"
 V2 = "https://api.tripo3d.ai/v2/openapi"
@@ -36,7 +39,7 @@ def png(width=64, height=48):
 
 def provider(api="v3", **network):
     settings = NetworkSettings(max_retries=2, backoff_base=0.0, backoff_cap=0.0, **network)
-    return tripo.TripoProvider(ClientConfig("https://api.tripo3d.ai", key=KEY, network=settings),
+    return TripoProvider(ClientConfig("https://api.tripo3d.ai", key=KEY, network=settings),
                                api)
 
 
@@ -171,7 +174,7 @@ def sent_json(call):
 ])
 def test_each_operation_sends_the_documented_body(operation, params, v2_body, v3_route,
                                                   v3_body):
-    cleaned = tripo.BY_NAME[operation].validate(params)
+    cleaned = BY_NAME[operation].validate(params)
     responses.post(f"{V2}/task", json=ok({"task_id": TASK_ID}))
     responses.post(f"{V3}/{v3_route}", json={"code": 0, "status": "success",
                                              "data": {"task_id": TASK_ID}})
@@ -300,13 +303,13 @@ def test_a_data_url_is_decoded_and_uploaded():
 ])
 def test_each_rule_names_the_field_and_what_is_allowed(operation, values, field, words):
     with pytest.raises(errors.InvalidRequestError) as caught:
-        tripo.BY_NAME[operation].validate(values)
+        BY_NAME[operation].validate(values)
     assert caught.value.field == field
     assert words in str(caught.value)
 
 
 def test_p1_allows_its_own_face_limit_and_smart_low_poly_has_no_limit_without_it():
-    op = tripo.BY_NAME["text_to_model"]
+    op = BY_NAME["text_to_model"]
     assert op.validate({"prompt": "a", "model_version": "P1-20260311", "face_limit": 48})
     assert op.validate({"prompt": "a", "face_limit": 300000})["face_limit"] == 300000
     assert op.validate({"prompt": "a", "model_version": "v3.1-20260211",
@@ -328,7 +331,7 @@ def write(path, data):
 def test_local_images_are_checked_before_anything_is_sent(tmp_path, make, words):
     value = make(tmp_path / "img.png")
     with pytest.raises(errors.InvalidRequestError) as caught:
-        tripo.BY_NAME["image_to_model"].validate({"image": value})
+        BY_NAME["image_to_model"].validate({"image": value})
     assert caught.value.field == "image"
     assert words in str(caught.value)
 
@@ -339,7 +342,7 @@ def test_images_over_20_mb_are_refused_from_the_file_size(tmp_path):
         handle.write(png())
         handle.truncate(20 * 1024 * 1024 + 1)  # sparse: no 20 MB written
     with pytest.raises(errors.InvalidRequestError, match="at most 20 MB"):
-        tripo.BY_NAME["multiview_to_model"].validate({"front": "https://e.com/f.png",
+        BY_NAME["multiview_to_model"].validate({"front": "https://e.com/f.png",
                                                       "back": str(path)})
 
 
@@ -427,7 +430,7 @@ EXPECTED = {
 
 
 def test_every_documented_code_has_a_mapping():
-    assert {code for _, code in DOCUMENTED} == set(tripo.CODES) == set(EXPECTED)
+    assert {code for _, code in DOCUMENTED} == set(CODES) == set(EXPECTED)
 
 
 @responses.activate
@@ -624,23 +627,23 @@ def test_balance_lines_for_both_families():
 
 
 def test_api_version_comes_from_the_config_then_the_environment_then_v3(monkeypatch):
-    monkeypatch.delenv(tripo.API_ENV, raising=False)
+    monkeypatch.delenv(API_ENV, raising=False)
     config = ClientConfig("https://api.tripo3d.ai", key=KEY)
-    assert make_provider("tripo", config).api == "v3"
-    assert make_provider("tripo", config).base == "https://openapi.tripo3d.ai"
-    monkeypatch.setenv(tripo.API_ENV, "v2")
-    assert make_provider("tripo", config).api == "v2"
-    assert make_provider("tripo", config).base == "https://api.tripo3d.ai"
+    assert make_client("tripo", config).api == "v3"
+    assert make_client("tripo", config).base == "https://openapi.tripo3d.ai"
+    monkeypatch.setenv(API_ENV, "v2")
+    assert make_client("tripo", config).api == "v2"
+    assert make_client("tripo", config).base == "https://api.tripo3d.ai"
     v3_cn = ClientConfig("https://api.tripo3d.com", key=KEY, options={"api": "v3"})
-    assert make_provider("tripo", v3_cn).base == "https://openapi.tripo3d.com"
+    assert make_client("tripo", v3_cn).base == "https://openapi.tripo3d.com"
     sandbox = ClientConfig("http://127.0.0.1:9/tripo", key=KEY)
-    assert make_provider("tripo", sandbox).base == "http://127.0.0.1:9/tripo"
-    monkeypatch.setenv(tripo.API_ENV, "v4")
+    assert make_client("tripo", sandbox).base == "http://127.0.0.1:9/tripo"
+    monkeypatch.setenv(API_ENV, "v4")
     with pytest.raises(ValueError, match="v2 or v3"):
-        make_provider("tripo", config)
+        make_client("tripo", config)
 
 
 def test_unsupported_operations_are_listed_with_reasons():
-    declared = set(tripo.BY_NAME)
-    assert declared.isdisjoint(tripo.UNSUPPORTED)
-    assert all(reason for reason in tripo.UNSUPPORTED.values())
+    declared = set(BY_NAME)
+    assert declared.isdisjoint(UNSUPPORTED)
+    assert all(reason for reason in UNSUPPORTED.values())

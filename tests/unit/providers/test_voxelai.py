@@ -12,11 +12,12 @@ import requests
 import responses
 from responses import matchers
 
-from conjure.providers import catalog, errors
+from conjure.providers import errors, registry
 from conjure.providers.base import Phase
-from conjure.providers.client import ClientConfig
 from conjure.providers.http import NetworkSettings
-from conjure.providers.voxelai import OPERATIONS, UNSUPPORTED, VoxelAiProvider
+from conjure.providers.registry import ClientConfig
+from conjure.providers.voxelai.client import VoxelAiProvider
+from conjure.providers.voxelai.operations import OPERATIONS, UNSUPPORTED
 from support.pictures import png
 
 BASE = "https://voxelai.studio"
@@ -108,7 +109,7 @@ def test_voxelize_passes_a_data_url_through():
 ])
 def test_validation_names_the_field_and_what_is_allowed(operation, values, field, words):
     with pytest.raises(errors.InvalidRequestError) as caught:
-        catalog.operation("voxelai", operation).validate(values)
+        registry.operation("voxelai", operation).validate(values)
     assert caught.value.field == field, caught.value
     assert words in str(caught.value)
 
