@@ -1,5 +1,6 @@
 """Writes docs/operations.md: every operation of every service and whether Conjure supports it,
-from the services' own declarations (``OPERATIONS`` and ``UNSUPPORTED`` in providers/<service>.py).
+from the services' own declarations (``OPERATIONS`` and ``UNSUPPORTED`` in
+providers/<service>/operations.py).
 
     python tools/operations_doc.py          # rewrite the file
     python tools/operations_doc.py --check  # exit 1 when the file is out of date
@@ -34,8 +35,8 @@ def render() -> str:
         "# Operations",
         "",
         "Every operation of the four services and whether Conjure supports it. This page is",
-        "generated from the services' declarations in `providers/<service>.py` by",
-        "`tools/operations_doc.py`; a unit test fails when it is out of date.",
+        "generated from the services' declarations in `providers/<service>/operations.py`",
+        "by `tools/operations_doc.py`; a unit test fails when it is out of date.",
         "",
     ]
     for service in SERVICES:
