@@ -1,5 +1,5 @@
 """The panels' forms: Blender properties generated at register time from the operation
-declarations (``providers.catalog``), one PropertyGroup per operation, stored on the Scene as
+declarations (``providers.registry``), one PropertyGroup per operation, stored on the Scene as
 ``scene.conjure`` so prompts and options persist with the .blend. Keys never live here.
 
 What operators read:
@@ -23,7 +23,7 @@ from bpy.props import (
     StringProperty,
 )
 
-from ..providers import catalog
+from ..providers import registry
 from ..providers.errors import InvalidRequestError
 from ..providers.params import Operation
 from ..providers.services import SERVICES
@@ -45,11 +45,11 @@ def group_attr(op: Operation) -> str:
 
 
 def creation_ops(service_id: str) -> list[Operation]:
-    return [op for op in catalog.operations(service_id) if not op.needs_parent]
+    return [op for op in registry.operations(service_id) if not op.needs_parent]
 
 
 def follow_up_ops(service_id: str) -> list[Operation]:
-    return [op for op in catalog.operations(service_id) if op.needs_parent]
+    return [op for op in registry.operations(service_id) if op.needs_parent]
 
 
 def _bpy_prop(field: Field) -> Any:
@@ -124,7 +124,7 @@ _registered: list[type] = []
 
 
 def register() -> None:
-    groups = {group_attr(op): _group_class(op) for op in catalog.operations()}
+    groups = {group_attr(op): _group_class(op) for op in registry.operations()}
     forms_cls = _forms_class(groups)
     for cls in (ConjureImageSlot, *groups.values(), forms_cls):
         bpy.utils.register_class(cls)
@@ -180,14 +180,14 @@ def values(context: bpy.types.Context, service_id: str, operation_name: str) -> 
     """Only the values the user set for this operation, ready for ``Operation.validate``;
     pictures are saved as PNG files (Image datablocks that are already files on disk are used
     where they are). The parent is not included: the engine fills it from the job."""
-    op = catalog.operation(service_id, operation_name)
+    op = registry.operation(service_id, operation_name)
     return formspec.collect(op, _raw(context, op, image_path))
 
 
 def problem(context: bpy.types.Context, service_id: str, operation_name: str) -> str | None:
     """Why the form would be refused, or None; cheap enough for every redraw."""
     try:
-        op = catalog.operation(service_id, operation_name)
+        op = registry.operation(service_id, operation_name)
         request = formspec.collect(op, _raw(context, op, lambda image: _PLACEHOLDER))
         if op.needs_parent:
             parent = op.param_for("parent")

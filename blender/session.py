@@ -26,9 +26,9 @@ from ..jobs.journal import Journal
 from ..jobs.model import Job, State
 from ..jobs.results import job_folder
 from ..jobs.runner import Runner
-from ..providers import catalog, errors
+from ..providers import errors, registry
 from ..providers.base import Provider
-from ..providers.client import ClientConfig, make_provider
+from ..providers.registry import ClientConfig, make_client
 from ..providers.services import BY_ID, SERVICES
 from ..workflow import cache, status
 from ..workflow.requests import Request
@@ -126,7 +126,7 @@ def user_dir() -> Path:
 def build_clients() -> dict[str, Provider]:
     """A client for every service, configured from the preferences right now."""
     network = settings.network()
-    return {service.id: make_provider(service.id, ClientConfig(
+    return {service.id: make_client(service.id, ClientConfig(
         base_url=settings.base_url(service), key=settings.key(service)[0], network=network,
         guard=_guard, options=settings.client_options(service))) for service in SERVICES}
 
@@ -193,7 +193,7 @@ def submit(service_id: str, operation: str, params: dict[str, Any],
         raise errors.AuthenticationError(
             f"No {service.label} {service.key_label.lower()}: paste it in Edit > Preferences > "
             f"Add-ons > Conjure, or set ${service.key_env[0]} (get one at {service.key_help})")
-    cleaned = catalog.operation(service_id, operation).validate(params)
+    cleaned = registry.operation(service_id, operation).validate(params)
     return get().runner.submit(service_id, operation, cleaned, parent_id=parent_id)
 
 

@@ -16,7 +16,7 @@ from bpy.props import BoolProperty, StringProperty
 
 from ..blender import selection, session
 from ..jobs.model import Job
-from ..providers import catalog
+from ..providers import registry
 from ..providers.errors import InvalidRequestError
 from ..workflow import requests, sequence
 from . import base
@@ -31,7 +31,7 @@ SHORTCUTS = {
 
 
 def shortcut_operation(shortcut: str, service_id: str) -> str:
-    names = {op.name for op in catalog.operations(service_id) if op.needs_parent}
+    names = {op.name for op in registry.operations(service_id) if op.needs_parent}
     for name in SHORTCUTS[shortcut]:
         if name in names:
             return name
@@ -70,7 +70,7 @@ class _FollowUp:
         name = self.operation_name(source)
         if self.from_panel:
             values = base.panel_values(context, source.provider, name)
-            op = catalog.operation(source.provider, name)
+            op = registry.operation(source.provider, name)
             parent = op.param_for("parent")
             if parent is not None:
                 values.pop(parent.name, None)  # always the selected source's id, never stale
@@ -115,7 +115,7 @@ class CONJURE_OT_follow_up(_FollowUp, bpy.types.Operator):
 
     def operation_name(self, source: Job) -> str:
         if not self.operation.strip():
-            names = [op.name for op in catalog.operations(source.provider) if op.needs_parent]
+            names = [op.name for op in registry.operations(source.provider) if op.needs_parent]
             raise InvalidRequestError(f"operation: name one of {', '.join(names)}",
                                       field="operation")
         return self.operation.strip()
@@ -212,7 +212,7 @@ class CONJURE_OT_convert(_FollowUp, bpy.types.Operator):
     def build_request(self, context: bpy.types.Context) -> requests.Request:
         request = super().build_request(context)
         if not self.from_panel and "format" not in requests.parse_options(self.options):
-            param = catalog.operation(request.service, request.operation).by_name.get("format")
+            param = registry.operation(request.service, request.operation).by_name.get("format")
             if param is not None:
                 # Services spell formats differently (fbx / FBX): match the declared choice.
                 match = next((c for c in param.choices

@@ -14,7 +14,7 @@ import bpy
 from bpy.props import BoolProperty, StringProperty
 
 from ..blender import selection, session
-from ..providers import catalog
+from ..providers import registry
 from ..providers.errors import InvalidRequestError
 from ..providers.services import BY_OP_ID
 from ..workflow import sequence
@@ -23,7 +23,7 @@ from . import base
 
 
 def upload_operation(service_id: str) -> str:
-    for op in catalog.operations(service_id):
+    for op in registry.operations(service_id):
         if op.mode == "upload":
             return op.name
     raise InvalidRequestError(f"{service_id}: this service takes no model uploads",

@@ -8,7 +8,7 @@ from typing import Any
 import bpy
 
 from ..blender import forms
-from ..providers import catalog
+from ..providers import registry
 from ..providers.params import Operation
 from ..providers.services import BY_ID
 from ..workflow import formspec
@@ -17,7 +17,7 @@ from . import widgets
 
 def _chosen(context: Any) -> tuple[str, Operation]:
     service_id, name = forms.selected(context)
-    return service_id, catalog.operation(service_id, name)
+    return service_id, registry.operation(service_id, name)
 
 
 class CONJURE_PT_generate(widgets.Sidebar, bpy.types.Panel):

@@ -4,15 +4,33 @@ A provider turns a job into requests: send it, ask how it is going, name its res
 where the service allows, cancel it. It holds no job state of its own; everything it needs to
 resume after a restart is in the job (``operation``, ``params``, ``remote_id``), which the engine
 passes as any object with those attributes (its journal record), so this layer never imports it.
+Each client is built from a ``ClientConfig`` (``registry.make_client``).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
+
+from .http import NetworkSettings
+from .params import Operation, operation_named
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client needs, captured on the main thread; workers never read bpy."""
+
+    base_url: str
+    key: str = field(default="", repr=False)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    #: Raises ``OfflineError`` when requests are not allowed right now.
+    guard: Callable[[], None] = lambda: None
+    #: Service-specific settings as text, e.g. ``{"api": "v2"}`` for Tripo3D's API family;
+    #: each client documents the ones it reads (and its environment fallbacks) in ``make``.
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 class Job(Protocol):
@@ -74,6 +92,10 @@ class Provider(ABC):
 
     #: Short identifier stored in the journal, e.g. "thrixel".
     name: str = ""
+    #: The service as messages name it, e.g. "Tripo3D".
+    label: str = ""
+    #: The operations this client carries out (its package's ``OPERATIONS``).
+    operations: tuple[Operation, ...] = ()
     #: Jobs this client keeps at the service at once; more wait as ``pending``.
     max_active: int = 3
     #: Hears how far a long submit (an upload) has got: (job id, bytes sent, bytes in all).
@@ -83,6 +105,17 @@ class Provider(ABC):
     @abstractmethod
     def submit(self, job: Job) -> Submitted:
         """Send the job. Must not retry a request that may have created a paid job."""
+
+    def operation(self, name: str) -> Operation:
+        """The declared operation ``name``. A job naming one this client does not offer (e.g.
+        journaled by a newer version) is refused before anything is sent."""
+        return operation_named(self.operations, name, self.label, provider=self.label)
+
+    def validated(self, job: Job) -> tuple[Operation, dict[str, Any]]:
+        """The job's operation and its parameters checked again as the request is built (a
+        picture or file may have changed while the job waited)."""
+        op = self.operation(job.operation)
+        return op, op.validate(job.params)
 
     @abstractmethod
     def poll(self, job: Job) -> RemoteStatus:

@@ -86,6 +86,11 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def bearer(token: str) -> Callable[[], dict[str, str]]:
+    """``auth_headers`` for a service that takes its key as a bearer token (none when unset)."""
+    return lambda: {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def body_excerpt(response: requests.Response, limit: int = 300) -> str:
     """A short, redacted piece of a response body for error messages."""
     try:

@@ -9,7 +9,7 @@ draw (common options, the rest under *Advanced*) and gives the command line its 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -232,3 +232,16 @@ class Operation:
             if problem:
                 raise InvalidRequestError(f"{where}: {problem}", field=rule.field)
         return cleaned
+
+
+def operation_named(operations: Iterable[Operation], name: str, service: str, *,
+                    provider: str = "") -> Operation:
+    """The operation called ``name`` among a service's ``operations``; raises
+    ``InvalidRequestError`` naming the ones it offers (``service`` is its label)."""
+    operations = tuple(operations)
+    for op in operations:
+        if op.name == name:
+            return op
+    raise InvalidRequestError(f"{service} has no operation {name!r}; it offers "
+                              + ", ".join(op.name for op in operations), field="operation",
+                              provider=provider)

@@ -1,11 +1,11 @@
 """Writes docs/operations.md: every operation of every service and whether Conjure supports it,
-from the services' own declarations (``OPERATIONS`` and ``UNSUPPORTED`` in providers/<service>.py).
+from the services' own declarations (``OPERATIONS`` and ``UNSUPPORTED`` in
+providers/<service>/operations.py).
 
     python tools/operations_doc.py          # rewrite the file
     python tools/operations_doc.py --check  # exit 1 when the file is out of date
 """
 
-import importlib
 import sys
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from support import package  # noqa: E402
 
 package.install()
 
-from conjure.providers import catalog  # noqa: E402
+from conjure.providers import registry  # noqa: E402
 from conjure.providers.services import SERVICES  # noqa: E402
 
 TARGET = ROOT / "docs" / "operations.md"
@@ -34,21 +34,14 @@ def render() -> str:
         "# Operations",
         "",
         "Every operation of the four services and whether Conjure supports it. This page is",
-        "generated from the services' declarations in `providers/<service>.py` by",
-        "`tools/operations_doc.py`; a unit test fails when it is out of date.",
+        "generated from the services' declarations in `providers/<service>/operations.py`",
+        "by `tools/operations_doc.py`; a unit test fails when it is out of date.",
         "",
     ]
     for service in SERVICES:
         lines += [f"## {service.label}", ""]
-        ops = catalog.operations(service.id)
-        try:
-            module = importlib.import_module(f"conjure.providers.{service.id}")
-        except ModuleNotFoundError:
-            module = None
-        unsupported = getattr(module, "UNSUPPORTED", {})
-        if not ops and not unsupported:
-            lines += ["Not supported yet.", ""]
-            continue
+        ops = registry.operations(service.id)
+        unsupported = registry.unsupported(service.id)
         lines += ["| operation | starts from | status | parameters |", "|---|---|---|---|"]
         for op in ops:
             params = ", ".join(_param(p) for p in op.params) or "—"

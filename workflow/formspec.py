@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..providers import catalog
+from ..providers import registry
 from ..providers.params import Operation, Param
 
 #: Enum identifier of "leave it to the service".
@@ -175,7 +175,7 @@ def advanced(op: Operation) -> list[Field]:
 def job_prompt(provider: str, operation: str, params: Mapping[str, Any]) -> str:
     """The text a job was asked for (its prompt-role parameter), for lists and lineage."""
     try:
-        param = catalog.operation(provider, operation).param_for("prompt")
+        param = registry.operation(provider, operation).param_for("prompt")
     except Exception:  # an operation this version no longer declares: fall back to a guess
         param = None
     names = [param.name] if param else ["prompt", "task"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..providers import catalog
+from ..providers import registry
 from ..providers.errors import InvalidRequestError
 from ..providers.params import Operation
 from ..providers.services import BY_ID, BY_OP_ID, Service
@@ -72,7 +72,7 @@ def check_option_names(op: Operation, options: dict[str, Any], where: str = "opt
 
 
 def creation_operations(service_id: str) -> list[Operation]:
-    return [op for op in catalog.operations(service_id) if not op.needs_parent]
+    return [op for op in registry.operations(service_id) if not op.needs_parent]
 
 
 def modes(service_id: str) -> list[str]:
@@ -88,7 +88,7 @@ def resolve_operation(service_id: str, mode: str, *, has_image: bool = False) ->
     """``mode`` is an operation name or a mode word ("text", "image", ...); empty means what
     the inputs imply (an image: image mode where offered, else text)."""
     label = BY_ID[service_id].label
-    ops = catalog.operations(service_id)
+    ops = registry.operations(service_id)
     if not ops:
         raise InvalidRequestError(f"{label} is not supported by this Conjure version yet",
                                   field="provider")
@@ -170,7 +170,7 @@ def follow_up_request(service_id: str, operation: str, *, parent_remote_id: str,
     """A follow-up on an earlier result: the operation's parent parameter gets that result's
     remote id; ``prompt`` goes to the prompt role, ``parts`` to ``focus_on_node_names``."""
     svc = service(service_id)
-    op = catalog.operation(svc.id, operation)
+    op = registry.operation(svc.id, operation)
     if not op.needs_parent:
         raise InvalidRequestError(
             f"operation: {svc.label} {op.label} makes a new model; use conjure.generate",

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from ..jobs.journal import JournalError
 from ..jobs.model import Job, State
-from ..providers import catalog
+from ..providers import registry
 from ..providers.errors import ServiceError
 from ..providers.services import BY_ID
 from . import formspec, requests
@@ -53,7 +53,7 @@ def job_title(job: Job) -> str:
     if prompt:
         return prompt
     try:
-        return catalog.operation(job.provider, job.operation).label
+        return registry.operation(job.provider, job.operation).label
     except ServiceError:
         return ""
 

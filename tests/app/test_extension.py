@@ -46,7 +46,7 @@ def test_blender_rejects_a_broken_manifest(target):
 def test_built_zip_holds_the_extension_and_no_development_files(built_zip):
     names = zipfile.ZipFile(built_zip).namelist()
     for needed in ("blender_manifest.toml", "__init__.py", "blender/session.py",
-                   "operators/pump.py", "blender/scene_import.py", "providers/http.py"):
+                   "operators/pump.py", "blender/scene_import.py", "providers/thrixel/client.py"):
         assert needed in names, f"{needed} missing from {built_zip.name}"
     leaked = [n for n in names if n.split("/")[0] in
               ("tests", "sandbox", "tools", "benchmarks", "build", ".git", "Makefile")]

@@ -12,8 +12,8 @@ def forms(mod):
 
 
 @pytest.fixture
-def catalog(mod):
-    return mod("providers.catalog")
+def registry(mod):
+    return mod("providers.registry")
 
 
 def _prop(forms, op, attr, shared):
@@ -23,9 +23,9 @@ def _prop(forms, op, attr, shared):
     return holder.properties[attr]
 
 
-def test_every_declared_operation_has_a_form_of_the_right_types(forms, mod, catalog):
+def test_every_declared_operation_has_a_form_of_the_right_types(forms, mod, registry):
     formspec = mod("workflow.formspec")
-    ops = catalog.operations()
+    ops = registry.operations()
     assert {op.provider for op in ops} >= {"thrixel", "tripo"}
     checked = 0
     for op in ops:
@@ -71,8 +71,8 @@ def test_every_declared_operation_has_a_form_of_the_right_types(forms, mod, cata
     assert checked > 50
 
 
-def test_modes_list_only_creation_operations(forms, catalog, form_reset):
-    for op in catalog.operations():
+def test_modes_list_only_creation_operations(forms, registry, form_reset):
+    for op in registry.operations():
         items = {i.identifier for i in bpy.types.Scene.bl_rna.properties["conjure"].fixed_type
                  .properties[f"{'follow_up' if op.needs_parent else 'mode'}_{op.provider}"]
                  .enum_items}
@@ -82,15 +82,15 @@ def test_modes_list_only_creation_operations(forms, catalog, form_reset):
     assert forms.selected(bpy.context) == ("tripo", "image_to_model")
 
 
-def test_untouched_form_sends_nothing_but_required_defaults(forms, catalog, form_reset):
-    for op in catalog.operations():
+def test_untouched_form_sends_nothing_but_required_defaults(forms, registry, form_reset):
+    for op in registry.operations():
         values = forms.values(bpy.context, op.provider, op.name)
         assert set(values) <= {p.name for p in op.params if p.required and p.default is not None}
     assert forms.values(bpy.context, "thrixel", "convert") == {"format": "fbx"}
 
 
-def test_values_are_only_what_the_user_set_and_pass_validation(forms, catalog, form_reset):
-    op = catalog.operation("tripo", "text_to_model")
+def test_values_are_only_what_the_user_set_and_pass_validation(forms, registry, form_reset):
+    op = registry.operation("tripo", "text_to_model")
     group = getattr(form_reset, forms.group_attr(op))
     form_reset.prompt = "  a stone gargoyle "
     group.face_limit = 5000                    # not sent until its toggle is on
@@ -104,7 +104,7 @@ def test_values_are_only_what_the_user_set_and_pass_validation(forms, catalog, f
     assert values["face_limit"] == 5000
     assert op.validate(values) == values
 
-    edit = catalog.operation("thrixel", "edit")
+    edit = registry.operation("thrixel", "edit")
     egroup = getattr(form_reset, forms.group_attr(edit))
     egroup.modification_request = "make the door red"
     egroup.focus_on_node_names = "door_panel, lock_wheel,"
@@ -115,8 +115,8 @@ def test_values_are_only_what_the_user_set_and_pass_validation(forms, catalog, f
     assert "a stone gargoyle" not in str(forms.values(bpy.context, "thrixel", "edit"))
 
 
-def test_tristate_and_choice_numbers_round_trip(forms, catalog, form_reset):
-    op = catalog.operation("thrixel", "detail")
+def test_tristate_and_choice_numbers_round_trip(forms, registry, form_reset):
+    op = registry.operation("thrixel", "detail")
     group = getattr(form_reset, forms.group_attr(op))
     assert forms.values(bpy.context, "thrixel", "detail") == {}
     group.preserve_parts = "OFF"
@@ -144,12 +144,12 @@ def _picture(name, size=64):
     return image
 
 
-def test_image_inputs_become_png_files_the_operation_accepts(forms, catalog, form_reset):
+def test_image_inputs_become_png_files_the_operation_accepts(forms, registry, form_reset):
     form_reset.image = _picture("ref")
     values = forms.values(bpy.context, "tripo", "image_to_model")
     with open(values["image"], "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    assert catalog.operation("tripo", "image_to_model").validate(values)["image"] == \
+    assert registry.operation("tripo", "image_to_model").validate(values)["image"] == \
         values["image"]
     # A picture already on disk is sent as it is, not copied.
     loaded = bpy.data.images.load(values["image"])
@@ -168,7 +168,7 @@ def test_image_list_operators_append_and_remove(forms, form_reset, tmp_path):
     assert forms.values(bpy.context, "thrixel", "create")["images"] == [str(path)] * 2
     bpy.ops.conjure.remove_image(target="shared:images", index=0)
     assert len(form_reset.images) == 1
-    op = forms.group_attr(forms.catalog.operation("tripo", "multiview_to_model"))
+    op = forms.group_attr(forms.registry.operation("tripo", "multiview_to_model"))
     bpy.ops.conjure.load_image(target=f"{op}:left", filepath=str(path))
     assert forms.values(bpy.context, "tripo", "multiview_to_model")["left"] == str(path)
 

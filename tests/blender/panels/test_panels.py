@@ -222,7 +222,7 @@ def test_selected_model_lineage_and_every_follow_up(panels, mod, form_reset, key
             assert paint(panels.CONJURE_PT_selected_advanced).props()
     # An edit without its request is refused in the panel, before anything is sent.
     form_reset.follow_up_thrixel = "edit"
-    forms.group(bpy.context, forms.catalog.operation("thrixel", "edit")) \
+    forms.group(bpy.context, forms.registry.operation("thrixel", "edit")) \
         .modification_request = ""
     layout = paint(panels.CONJURE_PT_selected)
     assert "modification_request" in layout.text()

@@ -1,6 +1,5 @@
 import pytest
 
-from conjure.providers import catalog
 from conjure.providers.errors import InvalidRequestError
 from conjure.providers.params import Operation, Param, exclusive, one_of, only_when
 
@@ -53,14 +52,6 @@ def test_required_param():
         op.validate({})
     with pytest.raises(InvalidRequestError, match="must not be empty"):
         op.validate({"parent": ""})
-
-
-def test_catalog_finds_declared_operations():
-    assert catalog.operation("thrixel", "create").mode == "text"
-    with pytest.raises(InvalidRequestError, match="Thrixel has no operation 'fly'"):
-        catalog.operation("thrixel", "fly")
-    with pytest.raises(InvalidRequestError, match="unknown service"):
-        catalog.operations("nope")
 
 
 def test_roles_name_the_generic_inputs():

@@ -1,75 +1,32 @@
-"""Pixazo Pixal3D client against ``responses`` mocks."""
+"""Pixazo Pixal3D client against ``responses`` mocks: the request, inline pictures, what is
+(never) retried, statuses, results and the key check."""
 
 import base64
 import json
-import struct
-import zlib
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import pytest
 import requests
 import responses
+from unit.providers.pixazo.mocks import (
+    ACCEPTED,
+    BASE,
+    DOG,
+    KEY,
+    MEDIA,
+    OP,
+    RID,
+    SEED_EXAMPLE,
+    STATUS,
+    SUBMIT,
+    job,
+    provider,
+)
 
-from conjure.providers import errors, pixazo
+from conjure.providers import errors
 from conjure.providers.base import Phase
-from conjure.providers.client import ClientConfig, make_provider
-from conjure.providers.http import NetworkSettings
-
-KEY = "pixazo-unit-SECRET-key"
-BASE = "https://gateway.pixazo.ai"
-SUBMIT = f"{BASE}/pixal3d/v1/pixal3d-request"
-RID = "pixal3d_019d0000-0000-7000-8000-000000000001"
-STATUS = f"{BASE}/v2/requests/status/{RID}"
-MEDIA = f"https://pub-582b7213209642b9b995c96c95a30381.r2.dev/v1/{RID}/output.glb"
-OP = pixazo.BY_NAME["image_to_3d"]
-DOG = "https://example.com/example_inputs/dog.png"
-
-
-def png(width=32, height=32):
-    def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    raw = zlib.compress((b"\x00" + b"\x40" * 3 * width) * height)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
-
-
-def provider():
-    network = NetworkSettings(max_retries=2, backoff_base=0.0, backoff_cap=0.0)
-    return make_provider("pixazo", ClientConfig(BASE, key=KEY, network=network))
-
-
-def job(params, remote_id=None):
-    return SimpleNamespace(id="j", operation="image_to_3d", params=params, remote_id=remote_id)
-
-
-ACCEPTED = {"request_id": RID, "status": "QUEUED", "polling_url": STATUS}
-
-#: The seed's example request: every documented field with its documented default.
-SEED_EXAMPLE = {
-    "image_url": DOG, "resolution": 1024, "ss_guidance_strength": 7.5,
-    "ss_guidance_rescale": 0.7, "ss_sampling_steps": 12, "ss_rescale_t": 5,
-    "shape_slat_guidance_strength": 7.5, "shape_slat_guidance_rescale": 0.5,
-    "shape_slat_sampling_steps": 12, "shape_slat_rescale_t": 3,
-    "tex_slat_guidance_strength": 1, "tex_slat_sampling_steps": 12, "tex_slat_rescale_t": 3,
-    "mesh_scale": 1, "max_num_tokens": 49152, "decimation_target": 200000,
-    "texture_size": 2048, "remesh": True,
-}
-
-
-def test_every_documented_parameter_is_declared_with_its_default_and_enum():
-    declared = {p.name: p for p in OP.params}
-    table = set(SEED_EXAMPLE) | {"seed", "tex_slat_guidance_rescale"}
-    assert table | {"send_local_image"} == set(declared)
-    for name, value in SEED_EXAMPLE.items():
-        if name != "image_url":
-            assert declared[name].default == value, name
-    assert declared["resolution"].choices == (1024, 1536)
-    assert declared["texture_size"].choices == (1024, 2048, 4096)
-    assert declared["seed"].default is None and declared["tex_slat_guidance_rescale"].default \
-        is None
-    assert declared["image_url"].required
+from conjure.providers.pixazo.client import POLL_EVERY, parse_time
+from support.pictures import png
 
 
 @responses.activate
@@ -94,28 +51,6 @@ def test_only_the_image_is_sent_when_nothing_else_is_set():
     responses.post(SUBMIT, status=202, json=ACCEPTED)
     provider().submit(job(OP.validate({"image_url": DOG})))
     assert json.loads(responses.calls[0].request.body) == {"image_url": DOG}
-
-
-@pytest.mark.parametrize(("values", "field", "words"), [
-    ({}, "image_url", "image_url is required"),
-    ({"image_url": "http://example.com/dog.png"}, "image_url", "public https:// URL"),
-    ({"image_url": "https://localhost/dog.png"}, "image_url", "cannot reach"),
-    ({"image_url": "https://192.168.1.4/dog.png"}, "image_url", "private address"),
-    ({"image_url": "/tmp/dog.png"}, "image_url", "turn on send_local_image"),
-    ({"image_url": "data:image/png;base64,AAAA"}, "image_url", "turn on send_local_image"),
-    ({"image_url": "/no/such/dog.png", "send_local_image": True}, "image_url", "cannot read"),
-    ({"image_url": DOG, "resolution": 2048}, "resolution", "one of 1024, 1536"),
-    ({"image_url": DOG, "texture_size": 512}, "texture_size", "one of 1024, 2048, 4096"),
-    ({"image_url": DOG, "ss_sampling_steps": 0}, "ss_sampling_steps", "at least 1"),
-    ({"image_url": DOG, "mesh_scale": 0}, "mesh_scale", "at least 0.001"),
-    ({"image_url": DOG, "remesh": "yes"}, "remesh", "true or false"),
-    ({"image_url": DOG, "decimation_target": 10.5}, "decimation_target", "a whole number"),
-])
-def test_each_rule_names_the_field_and_what_is_allowed(values, field, words):
-    with pytest.raises(errors.InvalidRequestError) as caught:
-        OP.validate(values)
-    assert caught.value.field == field
-    assert words in str(caught.value)
 
 
 @responses.activate
@@ -145,38 +80,6 @@ def test_the_services_refusal_of_an_inline_picture_is_explained(tmp_path):
     assert caught.value.status == 400 and caught.value.field == "image_url"
 
 
-ERRORS = [
-    (400, {"error": "Model not found", "message": "Model 'pixal3d' not found or is disabled"},
-     errors.InvalidRequestError, "Pixal3D is not available to this key"),
-    (400, {"error": "Bad Request", "message": "resolution must be 1024 or 1536"},
-     errors.InvalidRequestError, "refused the request: resolution must be"),
-    (401, {"statusCode": 401, "message": "Access denied due to invalid subscription key."},
-     errors.AuthenticationError, "https://api-console.pixazo.ai/api_keys"),
-    (402, {"error": "Insufficient Balance", "message": "Your wallet does not have enough "
-           "balance."}, errors.InsufficientCreditsError,
-     "not enough balance in the Pixazo wallet — top up at https://api-console.pixazo.ai/dashboard"),
-    (403, {"statusCode": 403, "message": "Access denied"}, errors.AuthenticationError,
-     "does not allow this key to use Pixal3D"),
-    (429, {"statusCode": 429, "message": "Rate limit is exceeded."}, errors.RateLimitedError,
-     "too many requests"),
-    (500, {"error": "Internal Server Error", "message": "oops"}, errors.TransientServiceError,
-     "server error 500"),
-]
-
-
-@responses.activate
-@pytest.mark.parametrize(("status", "body", "cls", "words"), ERRORS)
-def test_each_documented_status_maps_to_its_class_and_message(status, body, cls, words):
-    responses.post(SUBMIT, status=status, json=body, headers={"Retry-After": "3"})
-    with pytest.raises(errors.ServiceError) as caught:
-        provider().submit(job({"image_url": DOG}))
-    assert type(caught.value) is cls
-    assert words in str(caught.value)
-    assert caught.value.status == status and caught.value.retry_after == 3
-    assert len(responses.calls) == 1  # never re-sent: it may charge
-    assert KEY not in str(caught.value)
-
-
 @responses.activate
 def test_no_paid_post_is_retried_after_a_read_timeout():
     responses.post(SUBMIT, body=requests.exceptions.ReadTimeout("read timed out"))
@@ -201,18 +104,18 @@ def test_status_polling_is_retried_on_server_errors_and_sends_the_key():
                                 "created_at": "2026-05-22T13:17:32.110Z"})
     result = provider().poll(job({"image_url": DOG}, RID))
     assert result.phase == Phase.RUNNING and result.progress is None
-    assert result.poll_after == pixazo.POLL_EVERY
+    assert result.poll_after == POLL_EVERY
     assert all(c.request.headers["Ocp-Apim-Subscription-Key"] == KEY for c in responses.calls)
 
 
 def test_both_timestamp_styles_are_read_as_utc():
-    assert pixazo.parse_time("2026-05-22T13:17:32.110Z") == datetime(
+    assert parse_time("2026-05-22T13:17:32.110Z") == datetime(
         2026, 5, 22, 13, 17, 32, 110000, tzinfo=UTC)
-    assert pixazo.parse_time("2026-05-22 13:19:23") == datetime(2026, 5, 22, 13, 19, 23,
+    assert parse_time("2026-05-22 13:19:23") == datetime(2026, 5, 22, 13, 19, 23,
                                                                  tzinfo=UTC)
-    assert pixazo.parse_time("2026-03-31T10:00:15.000+02:00") == datetime(
+    assert parse_time("2026-03-31T10:00:15.000+02:00") == datetime(
         2026, 3, 31, 8, 0, 15, tzinfo=UTC)
-    assert pixazo.parse_time("yesterday") is None and pixazo.parse_time(None) is None
+    assert parse_time("yesterday") is None and parse_time(None) is None
 
 
 @pytest.mark.parametrize("created", ["2026-05-22T13:17:32.110Z", "2026-05-22 13:17:32"])

@@ -5,13 +5,15 @@ import uuid
 import pytest
 
 from conjure.jobs.model import State
-from conjure.providers import errors, pixazo
-from conjure.providers.client import ClientConfig
+from conjure.providers import errors
+from conjure.providers.pixazo.client import PixazoProvider
+from conjure.providers.pixazo.operations import BY_NAME
+from conjure.providers.registry import ClientConfig
 from sandbox import start_sandbox
 from support.engine_env import EngineEnv
 from support.pictures import png
 
-OP = pixazo.BY_NAME["image_to_3d"]
+OP = BY_NAME["image_to_3d"]
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def new_key(sb, **kwargs):
 
 
 def run(sb, key, params, tmp_path):
-    env = EngineEnv(pixazo.PixazoProvider(ClientConfig(sb.service_url("pixazo"), key=key)),
+    env = EngineEnv(PixazoProvider(ClientConfig(sb.service_url("pixazo"), key=key)),
                     tmp_path)
     try:
         return env.run("image_to_3d", OP.validate(params), state=None, timeout=20)
@@ -87,9 +89,9 @@ def test_an_empty_wallet_fails_with_the_top_up_message(sandbox, tmp_path):
 
 
 def test_key_check(sandbox):
-    good = pixazo.PixazoProvider(ClientConfig(sandbox.service_url("pixazo"),
+    good = PixazoProvider(ClientConfig(sandbox.service_url("pixazo"),
                                               key=new_key(sandbox)))
     assert good.check_key().startswith("Pixazo key accepted")
-    bad = pixazo.PixazoProvider(ClientConfig(sandbox.service_url("pixazo"), key="wrong-key"))
+    bad = PixazoProvider(ClientConfig(sandbox.service_url("pixazo"), key="wrong-key"))
     with pytest.raises(errors.AuthenticationError, match="refused the subscription key"):
         bad.check_key()

@@ -1,10 +1,6 @@
-"""Voxel-AI (voxelai.studio): a prompt → three candidate pictures (free, one request per 15 s
-per user), and a picture → a MagicaVoxel ``.vox`` (1 token, refunded by the service if it fails).
-
-Both are jobs polled at ``/api/generate/status``: ``queued`` | ``running`` | ``completed`` |
-``failed``, with RunPod's timings (no percentage). Results arrive inline as base64 in the status
-answer, so the result files are decoded from it. The bearer is most likely a short-lived session
-token, so a 401 asks for a fresh one.
+"""The Voxel-AI client. Both operations are jobs polled at ``/api/generate/status``:
+``queued`` | ``running`` | ``completed`` | ``failed``, with RunPod's timings (no percentage).
+Results arrive inline as base64 in the status answer, so the result files are decoded from it.
 """
 
 from __future__ import annotations
@@ -17,62 +13,13 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import requests
+from .. import errors
+from ..base import ClientConfig, Job, Phase, Provider, RemoteStatus, ResultFile, Submitted
+from ..http import HttpClient, bearer
+from ..sources import image_payload
+from .errors import error_body, map_error
+from .operations import IMAGES_INTERVAL_S, OPERATIONS, PROVIDER
 
-from . import errors
-from .base import Job, Phase, Provider, RemoteStatus, ResultFile, Submitted
-from .client import ClientConfig
-from .http import HttpClient, body_excerpt, parse_retry_after
-from .params import Operation, Param, Rule
-from .sources import image_payload, image_rule
-
-PROVIDER = "Voxel-AI"
-PROMPT_LIMIT = 500
-#: The service allows one candidate-image request per this many seconds per user.
-IMAGES_INTERVAL_S = 15.0
-SITE = "voxelai.studio"
-
-OPERATIONS = (
-    Operation(
-        "voxelai", "candidates", "Candidate images", "text", paid=False,
-        description="Three candidate pictures from a prompt (free; one request per 15 s); "
-                    "voxelize the one you like",
-        params=(
-            Param("prompt", "str", "Prompt", "What to make", required=True,
-                  max_length=PROMPT_LIMIT, role="prompt"),
-            Param("seed", "int", "Seed", "Same seed and prompt give the same pictures; empty: "
-                  "random", minimum=0, advanced=True),
-        ),
-        rules=(Rule("prompt", lambda v: "prompt must not be only spaces"
-                    if isinstance(v.get("prompt"), str) and not v["prompt"].strip() else None),),
-    ),
-    Operation(
-        "voxelai", "voxelize", "Voxelize", "image",
-        description="A MagicaVoxel .vox model from a picture: a chosen candidate or your own "
-                    "(1 token; refunded if it fails)",
-        params=(
-            Param("image", "image", "Picture", "A picture file or data URL (a candidate "
-                  "picture from the results folder, or any PNG/JPEG/WebP)", required=True,
-                  role="image"),
-            Param("voxel_size", "int", "Resolution", "Voxels along the longest axis",
-                  default=32, minimum=8, maximum=128),
-            Param("texturing", "enum", "Texturing", "textured: full colour; gray: faster, "
-                  "monochrome", default="textured", choices=("textured", "gray")),
-            Param("fill", "bool", "Fill", "Fill the inside of the model", default=False,
-                  advanced=True),
-            Param("color", "enum", "Colour mapping", default="surface",
-                  choices=("surface", "vertex"), advanced=True),
-            Param("palette_size", "int", "Palette size", "Most distinct colours",
-                  default=32, minimum=2, maximum=256, advanced=True),
-        ),
-        rules=(image_rule("image", max_bytes=None, allow_links=False, provider=PROVIDER),),
-    ),
-)
-#: Nothing the service documents is left out; cancelling and reading the balance have no
-#: routes (the balance comes with voxelize answers).
-UNSUPPORTED: dict[str, str] = {}
-
-_BY_NAME = {op.name: op for op in OPERATIONS}
 _PICTURE_KINDS = frozenset({"png", "jpg", "webp"})
 
 # Per-user state that outlives a client rebuilt after a settings change, keyed by a digest of
@@ -87,76 +34,23 @@ def _account(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-def _error_body(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {"error": body_excerpt(response, 200)}
-    return body if isinstance(body, dict) else {"error": str(body)[:200]}
-
-
-def map_error(response: requests.Response) -> errors.ServiceError | None:
-    """Every documented Voxel-AI failure in the shared taxonomy, with what to do."""
-    status = response.status_code
-    body = _error_body(response)
-    said = str(body.get("error") or body.get("message") or "").strip()
-    code = body.get("code")
-    kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status, "service_code": code,
-                              "retry_after": parse_retry_after(response.headers.get("Retry-After"))}
-    why = f" ({said})" if said else ""
-    if status == 400:
-        return errors.InvalidRequestError(f"Voxel-AI refused the request{why}", **kwargs)
-    if status == 401:
-        return errors.AuthenticationError(
-            f"the access token is missing, expired or invalid{why}. Voxel-AI tokens expire: "
-            f"sign in at {SITE}, copy a fresh token and paste it in Preferences > Add-ons > "
-            "Conjure", **kwargs)
-    if status == 402 or code == "INSUFFICIENT_TOKENS":
-        return errors.InsufficientCreditsError(
-            f"out of tokens{why}; voxelizing costs 1 token, buy more at {SITE}", **kwargs)
-    if status == 403 and code == "NO_BALANCE":
-        return errors.InsufficientCreditsError(
-            f"this account has no token balance yet{why}; buy tokens at {SITE}", **kwargs)
-    if status == 403:
-        return errors.AuthenticationError(
-            f"this job belongs to another account{why}; paste the token of the account that "
-            "started it", **kwargs)
-    if status == 404:
-        return errors.NotFoundError(f"Voxel-AI does not know this job{why}", **kwargs)
-    if status == 429:
-        kwargs["retry_after"] = kwargs["retry_after"] or IMAGES_INTERVAL_S
-        return errors.RateLimitedError(
-            f"Voxel-AI allows one candidate request per {IMAGES_INTERVAL_S:g} s{why}; "
-            "waiting", **kwargs)
-    if status >= 500:
-        return errors.TransientServiceError(
-            f"Voxel-AI had a server hiccup (HTTP {status}){why}; it usually passes", **kwargs)
-    return None
-
-
 class VoxelAiProvider(Provider):
     name = "voxelai"
+    label = PROVIDER
+    operations = OPERATIONS
     max_active = 3
 
     def __init__(self, config: ClientConfig, *,
                  images_interval_s: float = IMAGES_INTERVAL_S) -> None:
         self.base = f"{config.base_url}/api/generate"
         self.images_interval_s = images_interval_s
-        token = config.key
-        self._account = _account(token)
-        self.http = HttpClient(
-            PROVIDER, config.network, guard=config.guard, error_mapper=map_error,
-            auth_headers=lambda: {"Authorization": f"Bearer {token}"} if token else {},
-        )
+        self._account = _account(config.key)
+        self.http = HttpClient(PROVIDER, config.network, guard=config.guard,
+                               error_mapper=map_error, auth_headers=bearer(config.key))
 
     # -- submit ----------------------------------------------------------------------------
     def submit(self, job: Job) -> Submitted:
-        op = _BY_NAME.get(job.operation)
-        if op is None:
-            raise errors.InvalidRequestError(
-                f"Voxel-AI has no operation {job.operation!r}; it offers "
-                + ", ".join(_BY_NAME), field="operation", provider=PROVIDER)
-        params = op.validate(job.params)
+        op, params = self.validated(job)
         if op.name == "candidates":
             self._reserve_images_slot()
             body: dict[str, Any] = {"prompt": params["prompt"]}
@@ -221,7 +115,7 @@ class VoxelAiProvider(Provider):
         response = self.http.request("GET", f"{self.base}/status",
                                      params={"jobId": job.remote_id}, ok=(502,))
         if response.status_code == 502:
-            body = _error_body(response)
+            body = error_body(response)
             if body.get("transient") is not True:
                 raise self.http.map_error(response)
             # Documented: a hiccup while checking, the job itself is still running.

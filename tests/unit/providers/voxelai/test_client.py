@@ -1,55 +1,27 @@
-"""Voxel-AI client against ``responses`` mocks: documented bodies and headers, the rules, the
-client-side rate limit, every documented error, status normalisation and inline results."""
+"""Voxel-AI client against ``responses`` mocks: documented bodies and headers, the client-side
+rate limit, what is (never) retried, status normalisation and inline results."""
 
 from __future__ import annotations
 
 import base64
-import itertools
-import json
 
 import pytest
 import requests
 import responses
 from responses import matchers
+from unit.providers.voxelai.mocks import GEN, provider, sent_json
 
-from conjure.providers import catalog, errors
+from conjure.providers import errors
 from conjure.providers.base import Phase
-from conjure.providers.client import ClientConfig
-from conjure.providers.http import NetworkSettings
-from conjure.providers.voxelai import OPERATIONS, UNSUPPORTED, VoxelAiProvider
+from support.jobs import job
 from support.pictures import png
 
-BASE = "https://voxelai.studio"
-GEN = BASE + "/api/generate"
-_tokens = itertools.count()
-
-
-class Job:
-    def __init__(self, operation, params, remote_id=None):
-        self.id = "job1"
-        self.operation = operation
-        self.params = params
-        self.remote_id = remote_id
-
-
-def provider(token=None, **kwargs):
-    # A fresh token per client: the rate limit and balance are remembered per token.
-    token = token or f"eyJ-test-token-{next(_tokens)}"
-    settings = NetworkSettings(max_retries=2, backoff_base=0.0, backoff_cap=0.0)
-    return VoxelAiProvider(ClientConfig(BASE, token, settings), **kwargs)
-
-
-def sent_json(call=0):
-    return json.loads(responses.calls[call].request.body)
-
-
-# -- request bodies and headers ------------------------------------------------------------
 
 @responses.activate
 def test_candidates_send_prompt_and_seed_with_the_bearer_token():
     responses.post(GEN + "/images", json={"jobId": "abc123-def456"})
     p = provider("eyJ-token-A")
-    submitted = p.submit(Job("candidates", {"prompt": "a magical floating island",
+    submitted = p.submit(job("candidates", {"prompt": "a magical floating island",
                                             "seed": 12345}))
     request = responses.calls[0].request
     assert sent_json() == {"prompt": "a magical floating island", "seed": 12345}
@@ -66,7 +38,7 @@ def test_voxelize_sends_the_picture_as_a_data_url_and_only_set_options(tmp_path)
     path.write_bytes(picture)
     responses.post(GEN + "/voxelize", json={"jobId": "v1", "balance": 4, "charged": True})
     p = provider()
-    submitted = p.submit(Job("voxelize", {"image": str(path), "voxel_size": 64,
+    submitted = p.submit(job("voxelize", {"image": str(path), "voxel_size": 64,
                                           "texturing": "gray", "fill": True, "color": "vertex",
                                           "palette_size": 16}))
     assert sent_json() == {
@@ -82,35 +54,8 @@ def test_voxelize_passes_a_data_url_through():
     data_url = "data:image/png;base64," + base64.b64encode(png(4, 4)).decode()
     responses.post(GEN + "/voxelize", json={"jobId": "v2", "balance": 1, "charged": True},
                    match=[matchers.json_params_matcher({"image_base64": data_url})])
-    provider().submit(Job("voxelize", {"image": data_url}))
+    provider().submit(job("voxelize", {"image": data_url}))
     assert len(responses.calls) == 1
-
-
-# -- validation -----------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("operation", "values", "field", "words"), [
-    ("candidates", {}, "prompt", "is required"),
-    ("candidates", {"prompt": ""}, "prompt", "must not be empty"),
-    ("candidates", {"prompt": "   "}, "prompt", "only spaces"),
-    ("candidates", {"prompt": "x" * 501}, "prompt", "at most 500 characters"),
-    ("candidates", {"prompt": "x", "seed": 1.5}, "seed", "a whole number"),
-    ("voxelize", {}, "image", "is required"),
-    ("voxelize", {"image": "https://example.com/a.png"}, "image", "not a link"),
-    ("voxelize", {"image": "/no/such/file.png"}, "image", "cannot read"),
-    ("voxelize", {"image": "data:image/png;base64,@@@"}, "image", "damaged"),
-    ("voxelize", {"image": "x", "voxel_size": 7}, "voxel_size", "from 8 to 128"),
-    ("voxelize", {"image": "x", "voxel_size": 129}, "voxel_size", "from 8 to 128"),
-    ("voxelize", {"image": "x", "texturing": "pbr"}, "texturing", "'textured', 'gray'"),
-    ("voxelize", {"image": "x", "fill": 1}, "fill", "true or false"),
-    ("voxelize", {"image": "x", "color": "face"}, "color", "'surface', 'vertex'"),
-    ("voxelize", {"image": "x", "palette_size": 1}, "palette_size", "from 2 to 256"),
-    ("voxelize", {"image": "x", "palette_size": 257}, "palette_size", "from 2 to 256"),
-])
-def test_validation_names_the_field_and_what_is_allowed(operation, values, field, words):
-    with pytest.raises(errors.InvalidRequestError) as caught:
-        catalog.operation("voxelai", operation).validate(values)
-    assert caught.value.field == field, caught.value
-    assert words in str(caught.value)
 
 
 def test_not_a_picture_is_refused_before_sending(tmp_path):
@@ -118,31 +63,23 @@ def test_not_a_picture_is_refused_before_sending(tmp_path):
     text.write_text("hello")
     with responses.RequestsMock() as mocked:
         with pytest.raises(errors.InvalidRequestError, match="not a PNG, JPEG or WebP"):
-            provider().submit(Job("voxelize", {"image": str(text)}))
+            provider().submit(job("voxelize", {"image": str(text)}))
         assert len(mocked.calls) == 0
 
-
-def test_declarations():
-    assert [(o.name, o.mode, o.paid) for o in OPERATIONS] == [
-        ("candidates", "text", False), ("voxelize", "image", True)]
-    assert UNSUPPORTED == {}
-
-
-# -- the 15 s rate limit --------------------------------------------------------------------
 
 @responses.activate
 def test_second_candidate_request_within_15_s_is_held_back_without_sending():
     responses.post(GEN + "/images", json={"jobId": "one"})
     token = "eyJ-rate-limited"
-    provider(token).submit(Job("candidates", {"prompt": "a"}))
+    provider(token).submit(job("candidates", {"prompt": "a"}))
     # A client rebuilt after a settings change still knows the user's last request.
     with pytest.raises(errors.RateLimitedError, match="one candidate request per 15 s") as caught:
-        provider(token).submit(Job("candidates", {"prompt": "b"}))
+        provider(token).submit(job("candidates", {"prompt": "b"}))
     assert 14 < caught.value.retry_after <= 15
     assert len(responses.calls) == 1
     # Voxelizing is not limited.
     responses.post(GEN + "/voxelize", json={"jobId": "v", "balance": 3, "charged": True})
-    provider(token).submit(Job("voxelize", {"image": "data:image/png;base64,"
+    provider(token).submit(job("voxelize", {"image": "data:image/png;base64,"
                                             + base64.b64encode(png(2, 2)).decode()}))
 
 
@@ -152,58 +89,19 @@ def test_the_service_429_restarts_the_wait():
                    json={"error": "Too many requests. Please wait before trying again."})
     p = provider(images_interval_s=0.0)
     with pytest.raises(errors.RateLimitedError) as caught:
-        p.submit(Job("candidates", {"prompt": "a"}))
+        p.submit(job("candidates", {"prompt": "a"}))
     assert caught.value.retry_after == 9.0 and caught.value.status == 429
     assert len(responses.calls) == 1
-
-
-# -- errors ---------------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("status", "body", "cls", "words"), [
-    (400, {"error": "Invalid request body"}, errors.InvalidRequestError, "Invalid request body"),
-    (401, {"error": "Unauthorized"}, errors.AuthenticationError,
-     "tokens expire: sign in at voxelai.studio, copy a fresh token"),
-    (402, {"error": "Insufficient tokens", "code": "INSUFFICIENT_TOKENS"},
-     errors.InsufficientCreditsError, "out of tokens"),
-    (403, {"error": "No token balance found", "code": "NO_BALANCE"},
-     errors.InsufficientCreditsError, "no token balance"),
-    (500, {"error": "Internal server error"}, errors.TransientServiceError, "server hiccup"),
-])
-@responses.activate
-def test_every_documented_submit_error_maps_to_the_taxonomy(status, body, cls, words):
-    responses.post(GEN + "/voxelize", status=status, json=body)
-    with pytest.raises(cls) as caught:
-        provider().submit(Job("voxelize", {"image": "data:image/png;base64,"
-                                           + base64.b64encode(png(2, 2)).decode()}))
-    assert words in str(caught.value) and caught.value.status == status
-    assert caught.value.service_code == body.get("code")
-    assert len(responses.calls) == 1  # a paid POST is never sent twice
-
-
-@pytest.mark.parametrize(("status", "body", "cls", "words"), [
-    (400, {"error": "Missing jobId"}, errors.InvalidRequestError, "Missing jobId"),
-    (401, {"error": "expired"}, errors.AuthenticationError, "fresh token"),
-    (403, {"error": "Forbidden"}, errors.AuthenticationError, "another account"),
-    (404, {"error": "Job not found"}, errors.NotFoundError, "does not know this job"),
-    (502, {"error": "Bad gateway"}, errors.TransientServiceError, "server hiccup"),
-])
-@responses.activate
-def test_every_documented_status_error_maps_to_the_taxonomy(status, body, cls, words):
-    responses.get(GEN + "/status", status=status, json=body)
-    with pytest.raises(cls, match=words):
-        provider().poll(Job("candidates", {}, "j1"))
 
 
 @responses.activate
 def test_a_paid_post_is_not_retried_after_a_read_timeout():
     responses.post(GEN + "/voxelize", body=requests.exceptions.ReadTimeout("slow"))
     with pytest.raises(errors.TransientServiceError) as caught:
-        provider().submit(Job("voxelize", {"image": "data:image/png;base64,"
+        provider().submit(job("voxelize", {"image": "data:image/png;base64,"
                                            + base64.b64encode(png(2, 2)).decode()}))
     assert caught.value.status is None and len(responses.calls) == 1
 
-
-# -- status ---------------------------------------------------------------------------------
 
 @responses.activate
 def test_502_transient_keeps_polling_then_the_result_arrives():
@@ -220,15 +118,15 @@ def test_502_transient_keeps_polling_then_the_result_arrives():
         "state": "completed", "executionTime": 210000, "balance": 4, "charged": True,
         "output": {"filename": "voxel_00000.vox", "vox_base64": base64.b64encode(vox).decode()}})
     p = provider()
-    job = Job("voxelize", {}, "v1")
-    queued = p.poll(job)
+    polled = job("voxelize", {}, "v1")
+    queued = p.poll(polled)
     assert queued.phase == Phase.QUEUED and "2 s" in queued.message and queued.progress is None
-    hiccup = p.poll(job)
+    hiccup = p.poll(polled)
     assert hiccup.phase == Phase.RUNNING and "still running" in hiccup.message
     assert len(responses.calls) == 2  # the 502 answer was taken as it is, not retried
-    running = p.poll(job)
+    running = p.poll(polled)
     assert running.phase == Phase.RUNNING and "45 s" in running.message
-    done = p.poll(job)
+    done = p.poll(polled)
     assert done.phase == Phase.SUCCEEDED
     [result] = done.results
     assert result.name == "voxel_00000.vox" and result.kinds == frozenset({"vox"})
@@ -242,7 +140,7 @@ def test_candidates_come_back_as_three_picture_files():
     responses.get(GEN + "/status", json={"state": "completed", "executionTime": 38000, "output": {
         "seed": 12345, "images": [{"index": i, "image_base64": base64.b64encode(p).decode()}
                                   for i, p in enumerate(pictures)]}})
-    done = provider().poll(Job("candidates", {}, "c1"))
+    done = provider().poll(job("candidates", {}, "c1"))
     assert done.phase == Phase.SUCCEEDED and "seed 12345" in done.message
     assert [r.name for r in done.results] == ["candidate_1.png", "candidate_2.png",
                                               "candidate_3.png"]
@@ -254,7 +152,7 @@ def test_failed_voxelize_says_the_token_came_back():
     responses.get(GEN + "/status", json={"state": "failed", "error": "worker crashed",
                                          "balance": 5, "charged": False})
     p = provider()
-    failed = p.poll(Job("voxelize", {}, "v"))
+    failed = p.poll(job("voxelize", {}, "v"))
     assert failed.phase == Phase.FAILED and "worker crashed" in failed.message
     assert "refunded" in failed.message and p.balance() == "5 tokens"
 
@@ -264,16 +162,16 @@ def test_502_without_transient_and_unknown_states_are_errors():
     responses.get(GEN + "/status", status=502, json={"error": "bad gateway"})
     responses.get(GEN + "/status", json={"state": "melting"})
     with pytest.raises(errors.TransientServiceError):
-        provider().poll(Job("voxelize", {}, "v"))
+        provider().poll(job("voxelize", {}, "v"))
     with pytest.raises(errors.UnexpectedResponseError, match="melting"):
-        provider().poll(Job("voxelize", {}, "v"))
+        provider().poll(job("voxelize", {}, "v"))
 
 
 @responses.activate
 def test_damaged_base64_is_never_saved():
     responses.get(GEN + "/status", json={"state": "completed", "output": {
         "filename": "v.vox", "vox_base64": "not*base64"}})
-    [result] = provider().poll(Job("voxelize", {}, "v")).results
+    [result] = provider().poll(job("voxelize", {}, "v")).results
     with pytest.raises(errors.UnexpectedResponseError, match="damaged"):
         b"".join(result.open())
 

@@ -9,8 +9,10 @@ import uuid
 import pytest
 
 from conjure.jobs.model import State
-from conjure.providers import tripo
-from conjure.providers.client import ClientConfig
+from conjure.providers import errors
+from conjure.providers.registry import ClientConfig
+from conjure.providers.tripo.client import TripoProvider
+from conjure.providers.tripo.operations import BY_NAME
 from sandbox import start_sandbox
 from support.engine_env import EngineEnv
 from support.pictures import png
@@ -36,7 +38,7 @@ def engine(tmp_path):
 
     def run(provider, operation, params, timeout=20):
         envs.append(EngineEnv(provider, tmp_path, workers=2))
-        return envs[-1].run(operation, tripo.BY_NAME[operation].validate(params), state=None,
+        return envs[-1].run(operation, BY_NAME[operation].validate(params), state=None,
                             timeout=timeout)
 
     yield run
@@ -45,7 +47,7 @@ def engine(tmp_path):
 
 
 def provider_for(sandbox, key, api):
-    return tripo.TripoProvider(ClientConfig(sandbox.service_url("tripo"), key=key), api)
+    return TripoProvider(ClientConfig(sandbox.service_url("tripo"), key=key), api)
 
 
 def result(tmp_path, job):
@@ -141,5 +143,5 @@ def test_balance_and_key_check(sandbox, key):
         assert provider.balance() == "3000 credits"
         assert provider.check_key().startswith(f"Tripo3D key accepted ({api} API)")
     wrong = provider_for(sandbox, "tsk_wrong", "v3")
-    with pytest.raises(tripo.errors.AuthenticationError, match="refused the API key"):
+    with pytest.raises(errors.AuthenticationError, match="refused the API key"):
         wrong.check_key()

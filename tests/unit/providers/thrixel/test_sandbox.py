@@ -10,10 +10,11 @@ import pytest
 from conjure.jobs.model import State
 from conjure.providers import errors
 from conjure.providers.base import Phase
-from conjure.providers.client import ClientConfig
+from conjure.providers.registry import ClientConfig
 from conjure.providers.thrixel import ThrixelProvider
 from sandbox import start_sandbox
 from support.engine_env import EngineEnv
+from support.jobs import job
 from support.pictures import png
 
 _keys = itertools.count()
@@ -143,7 +144,7 @@ def test_cancel_a_queued_job_and_refuse_a_running_one(sb, tmp_path):
 
 
 def test_progress_from_the_event_stream_balance_and_key(env):
-    submitted = env.provider.submit(_Job("create", {"task": "a clock"}))
+    submitted = env.provider.submit(job("create", {"task": "a clock"}))
     env.provider.progress_budget_s = 2.0
     progress = env.provider.stream_progress(submitted.remote_id)
     assert progress is not None and 0.0 <= progress <= 1.0
@@ -155,11 +156,3 @@ def test_wrong_key_is_an_authentication_error(sb):
     provider = ThrixelProvider(ClientConfig(sb.service_url("thrixel"), "sk-thrixel-nope"))
     with pytest.raises(errors.AuthenticationError, match="paste a valid key"):
         provider.check_key()
-
-
-class _Job:
-    def __init__(self, operation, params, remote_id=None):
-        self.id = "test"
-        self.operation = operation
-        self.params = params
-        self.remote_id = remote_id

@@ -11,8 +11,8 @@ import pytest
 
 from conjure.jobs.model import State
 from conjure.providers import errors
-from conjure.providers.client import ClientConfig
-from conjure.providers.voxelai import VoxelAiProvider
+from conjure.providers.registry import ClientConfig
+from conjure.providers.voxelai.client import VoxelAiProvider
 from sandbox import start_sandbox
 from support.engine_env import EngineEnv
 from support.pictures import png

@@ -1,0 +1,14 @@
+"""Thrixel (api.thrixel.com): create, refine, edit, detail and upload models; convert them.
+
+Every generation is a *submission* with an id; follow-ups (refine, edit, detail, convert) name
+their parent submission. ``operations`` declares what Conjure offers, ``client`` talks to the
+service, ``errors`` maps its failures, ``hierarchy`` reads a model's parts, ``upload`` streams a
+GLB up and ``stream`` reads the progress feed.
+"""
+
+from .client import ThrixelProvider, make
+from .hierarchy import Bounds, Hierarchy, Part, parse_hierarchy
+from .operations import OPERATIONS, UNSUPPORTED
+
+__all__ = ["OPERATIONS", "UNSUPPORTED", "Bounds", "Hierarchy", "Part", "ThrixelProvider", "make",
+           "parse_hierarchy"]

@@ -1,0 +1,273 @@
+"""The Thrixel client: submissions, their status, downloads, cancelling and the account.
+
+Statuses: ``queued`` → ``processing`` → ``completed`` | ``failed``. ``/info`` carries no
+progress, so a short look at the ``/stream`` SSE feed supplies it. The download endpoint answers
+202 while the full-quality GLB (or a conversion) is being prepared; ``/info.full_build_status``
+says when it is done, so a job counts as finished only then.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import requests
+import urllib3
+
+from .. import errors
+from ..base import ClientConfig, Job, Phase, Provider, RemoteStatus, ResultFile, Submitted
+from ..http import HttpClient, bearer, body_excerpt, parse_retry_after
+from ..sources import image_payload
+from .errors import KEY_HELP, failure_status, map_error
+from .hierarchy import Hierarchy, parse_hierarchy
+from .operations import CLIENT_ONLY, INLINE_IMAGE_BYTES, OPERATIONS, PROVIDER
+from .stream import first_progress
+from .upload import MultipartFile
+
+_PHASES = {"queued": Phase.QUEUED, "processing": Phase.RUNNING, "completed": Phase.SUCCEEDED,
+           "failed": Phase.FAILED}
+_PHASE_LABEL = {1: "rough", 2: "fixed", 3: "edited", 4: "detailed", 5: "uploaded"}
+#: Kinds (``jobs.results.sniff``) each download format may arrive as.
+_KINDS = {"glb": frozenset({"glb"}), "fbx": frozenset({"fbx", "zip"}),
+          "obj": frozenset({"zip"}), "usdz": frozenset({"zip"}), "stl": frozenset({"stl"})}
+_EXTENSION = {"glb": "glb", "fbx": "fbx", "obj": "obj.zip", "usdz": "usdz", "stl": "stl"}
+
+_ROUTES = {"create": "phase1/submit", "refine": "phase2/submit", "edit": "phase3/submit",
+           "detail": "detailer/submit"}
+
+
+class ThrixelProvider(Provider):
+    name = "thrixel"
+    label = PROVIDER
+    operations = OPERATIONS
+    #: The documented default plan cap of jobs queued or processing at once.
+    max_active = 3
+
+    def __init__(self, config: ClientConfig, *, progress_budget_s: float = 1.5,
+                 on_upload: Callable[[str, int, int], None] | None = None) -> None:
+        """``progress_budget_s``: how long one poll may listen to ``/stream`` for a progress
+        figure (0: never). ``on_upload(job_id, sent, total)`` hears upload progress."""
+        self.api = f"{config.base_url}/api/v1"
+        self.progress_budget_s = progress_budget_s
+        self.on_upload = on_upload
+        self.http = HttpClient(PROVIDER, config.network, guard=config.guard,
+                               error_mapper=map_error, auth_headers=bearer(config.key))
+
+    # -- submit ----------------------------------------------------------------------------
+    def submit(self, job: Job) -> Submitted:
+        op, params = self.validated(job)
+        if op.name == "upload":
+            data = self._upload(job, params)
+        elif op.name == "convert":
+            # Asking twice returns the same conversion and costs nothing, so it may be retried.
+            data = self.http.request("POST", f"{self.api}/convert", idempotent=True, json={
+                "submission_id": params["parent_submission_id"], "format": params["format"],
+                "force": bool(params.get("force", False))}).json()
+            return Submitted(self._remote_id(data, "job_id"), self._convert_status(data, params))
+        else:
+            data = self.http.request("POST", f"{self.api}/{_ROUTES[op.name]}", creates_job=True,
+                                     json=self.body(op.name, params)).json()
+        remote_id = self._remote_id(data, "submission_id")
+        return Submitted(remote_id, self._status(data, remote_id, params))
+
+    def body(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON body of a generation request: the set parameters, pictures inlined."""
+        body = {k: v for k, v in params.items() if k not in CLIENT_ONLY}
+        if isinstance(body.get("image"), str):
+            body["image"] = image_payload(body["image"], max_bytes=INLINE_IMAGE_BYTES,
+                                          allow_links=True, provider=PROVIDER, field="image")
+        if isinstance(body.get("images"), list):
+            body["images"] = [image_payload(v, max_bytes=INLINE_IMAGE_BYTES, allow_links=True,
+                                            provider=PROVIDER, field=f"images[{i}]")
+                              for i, v in enumerate(body["images"])]
+        return body
+
+    def _upload(self, job: Job, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Stream the GLB up; ``params`` were just validated, so the file is a GLB that fits."""
+        path = os.path.expanduser(params["glb_file"])
+        fields = {k: params[k] for k in ("task", "project_id") if params.get(k)}
+        report = self.on_upload
+        body = MultipartFile(fields, "glb_file", path, "model/gltf-binary",
+                             progress=(lambda sent, total: report(job.id, sent, total))
+                             if report else None)
+        # Uploads of up to 100 MB take longer than a generation request's read timeout allows.
+        s = self.http.settings
+        return self.http.request(
+            "POST", f"{self.api}/phase5/submit", creates_job=True, data=body,
+            headers={"Content-Type": body.content_type},
+            timeout=(s.connect_timeout, max(s.read_timeout, 300.0))).json()
+
+    @staticmethod
+    def _remote_id(data: Any, key: str) -> str:
+        remote_id = data.get(key) if isinstance(data, dict) else None
+        if not remote_id or not isinstance(remote_id, str):
+            raise errors.UnexpectedResponseError(
+                f"Thrixel's answer has no {key}: {str(data)[:200]}", provider=PROVIDER,
+                status=200)
+        return remote_id
+
+    # -- status ----------------------------------------------------------------------------
+    def poll(self, job: Job) -> RemoteStatus:
+        if job.operation == "convert":
+            data = self.http.request("GET", f"{self.api}/convert/{job.remote_id}").json()
+            return self._convert_status(data, job.params)
+        data = self.http.request("GET", f"{self.api}/{job.remote_id}/info").json()
+        status = self._status(data, str(job.remote_id), job.params)
+        if status.phase == Phase.RUNNING and status.progress is None and self.progress_budget_s:
+            status.progress = self.stream_progress(str(job.remote_id))
+        return status
+
+    def _status(self, data: Any, remote_id: str, params: Mapping[str, Any]) -> RemoteStatus:
+        if not isinstance(data, dict):
+            raise errors.UnexpectedResponseError(f"unreadable status: {str(data)[:200]}",
+                                                 provider=PROVIDER)
+        phase = _PHASES.get(str(data.get("status")))
+        if phase is None:
+            raise errors.UnexpectedResponseError(f"unknown status {data.get('status')!r}",
+                                                 provider=PROVIDER)
+        note = str(data.get("status_note") or "")
+        if phase == Phase.QUEUED:
+            return RemoteStatus(phase, message=note or "Queued at Thrixel")
+        if phase == Phase.RUNNING:
+            return RemoteStatus(phase, message=note or "Thrixel is generating")
+        if phase == Phase.FAILED:
+            return failure_status(data)
+        quality = params.get("quality", "full")
+        if quality == "full" and data.get("full_build_status") == "pending":
+            # The full GLB is still baking; its download would answer 202 until it is done.
+            return RemoteStatus(Phase.RUNNING, progress=None,
+                                message="Finishing the full-detail model")
+        url = f"{self.api}/{remote_id}/download"
+        query = {"format": "glb", "quality": quality}
+        label = _PHASE_LABEL.get(data.get("phase") or 0)
+        name = f"{remote_id}_{label}.glb" if label else f"{remote_id}.glb"
+        return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Completed", results=[
+            ResultFile(name, lambda: self.download(url, query), _KINDS["glb"])])
+
+    def _convert_status(self, data: Any, params: Mapping[str, Any]) -> RemoteStatus:
+        if not isinstance(data, dict):
+            raise errors.UnexpectedResponseError(f"unreadable conversion: {str(data)[:200]}",
+                                                 provider=PROVIDER)
+        state = str(data.get("status"))
+        if state == "queued":
+            return RemoteStatus(Phase.QUEUED, message="Conversion queued")
+        if state == "processing":
+            return RemoteStatus(Phase.RUNNING, message="Converting")
+        if state == "failed":
+            return RemoteStatus(Phase.FAILED, error_code="conversion_failed",
+                                message=f"Thrixel could not convert the model: "
+                                        f"{data.get('error') or 'no reason given'}")
+        if state not in ("ready", "completed"):
+            raise errors.UnexpectedResponseError(f"unknown conversion status {state!r}",
+                                                 provider=PROVIDER)
+        fmt = str(params.get("format") or data.get("format") or "fbx")
+        sid = str(params.get("parent_submission_id") or data.get("submission_id"))
+        query = {"format": fmt}
+        if fmt == "fbx" and params.get("target", "generic") != "generic":
+            query["target"] = str(params["target"])
+        ext = "zip" if query.get("target") == "roblox" else _EXTENSION.get(fmt, fmt)
+        url = f"{self.api}/{sid}/download"
+        return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Converted", results=[
+            ResultFile(f"{sid}.{ext}", lambda: self.download(url, query),
+                       _KINDS.get(fmt))])
+
+    def stream_progress(self, remote_id: str) -> float | None:
+        """A progress figure (0-1) from the job's SSE feed, listening at most about
+        ``progress_budget_s``; None when the feed says nothing in that time or fails."""
+        budget = self.progress_budget_s
+        deadline = time.monotonic() + budget
+        try:
+            # Not retried (idempotent=False): a missed figure is not worth a back-off sleep.
+            response = self.http.request(
+                "GET", f"{self.api}/{remote_id}/stream", stream=True, idempotent=False,
+                headers={"Accept": "text/event-stream"},
+                timeout=(self.http.settings.connect_timeout, budget))
+        except errors.ServiceError:
+            return None
+        return first_progress(response, deadline)
+
+    # -- results ---------------------------------------------------------------------------
+    def download(self, url: str, query: Mapping[str, str]) -> Iterator[bytes]:
+        """The file's bytes; 202 (still preparing, or a conversion queued) raises
+        ``ResultNotReadyError``, a JSON body in place of a file raises
+        ``UnexpectedResponseError`` before anything is written. Redirects are followed."""
+        response = self.http.request("GET", url, params=dict(query), stream=True, ok=(202,))
+        try:
+            if response.status_code == 202:
+                try:
+                    info = response.json()
+                except ValueError:
+                    info = {}
+                state = info.get("status") if isinstance(info, dict) else None
+                if state == "failed":
+                    raise errors.UnexpectedResponseError(
+                        f"Thrixel could not prepare the file: {info.get('error') or 'failed'}",
+                        provider=PROVIDER, status=202)
+                # Without a Retry-After the engine's own back-off decides when to ask again.
+                retry = parse_retry_after(response.headers.get("Retry-After"))
+                raise errors.ResultNotReadyError(
+                    f"Thrixel is still preparing the file ({state or 'preparing'})",
+                    provider=PROVIDER, retry_after=retry)
+            if "json" in response.headers.get("Content-Type", "").lower():
+                raise errors.UnexpectedResponseError(
+                    f"Thrixel sent JSON instead of a model: {body_excerpt(response, 200)}",
+                    provider=PROVIDER, status=response.status_code)
+            try:
+                yield from response.iter_content(1 << 20)
+            except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+                raise errors.TransientServiceError(
+                    f"download broke off ({type(exc).__name__}); trying again",
+                    provider=PROVIDER) from None
+        finally:
+            response.close()
+
+    def hierarchy(self, submission_id: str) -> Hierarchy:
+        """The finished model's parts (names for ``focus_on_node_names``) and bounds."""
+        data = self.http.request("GET", f"{self.api}/{submission_id}/hierarchy").json()
+        return parse_hierarchy(data)
+
+    # -- account ---------------------------------------------------------------------------
+    def cancel(self, job: Job) -> bool:
+        if job.operation == "convert":
+            return False  # conversions are free and have no cancel route
+        response = self.http.request("POST", f"{self.api}/{job.remote_id}/cancel", json={},
+                                     idempotent=True, ok=(409,))
+        if response.status_code == 409:
+            raise errors.InvalidRequestError(
+                "Thrixel has already started this job and cannot cancel it any more; it will "
+                "finish (and be charged)", provider=PROVIDER, status=409)
+        data = response.json()
+        return bool(data.get("cancelled")) if isinstance(data, dict) else False
+
+    def balance(self) -> str | None:
+        data = self.http.request("GET", f"{self.api}/usage").json()
+        if not isinstance(data, dict):
+            return None
+        cubes = data.get("cubes_balance")
+        if data.get("is_unlimited") or cubes is None:
+            parts = ["unlimited Cubes"]
+        elif isinstance(cubes, int | float) and not isinstance(cubes, bool):
+            parts = [f"{cubes:g} Cubes"]
+        else:
+            parts = [f"{str(cubes)[:20]} Cubes"]
+        runs = data.get("monthly_runs")
+        if isinstance(runs, dict) and runs.get("limit"):
+            used = sum(v for v in (runs.get("used") or {}).values() if isinstance(v, int))
+            parts.append(f"{used}/{runs['limit']} runs this month")
+        if data.get("plan"):
+            parts.append(f"{data['plan']} plan")
+        return " · ".join(parts)
+
+    def check_key(self) -> str:
+        data = self.http.request("GET", f"{self.api}/validate").json()
+        if not isinstance(data, dict) or not data.get("valid", False):
+            raise errors.AuthenticationError(
+                f"Thrixel says the key is not valid; get one at {KEY_HELP}", provider=PROVIDER)
+        who = ", ".join(str(data[k]) for k in ("name", "role") if data.get(k))
+        return "Thrixel key accepted" + (f" ({who})" if who else "")
+
+
+def make(config: ClientConfig) -> ThrixelProvider:
+    return ThrixelProvider(config)
