@@ -24,10 +24,10 @@ JOBS = 20
 def main() -> int:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
     conjure = enable_extension(online=False)
-    engine = import_module(f"{conjure.__name__}.blender.session")
+    session = import_module(f"{conjure.__name__}.blender.session")
     pump = import_module(f"{conjure.__name__}.blender.pump")
     model = import_module(f"{conjure.__name__}.jobs.model")
-    running = engine.get()
+    running = session.get()
     stop = threading.Event()
     posted = [0] * JOBS
 
@@ -60,8 +60,8 @@ def main() -> int:
           f"{JOBS} jobs, {len(bpy.context.window_manager.conjure.jobs)} rows mirrored")
     print(f"tick max {ticks_ms[-1]:.3f} ms, p99 {p99:.3f} ms, "
           f"median {statistics.median(ticks_ms):.3f} ms (target max < 2 ms)")
-    print(f"engine's own record of its longest tick: {running.stats.longest_s * 1000:.3f} ms")
-    engine.shutdown()
+    print(f"the session's own record of its longest tick: {running.stats.longest_s * 1000:.3f} ms")
+    session.shutdown()
     return 0
 
 

@@ -28,7 +28,7 @@ def main() -> int:
         os.environ["CONJURE_THRIXEL_URL"] = sandbox.service_url("thrixel")
         os.environ["CONJURE_THRIXEL_KEY"] = DEFAULT_KEYS["thrixel"]
         conjure = enable_extension(online=True)
-        engine = import_module(f"{conjure.__name__}.blender.session")
+        session = import_module(f"{conjure.__name__}.blender.session")
 
         bpy.ops.wm.read_homefile(use_empty=True)
         try:
@@ -36,9 +36,9 @@ def main() -> int:
         except RuntimeError as exc:  # the operator's error report, in words
             print(f"demo: {exc}", file=sys.stderr)
             return 1
-        job = engine.get().journal.jobs(limit=1)[0]
+        job = session.get().journal.jobs(limit=1)[0]
         objects = [ob for ob in bpy.data.objects if ob.get("conjure_job_id") == job.id]
-        engine.shutdown()
+        session.shutdown()
         if not objects:
             print(f"demo: job {job.id} ended {job.state} with nothing in the scene",
                   file=sys.stderr)

@@ -24,7 +24,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 @dataclass
 class Request:
-    """One job to submit: ``engine.submit(service, operation, params, parent_id)``."""
+    """One job to submit (``blender.session.submit_request``)."""
 
     service: str
     operation: str

@@ -9,24 +9,24 @@ from app.harness import EXTENSION, UserFolder, submissions
 #: job is done, import, save. Values come from the environment so the text stays fixed.
 GENERATE = f"""
 import bpy, importlib, json, os
-engine = importlib.import_module("{EXTENSION}.blender.session")
+session = importlib.import_module("{EXTENSION}.blender.session")
 scene = importlib.import_module("{EXTENSION}.blender.scene_import")
 bpy.context.preferences.system.use_online_access = True
 prefs = bpy.context.preferences.addons["{EXTENSION}"].preferences
 prefs.thrixel_url = os.environ["SANDBOX_THRIXEL"]
 prefs.thrixel_key = os.environ["THRIXEL_KEY"]
-job = engine.submit("thrixel", "create", {{"task": "a brass teapot with a dragon spout"}})
-[job] = engine.run_blocking([job.id], timeout=120)
+job = session.submit("thrixel", "create", {{"task": "a brass teapot with a dragon spout"}})
+[job] = session.run_blocking([job.id], timeout=120)
 try:
     assert job.state == "ready", f"job ended {{job.state}}: {{job.message}}"
     objects = scene.import_result(bpy.context, provider=job.provider, job_id=job.id,
-                                  remote_id=job.remote_id or "", paths=engine.result_paths(job))
-    engine.mark_imported(job)
+                                  remote_id=job.remote_id or "", paths=session.result_paths(job))
+    session.mark_imported(job)
     bpy.ops.wm.save_as_mainfile(filepath=os.environ["OUT"])
     print("CONJURE_RESULT", json.dumps({{"job": job.id, "remote_id": job.remote_id,
                                          "objects": len(objects)}}))
 finally:
-    engine.shutdown()
+    session.shutdown()
 """
 
 #: Reopens the saved file: lineage must survive saving, since it is how a user finds a model's

@@ -5,7 +5,7 @@
 Drives one scenario the way a user's session would unfold: everything happens from
 ``bpy.app.timers`` callbacks while Blender's event loop runs, so the extension's own modal pump
 (armed by Conjure at start-up) is what moves jobs along — this script never calls
-``engine.tick()``. It records what it saw in the config's ``result`` file (JSON), grabs the X
+``session.tick()``. It records what it saw in the config's ``result`` file (JSON), grabs the X
 screen for screenshots, and quits; the test on the host asserts on the record.
 
 Config keys: ``scenario`` (a name in SCENARIOS), ``result``, ``shots`` (folder), ``prefs``
@@ -319,8 +319,8 @@ def press_generate(what):
     problem = forms.problem(bpy.context, service_id, mode)
     if problem:
         raise RuntimeError(f"the Generate button is disabled: {problem}")
-    engine = module("blender.session")
-    before = {j.id for j in engine.get().journal.jobs(limit=500)}
+    session = module("blender.session")
+    before = {j.id for j in session.get().journal.jobs(limit=500)}
     window, area, regions = view3d()
     op_id = module("providers.services").BY_ID[service_id].op_id
     with bpy.context.temp_override(window=window, area=area, region=regions["UI"]):
@@ -328,7 +328,7 @@ def press_generate(what):
                                           from_panel=True)
     if result != {"FINISHED"}:
         raise RuntimeError(f"conjure.generate returned {result}")
-    [job] = [j for j in engine.get().journal.jobs(limit=500) if j.id not in before]
+    [job] = [j for j in session.get().journal.jobs(limit=500) if j.id not in before]
     log(f"Generate pressed: {service_id} {mode} job {job.id} ({what})")
     return job
 
@@ -405,14 +405,14 @@ def import_when_ready(job_id, timeout):
     deadline = time.monotonic() + 5  # the pump imports on one of its next ticks
     while mirrored(job_id).state == "ready" and time.monotonic() < deadline:
         yield 0.1
-    engine = module("blender.session")
-    job = engine.running().journal.require(job_id)
+    session = module("blender.session")
+    job = session.running().journal.require(job_id)
     by = "conjure"
     if str(job.state) == "ready":
         module("blender.scene_import").import_result(
             bpy.context, provider=job.provider, job_id=job.id, remote_id=job.remote_id or "",
-            paths=engine.result_paths(job), name=f"Conjure {job.id}")
-        engine.mark_imported(job)
+            paths=session.result_paths(job), name=f"Conjure {job.id}")
+        session.mark_imported(job)
         by = "script"
     yield from wait_for_state(job_id, ("imported",), 10)
     imported = [ob for ob in bpy.data.objects if ob.get("conjure_job_id") == job_id]
@@ -527,10 +527,10 @@ def scenario_generate():
     top = scroll_sidebar("end")
     yield 0.5
     shot("candidates", scrolled_to=top)
-    engine = module("blender.session")
+    session = module("blender.session")
     RECORD["candidates"] = {
         "id": pictures.id, "state": mirrored(pictures.id).state,
-        "params": engine.running().journal.require(pictures.id).params,
+        "params": session.running().journal.require(pictures.id).params,
         "previews": candidate_previews(pictures.id),
         "children": [j["id"] for j in journal_jobs(parent=pictures.id)],
     }

@@ -72,9 +72,9 @@ def test_saved_blend_holds_prompts_but_no_key(prefs, fresh_scene, tmp_path):
 
 
 def test_clear_cache_keeps_results_not_yet_imported(mod, prefs):
-    engine, model, results = mod("blender.session"), mod("jobs.model"), mod("jobs.results")
-    journal = engine.get().journal
-    root = engine.user_dir()
+    session, model, results = mod("blender.session"), mod("jobs.model"), mod("jobs.results")
+    journal = session.get().journal
+    root = session.user_dir()
     jobs = {state: model.Job("tripo", "text_to_model", state=model.State(state),
                              result_files=["model.glb"])
             for state in ("imported", "ready", "failed")}

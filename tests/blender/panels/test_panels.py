@@ -173,19 +173,19 @@ def test_jobs_panel_idle_and_newest_first(panels, mirror, paint):
 @pytest.fixture
 def journal_jobs(mod):
     """Jobs written straight into the journal (a finished state, never picked up by workers)."""
-    engine = mod("blender.session")
+    session = mod("blender.session")
     model = mod("jobs.model")
     added = []
 
     def add(provider, operation, state, **fields):
         job = model.Job(provider, operation, state=model.State(state), **fields)
-        engine.get().journal.add(job, claim=False)
+        session.get().journal.add(job, claim=False)
         added.append(job.id)
         return job
 
     yield add
     for job_id in added:
-        engine.get().journal.remove(job_id)
+        session.get().journal.remove(job_id)
 
 
 def _tag(ob, job):
@@ -253,7 +253,7 @@ def _png(path, shade):
 def test_candidates_show_large_previews_and_pick_buttons(panels, mod, mirror, keys, paint,
                                                          journal_jobs, monkeypatch):
     images_op, voxelize = panels.candidate_operations()
-    engine = mod("blender.session")
+    session = mod("blender.session")
     results = mod("jobs.results")
     assert not panels.CONJURE_PT_candidates.poll(bpy.context)
     running = mirror("vx-running", provider="voxelai", state="running",
@@ -263,7 +263,7 @@ def test_candidates_show_large_previews_and_pick_buttons(panels, mod, mirror, ke
     names = [f"candidate_{i}.png" for i in range(3)]
     job = journal_jobs("voxelai", images_op.name, "ready", remote_id="vx-1",
                        result_files=names, params={"prompt": "a voxel fox"})
-    folder = results.job_folder(engine.user_dir(), "voxelai", job.id)
+    folder = results.job_folder(session.user_dir(), "voxelai", job.id)
     for i, name in enumerate(names):
         _png(folder / name, i / 3)
     running.job_id, running.state = job.id, "ready"
@@ -303,7 +303,7 @@ def test_long_messages_are_wrapped_to_the_sidebar_width(panels, mod):
     # default sidebar (about 290 px), so Blender cut the error off with "…".
     import blf
 
-    uistatus = mod("workflow.status")
+    status = mod("workflow.status")
     message = ("Thrixel's language model failed; generate again later (LLM_SERVER_ERROR, "
                "The language model returned an error.)")
     space = 292 - panels.LABEL_MARGIN_PX
@@ -312,8 +312,8 @@ def test_long_messages_are_wrapped_to_the_sidebar_width(panels, mod):
         blf.size(0, bpy.context.preferences.ui_styles[0].widget.points)
         return max(blf.dimensions(0, line)[0] for line in lines)
 
-    assert widest(uistatus.wrap(message, 40)) > space  # what the sidebar used to get
-    narrow = uistatus.wrap(message, panels.chars_per_line(message, 292, 1.0))
+    assert widest(status.wrap(message, 40)) > space  # what the sidebar used to get
+    narrow = status.wrap(message, panels.chars_per_line(message, 292, 1.0))
     assert widest(narrow) <= space, narrow
     assert " ".join(narrow) == message
     # A wider sidebar gets longer lines, and a scaled UI shorter ones.
