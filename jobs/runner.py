@@ -9,7 +9,9 @@ Money rules, in order of importance:
 - A submit request is sent only from ``pending``, after ``submitting`` is written. A job found in
   ``submitting`` after a crash becomes ``unknown`` and is never sent again by the runner.
 - A submit is put back to ``pending`` only when the request certainly did not create a job (the
-  connection never opened, the service refused it with 429, or online access is off).
+  connection never opened, the service refused it with 429, or online access is off). A client
+  waiting to retry a connection that never opened waits with the job ``pending``; ``submitting``
+  is written again immediately before each further attempt.
 - The remote id is written the moment the submit returns.
 - A paid result is never deleted; it is written under its final name only when whole.
 """
@@ -48,6 +50,41 @@ class _Watch:
     stalled: bool = False
     failures: int = 0
     last_upload_report: float = 0.0
+
+
+class _NoSlot(Exception):
+    """The service's job slots filled up while a submit waited to retry; try again later."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"no free slot; trying again in {delay:.1f} s")
+        self.delay = delay
+
+
+class _SubmitAttempts:
+    """What the journal says between the attempts of one submit (``http.PaidAttempts``).
+
+    An attempt whose connection never opened cannot have reached the service, so the job reads
+    ``pending`` while the client waits to retry: a crash in that wait leaves a job that is safe
+    to send, not one the user must check. ``submitting`` is written again immediately before
+    the next attempt.
+    """
+
+    def __init__(self, runner: Runner, job: Job, provider: Provider) -> None:
+        self.runner = runner
+        #: The job as last written.
+        self.job = job
+        self.provider = provider
+
+    def unsent(self, error: errors.ConnectionFailedError) -> None:
+        self.job = self.runner._set(self.job, state=State.PENDING,
+                                    message=f"Not sent yet: {error}; trying again")
+        self.runner._checkpoint("submit-not-sent")
+
+    def resending(self) -> None:
+        sending = self.runner._start_sending(self.job, self.provider)
+        if isinstance(sending, float):
+            raise _NoSlot(sending)
+        self.job = sending
 
 
 class Runner:
@@ -306,18 +343,48 @@ class Runner:
         return self._watch.setdefault(job_id, _Watch())
 
     def _submit(self, job: Job, provider: Provider) -> float | None:
+        sending = self._start_sending(job, provider)
+        if isinstance(sending, float):
+            return sending
+        self._checkpoint("before-submit")
+        watch = self._watch_of(job.id)
+        provider.on_upload = self._upload_progress
+        attempts = _SubmitAttempts(self, sending, provider)
+        http.this_thread.paid_attempts = attempts
+        try:
+            submitted = provider.submit(sending)
+        except _NoSlot as wait:
+            return wait.delay
+        except Exception as exc:
+            return self._submit_failed(attempts.job, exc, watch)
+        finally:
+            http.this_thread.paid_attempts = None
+        self._checkpoint("after-submit-response")
+        watch.failures = 0
+        status = submitted.status or RemoteStatus(Phase.QUEUED)
+        job = self._set(attempts.job, state=_PHASE_STATE.get(status.phase, State.QUEUED),
+                        remote_id=submitted.remote_id, message=status.message or "Queued",
+                        progress=status.progress, eta_s=status.eta_s)
+        self._checkpoint("after-remote-id")
+        if job.cancel_requested or self._stop_flag(job.id).is_set():
+            return 0.0
+        return self._after_status(job, provider, status)
+
+    def _start_sending(self, job: Job, provider: Provider) -> Job | float:
+        """Write ``submitting`` when the service has a free slot for the job: the job as
+        written, or the seconds to wait for a slot (the job stays ``pending``)."""
         with self._slot_lock:
             active = self.journal.count(provider.name or job.provider, _HOLDING_SLOT)
             if active >= provider.max_active:
                 self._set(job, message=f"Waiting: {active} {job.provider} jobs already running")
                 return 1.0 * self.policy.scale
-            job = self._set(job, state=State.SUBMITTING, message="Sending…")
-        self._checkpoint("before-submit")
-        watch = self._watch_of(job.id)
-        provider.on_upload = self._upload_progress
-        try:
-            submitted = provider.submit(job)
-        except (errors.OfflineError, errors.ConnectionFailedError, errors.RateLimitedError) as exc:
+            return self._set(job, state=State.SUBMITTING, message="Sending…")
+
+    def _submit_failed(self, job: Job, exc: Exception, watch: _Watch) -> float | None:
+        """Record why a submit did not return a job (``job`` as last written) and say when to
+        try again, if ever."""
+        if isinstance(exc, errors.OfflineError | errors.ConnectionFailedError
+                      | errors.RateLimitedError):
             # Certainly not created at the service: safe to send again later. Only a service
             # that cannot be reached counts towards giving up; being offline or asked to wait
             # (a rate limit, a concurrency cap) is a known wait, however long.
@@ -328,35 +395,26 @@ class Runner:
                     return None
             self._set(job, state=State.PENDING, message=f"Not sent yet: {exc}")
             return exc.retry_after if exc.retry_after is not None else self._backoff(watch)
-        except errors.ServiceError as exc:
-            if isinstance(exc, errors.InvalidRequestError) and exc.status is None:
-                # Refused by the client itself before anything was sent (e.g. a local image
-                # too large): nothing can exist at the service, so it is a plain failure.
-                self._fail(job, exc)
-                return None
-            if exc.status is None:
-                self._set(job, state=State.UNKNOWN, error_code="submit_unanswered", message=(
-                    f"No answer to the submit ({exc}); the job may exist at {job.provider}. "
-                    "It was not sent again (that could charge twice); check your account."))
-            else:
-                self._fail(job, exc)
-            return None
-        except Exception as exc:
-            log.exception("job %s: submit raised", job.id)
+        if job.state == State.PENDING:
+            # Failed between attempts, with nothing in flight: the worker logs it and the job
+            # is tried again later.
+            raise exc
+        if isinstance(exc, errors.InvalidRequestError) and exc.status is None:
+            # Refused by the client itself before anything was sent (e.g. a local image
+            # too large): nothing can exist at the service, so it is a plain failure.
+            self._fail(job, exc)
+        elif isinstance(exc, errors.ServiceError) and exc.status is not None:
+            self._fail(job, exc)
+        elif isinstance(exc, errors.ServiceError):
+            self._set(job, state=State.UNKNOWN, error_code="submit_unanswered", message=(
+                f"No answer to the submit ({exc}); the job may exist at {job.provider}. "
+                "It was not sent again (that could charge twice); check your account."))
+        else:
+            log.error("job %s: submit raised", job.id, exc_info=exc)
             self._set(job, state=State.UNKNOWN, error_code="submit_crashed",
                       message=f"Sending failed inside Conjure ({type(exc).__name__}); the job "
                               "may exist at the service and was not sent again.")
-            return None
-        self._checkpoint("after-submit-response")
-        watch.failures = 0
-        status = submitted.status or RemoteStatus(Phase.QUEUED)
-        job = self._set(job, state=_PHASE_STATE.get(status.phase, State.QUEUED),
-                        remote_id=submitted.remote_id, message=status.message or "Queued",
-                        progress=status.progress, eta_s=status.eta_s)
-        self._checkpoint("after-remote-id")
-        if job.cancel_requested or self._stop_flag(job.id).is_set():
-            return 0.0
-        return self._after_status(job, provider, status)
+        return None
 
     def _upload_progress(self, job_id: str, sent: int, total: int) -> None:
         """Shows an upload's progress on its ``submitting`` job, at most twice a second."""
