@@ -13,6 +13,10 @@ Money rules, in order of importance:
   waiting to retry a connection that never opened waits with the job ``pending``; ``submitting``
   is written again immediately before each further attempt.
 - The remote id is written the moment the submit returns.
+- Every write for a job is a compare-and-set on the job, this runner's claim and the state it
+  last wrote (``Journal.update_claimed``): a runner that stalled past its lease and lost the job
+  to another stops at its next write without sending or overwriting anything. The claim is
+  re-checked in the transaction that writes ``submitting``, immediately before a paid request.
 - A paid result is never deleted; it is written under its final name only when whole.
 """
 
@@ -31,7 +35,7 @@ from ..providers import errors, http
 from ..providers.base import Phase, Provider, RemoteStatus
 from ..providers.redaction import log
 from .events import EventQueue
-from .journal import Journal
+from .journal import ClaimLost, Journal
 from .model import ACTIVE, Job, State
 from .polling import PollPolicy
 from .results import StopRequested, job_folder, remove_partials, write_result
@@ -151,10 +155,13 @@ class Runner:
                 if job.id in self._due or job.id in self._busy:
                     continue  # already driven by this runner
             if job.state == State.SUBMITTING and not job.remote_id:
-                self._set(job, state=State.UNKNOWN, error_code="submit_interrupted", message=(
-                    "Conjure stopped while sending this job, so it may or may not exist at "
-                    f"{job.provider}. It was not sent again (that could charge twice); check "
-                    "your account there, then remove it or generate again."))
+                try:
+                    self._set(job, state=State.UNKNOWN, error_code="submit_interrupted", message=(
+                        "Conjure stopped while sending this job, so it may or may not exist at "
+                        f"{job.provider}. It was not sent again (that could charge twice); "
+                        "check your account there, then remove it or generate again."))
+                except ClaimLost:
+                    continue
                 self.journal.release(job.id)
                 continue
             resumed.append(job)
@@ -251,6 +258,10 @@ class Runner:
             http.this_thread.interrupt = self._stop_flag(job_id)
             try:
                 delay = self._step(job_id)
+            except ClaimLost as lost:
+                log.warning("job %s: %s; this process leaves it alone", job_id, lost)
+                self._checkpoint("claim-lost")
+                delay = None
             except Exception:
                 log.exception("job %s: step failed unexpectedly; retrying later", job_id)
                 delay = 5.0
@@ -293,7 +304,7 @@ class Runner:
         changed = {k: v for k, v in fields.items() if getattr(job, k) != v}
         if not changed:
             return job
-        job = self.journal.update(job.id, **changed)
+        job = self.journal.update_claimed(job.id, job.state, **changed)
         kinds = set()
         if "state" in changed:
             kinds.add("state")
@@ -317,6 +328,7 @@ class Runner:
         """Advance one job by one step; returns seconds until the next step, or None."""
         if not self.journal.claim(job_id):
             return None  # another runner took the job over (this one was presumed gone)
+        self._checkpoint("claimed")
         job = self.journal.get(job_id)
         if job is None or job.state not in ACTIVE:
             return None
@@ -343,6 +355,7 @@ class Runner:
         return self._watch.setdefault(job_id, _Watch())
 
     def _submit(self, job: Job, provider: Provider) -> float | None:
+        self._checkpoint("before-submitting")
         sending = self._start_sending(job, provider)
         if isinstance(sending, float):
             return sending
@@ -355,6 +368,8 @@ class Runner:
             submitted = provider.submit(sending)
         except _NoSlot as wait:
             return wait.delay
+        except ClaimLost:
+            raise
         except Exception as exc:
             return self._submit_failed(attempts.job, exc, watch)
         finally:
@@ -362,13 +377,29 @@ class Runner:
         self._checkpoint("after-submit-response")
         watch.failures = 0
         status = submitted.status or RemoteStatus(Phase.QUEUED)
-        job = self._set(attempts.job, state=_PHASE_STATE.get(status.phase, State.QUEUED),
-                        remote_id=submitted.remote_id, message=status.message or "Queued",
-                        progress=status.progress, eta_s=status.eta_s)
+        job = self._record_answer(attempts.job, state=_PHASE_STATE.get(status.phase, State.QUEUED),
+                                  remote_id=submitted.remote_id,
+                                  message=status.message or "Queued", progress=status.progress,
+                                  eta_s=status.eta_s)
         self._checkpoint("after-remote-id")
         if job.cancel_requested or self._stop_flag(job.id).is_set():
             return 0.0
         return self._after_status(job, provider, status)
+
+    def _record_answer(self, job: Job, **fields: Any) -> Job:
+        """Write a submit's answer. When this runner lost the job while the request was out and
+        the runner that adopted it could only call it ``unknown``, the answer takes it back:
+        the job was sent once and its remote id must not be lost."""
+        try:
+            return self._set(job, **fields)
+        except ClaimLost:
+            taken = self.journal.take_back(job.id, **fields)
+            if taken is None:
+                raise
+        log.warning("job %s: its submit was answered after another Conjure process had given "
+                    "it up; the remote id is kept and the job continues here", job.id)
+        self._emit(taken, "state", "progress", "message")
+        return taken
 
     def _start_sending(self, job: Job, provider: Provider) -> Job | float:
         """Write ``submitting`` when the service has a free slot for the job: the job as
@@ -425,8 +456,11 @@ class Runner:
         watch.last_upload_report = now
         job = self.journal.require(job_id)
         if job.state == State.SUBMITTING and total > 0:
-            self._set(job, progress=min(1.0, sent / total),
-                      message=f"Uploading {sent / 1e6:.1f} of {total / 1e6:.1f} MB")
+            try:
+                self._set(job, progress=min(1.0, sent / total),
+                          message=f"Uploading {sent / 1e6:.1f} of {total / 1e6:.1f} MB")
+            except ClaimLost:
+                pass  # the upload goes on; what its answer means is settled once it arrives
 
     def _poll(self, job: Job, provider: Provider) -> float | None:
         watch = self._watch_of(job.id)

@@ -88,6 +88,11 @@ class FakeService:
         self.server.shutdown()
         self.server.server_close()
 
+    def release(self) -> None:
+        """Let requests held at ``hold`` go on, and hold no more."""
+        self.hold = None
+        self._release.set()
+
     def _block_here(self) -> None:
         self.reached.set()
         self._release.wait()

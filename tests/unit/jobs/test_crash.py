@@ -24,6 +24,7 @@ FILES = ("body.glb", "parts.glb")
 # request inside the fake service and the test kills the child while it waits for the answer.
 KILL_POINTS = [
     ("job-written", 1),
+    ("before-submitting", 1),
     ("before-submit", 1),
     ("server:submit", 1),
     ("after-submit-response", 1),
