@@ -9,6 +9,12 @@ Several processes (two Blender instances, a batch run) may open the same journal
 mode and locking keep the file whole; a lease per job (owner + expiry, renewed while the owner
 works on it) keeps two runners from driving the same job. A lease held by a process that no
 longer exists on this host is free at once, so a restart after a crash resumes without waiting.
+
+A lease can run out under a runner that is still alive (a paused VM, a debugger, a long import
+holding the GIL), and another runner may then adopt the job. So the runner does not trust a
+claim it checked once: each of its writes is ``update_claimed``, a compare-and-set on the job,
+this journal's owner token and the state the runner last wrote, which raises ``ClaimLost``
+instead of writing when the job was taken over or moved on.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -66,6 +72,11 @@ class JournalError(Exception):
     """A journal operation was refused (unknown job, forbidden transition, secret in params)."""
 
 
+class ClaimLost(JournalError):
+    """A runner's write found the job taken over by another runner, in another state than the
+    runner last wrote, or gone; nothing was written and the runner must leave the job alone."""
+
+
 def _process_start(pid: int) -> str | None:
     """When process ``pid`` started, in clock ticks since boot (Linux), or None when unknown
     or when no such process exists. Tells a restarted process from an older one that had the
@@ -97,10 +108,14 @@ def _process_alive(pid: int, start: str) -> bool:
 class Journal:
     """The jobs of one user folder. Safe to share between threads and between processes."""
 
-    def __init__(self, path: str | os.PathLike[str], *, lease_s: float = 30.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, lease_s: float = 30.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lease_s = lease_s
+        #: Wall-clock seconds for leases (shared by every process on the journal); tests
+        #: replace it to make a lease run out without waiting.
+        self.clock = clock
         self.host = socket.gethostname()
         #: This journal object's identity in leases: host, process id, process start time and
         #: a token per instance.
@@ -178,7 +193,7 @@ class Journal:
         """Write a new job; with ``claim`` the caller holds its lease from the start."""
         row = self._to_row({name: getattr(job, name) for name in _COLUMNS})
         row["owner"] = self.owner if claim else None
-        row["lease_until"] = time.time() + self.lease_s if claim else None
+        row["lease_until"] = self.clock() + self.lease_s if claim else None
         names = ", ".join(row)
         marks = ", ".join(f":{name}" for name in row)
         with self._transaction() as db:
@@ -212,25 +227,67 @@ class Journal:
         """Apply ``fields`` in one transaction and return the job as now stored.
 
         A ``state`` outside the allowed transitions raises ``JournalError`` and writes nothing.
+        For requests from anywhere (a cancel, an import); the runner driving a job writes with
+        ``update_claimed``.
         """
-        unknown = fields.keys() - set(_COLUMNS)
-        if unknown or "id" in fields:
-            raise JournalError(f"cannot update {sorted(unknown | ({'id'} & fields.keys()))}")
         with self._transaction() as db:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 raise JournalError(f"no job {job_id} in the journal")
-            job = self._to_job(row)
-            new_state = fields.get("state")
-            if new_state is not None and new_state != job.state:
-                if new_state not in TRANSITIONS[job.state]:
-                    raise JournalError(f"job {job_id}: {job.state} → {new_state} is not allowed")
-            fields = dict(fields, updated_at=time.time())
-            values = self._to_row(fields)
-            assignments = ", ".join(f"{name} = :{name}" for name in values)
-            db.execute(f"UPDATE jobs SET {assignments} WHERE id = :id", {**values, "id": job_id})
+            return self._write(db, row, fields)
+
+    def update_claimed(self, job_id: str, expected: State, **fields: Any) -> Job:
+        """``update`` for the runner holding the job's claim: a compare-and-set on (job, this
+        journal's owner token, ``expected`` state) that also renews the lease. Raises
+        ``ClaimLost``, having written nothing, when another runner took the job over, its state
+        is no longer ``expected``, or it was removed."""
+        with self._transaction() as db:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return self._to_job(row)
+            if row is None:
+                raise ClaimLost(f"job {job_id} was removed from the journal")
+            if row["owner"] != self.owner:
+                raise ClaimLost(f"job {job_id} is driven by another Conjure process now")
+            if row["state"] != expected:
+                raise ClaimLost(f"job {job_id} is {row['state']}, not {expected} as this "
+                                "process last wrote")
+            return self._write(db, row, fields, claim=True)
+
+    def take_back(self, job_id: str, **fields: Any) -> Job | None:
+        """Record the answer to a submit this process sent before it lost the job.
+
+        Another runner, finding the job ``submitting`` with its lease run out, made it
+        ``unknown``: it could not tell whether the request had gone out. The answer settles
+        that, so the job takes ``fields`` (its remote id and state) and this journal's claim.
+        Returns None, writing nothing, unless the job is still ``unknown`` without a remote id
+        and no live runner holds it (the user may have decided about it meanwhile).
+        """
+        now = self.clock()
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if (row is None or row["state"] != State.UNKNOWN or row["remote_id"]
+                    or not self._lease_free(row["owner"], row["lease_until"], now)):
+                return None
+            return self._write(db, row, fields, claim=True)
+
+    def _write(self, db: sqlite3.Connection, row: sqlite3.Row, fields: dict[str, Any],
+               *, claim: bool = False) -> Job:
+        """Apply ``fields`` to the job in ``row`` inside ``db``'s transaction; with ``claim``,
+        the job's lease is (re)taken by this journal too."""
+        job_id = row["id"]
+        unknown = fields.keys() - set(_COLUMNS)
+        if unknown or "id" in fields:
+            raise JournalError(f"cannot update {sorted(unknown | ({'id'} & fields.keys()))}")
+        job = self._to_job(row)
+        new_state = fields.get("state")
+        if new_state is not None and new_state != job.state:
+            if new_state not in TRANSITIONS[job.state]:
+                raise JournalError(f"job {job_id}: {job.state} → {new_state} is not allowed")
+        values = self._to_row(dict(fields, updated_at=time.time()))
+        if claim:
+            values.update(owner=self.owner, lease_until=self.clock() + self.lease_s)
+        assignments = ", ".join(f"{name} = :{name}" for name in values)
+        db.execute(f"UPDATE jobs SET {assignments} WHERE id = :id", {**values, "id": job_id})
+        return self._to_job(db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
 
     def remove(self, job_id: str) -> None:
         """Forget a job (its result files stay where they are)."""
@@ -263,7 +320,7 @@ class Journal:
 
     def claim(self, job_id: str) -> bool:
         """Take or renew the lease on a job; False when another live runner holds it."""
-        now = time.time()
+        now = self.clock()
         with self._transaction() as db:
             row = db.execute("SELECT owner, lease_until FROM jobs WHERE id = ?",
                              (job_id,)).fetchone()
@@ -275,7 +332,7 @@ class Journal:
 
     def claim_active(self) -> list[Job]:
         """Claim every unfinished job whose lease is free; these are the jobs to resume."""
-        now = time.time()
+        now = self.clock()
         states = [str(s) for s in ACTIVE]
         claimed = []
         with self._transaction() as db:
@@ -295,7 +352,7 @@ class Journal:
             return
         with self._transaction() as db:
             db.executemany("UPDATE jobs SET lease_until = ? WHERE id = ? AND owner = ?",
-                           [(time.time() + self.lease_s, i, self.owner) for i in ids])
+                           [(self.clock() + self.lease_s, i, self.owner) for i in ids])
 
     def release(self, job_id: str) -> None:
         with self._transaction() as db:

@@ -6,6 +6,8 @@ result is in a scene. Its life, as written to the journal:
     pending ─► submitting ─► queued ─► running ─► downloading ─► ready ─► imported
        │            │          └──────────┴────────────┴──► failed / cancelled
        │            └─► unknown   (died while the submit was in flight; never re-sent on its own)
+       │                      └─► queued / running / downloading  (that submit's answer came
+       │                          after all, to a process that had only been presumed dead)
        └─► cancelled
 
 ``pending`` means the request has not left this machine, so it is safe to send after a restart;
@@ -53,7 +55,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     State.IMPORTED: frozenset(),
     State.FAILED: frozenset(),
     State.CANCELLED: frozenset(),
-    State.UNKNOWN: frozenset({State.FAILED, State.CANCELLED}),
+    State.UNKNOWN: frozenset({State.FAILED, State.CANCELLED, State.QUEUED, State.RUNNING,
+                              State.DOWNLOADING}),
 }
 
 

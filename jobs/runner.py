@@ -9,8 +9,14 @@ Money rules, in order of importance:
 - A submit request is sent only from ``pending``, after ``submitting`` is written. A job found in
   ``submitting`` after a crash becomes ``unknown`` and is never sent again by the runner.
 - A submit is put back to ``pending`` only when the request certainly did not create a job (the
-  connection never opened, the service refused it with 429, or online access is off).
+  connection never opened, the service refused it with 429, or online access is off). A client
+  waiting to retry a connection that never opened waits with the job ``pending``; ``submitting``
+  is written again immediately before each further attempt.
 - The remote id is written the moment the submit returns.
+- Every write for a job is a compare-and-set on the job, this runner's claim and the state it
+  last wrote (``Journal.update_claimed``): a runner that stalled past its lease and lost the job
+  to another stops at its next write without sending or overwriting anything. The claim is
+  re-checked in the transaction that writes ``submitting``, immediately before a paid request.
 - A paid result is never deleted; it is written under its final name only when whole.
 """
 
@@ -29,7 +35,7 @@ from ..providers import errors, http
 from ..providers.base import Phase, Provider, RemoteStatus
 from ..providers.redaction import log
 from .events import EventQueue
-from .journal import Journal
+from .journal import ClaimLost, Journal
 from .model import ACTIVE, Job, State
 from .polling import PollPolicy
 from .results import StopRequested, job_folder, remove_partials, write_result
@@ -48,6 +54,41 @@ class _Watch:
     stalled: bool = False
     failures: int = 0
     last_upload_report: float = 0.0
+
+
+class _NoSlot(Exception):
+    """The service's job slots filled up while a submit waited to retry; try again later."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"no free slot; trying again in {delay:.1f} s")
+        self.delay = delay
+
+
+class _SubmitAttempts:
+    """What the journal says between the attempts of one submit (``http.PaidAttempts``).
+
+    An attempt whose connection never opened cannot have reached the service, so the job reads
+    ``pending`` while the client waits to retry: a crash in that wait leaves a job that is safe
+    to send, not one the user must check. ``submitting`` is written again immediately before
+    the next attempt.
+    """
+
+    def __init__(self, runner: Runner, job: Job, provider: Provider) -> None:
+        self.runner = runner
+        #: The job as last written.
+        self.job = job
+        self.provider = provider
+
+    def unsent(self, error: errors.ConnectionFailedError) -> None:
+        self.job = self.runner._set(self.job, state=State.PENDING,
+                                    message=f"Not sent yet: {error}; trying again")
+        self.runner._checkpoint("submit-not-sent")
+
+    def resending(self) -> None:
+        sending = self.runner._start_sending(self.job, self.provider)
+        if isinstance(sending, float):
+            raise _NoSlot(sending)
+        self.job = sending
 
 
 class Runner:
@@ -114,10 +155,13 @@ class Runner:
                 if job.id in self._due or job.id in self._busy:
                     continue  # already driven by this runner
             if job.state == State.SUBMITTING and not job.remote_id:
-                self._set(job, state=State.UNKNOWN, error_code="submit_interrupted", message=(
-                    "Conjure stopped while sending this job, so it may or may not exist at "
-                    f"{job.provider}. It was not sent again (that could charge twice); check "
-                    "your account there, then remove it or generate again."))
+                try:
+                    self._set(job, state=State.UNKNOWN, error_code="submit_interrupted", message=(
+                        "Conjure stopped while sending this job, so it may or may not exist at "
+                        f"{job.provider}. It was not sent again (that could charge twice); "
+                        "check your account there, then remove it or generate again."))
+                except ClaimLost:
+                    continue
                 self.journal.release(job.id)
                 continue
             resumed.append(job)
@@ -214,6 +258,10 @@ class Runner:
             http.this_thread.interrupt = self._stop_flag(job_id)
             try:
                 delay = self._step(job_id)
+            except ClaimLost as lost:
+                log.warning("job %s: %s; this process leaves it alone", job_id, lost)
+                self._checkpoint("claim-lost")
+                delay = None
             except Exception:
                 log.exception("job %s: step failed unexpectedly; retrying later", job_id)
                 delay = 5.0
@@ -256,7 +304,7 @@ class Runner:
         changed = {k: v for k, v in fields.items() if getattr(job, k) != v}
         if not changed:
             return job
-        job = self.journal.update(job.id, **changed)
+        job = self.journal.update_claimed(job.id, job.state, **changed)
         kinds = set()
         if "state" in changed:
             kinds.add("state")
@@ -280,6 +328,7 @@ class Runner:
         """Advance one job by one step; returns seconds until the next step, or None."""
         if not self.journal.claim(job_id):
             return None  # another runner took the job over (this one was presumed gone)
+        self._checkpoint("claimed")
         job = self.journal.get(job_id)
         if job is None or job.state not in ACTIVE:
             return None
@@ -306,18 +355,67 @@ class Runner:
         return self._watch.setdefault(job_id, _Watch())
 
     def _submit(self, job: Job, provider: Provider) -> float | None:
+        self._checkpoint("before-submitting")
+        sending = self._start_sending(job, provider)
+        if isinstance(sending, float):
+            return sending
+        self._checkpoint("before-submit")
+        watch = self._watch_of(job.id)
+        provider.on_upload = self._upload_progress
+        attempts = _SubmitAttempts(self, sending, provider)
+        http.this_thread.paid_attempts = attempts
+        try:
+            submitted = provider.submit(sending)
+        except _NoSlot as wait:
+            return wait.delay
+        except ClaimLost:
+            raise
+        except Exception as exc:
+            return self._submit_failed(attempts.job, exc, watch)
+        finally:
+            http.this_thread.paid_attempts = None
+        self._checkpoint("after-submit-response")
+        watch.failures = 0
+        status = submitted.status or RemoteStatus(Phase.QUEUED)
+        job = self._record_answer(attempts.job, state=_PHASE_STATE.get(status.phase, State.QUEUED),
+                                  remote_id=submitted.remote_id,
+                                  message=status.message or "Queued", progress=status.progress,
+                                  eta_s=status.eta_s)
+        self._checkpoint("after-remote-id")
+        if job.cancel_requested or self._stop_flag(job.id).is_set():
+            return 0.0
+        return self._after_status(job, provider, status)
+
+    def _record_answer(self, job: Job, **fields: Any) -> Job:
+        """Write a submit's answer. When this runner lost the job while the request was out and
+        the runner that adopted it could only call it ``unknown``, the answer takes it back:
+        the job was sent once and its remote id must not be lost."""
+        try:
+            return self._set(job, **fields)
+        except ClaimLost:
+            taken = self.journal.take_back(job.id, **fields)
+            if taken is None:
+                raise
+        log.warning("job %s: its submit was answered after another Conjure process had given "
+                    "it up; the remote id is kept and the job continues here", job.id)
+        self._emit(taken, "state", "progress", "message")
+        return taken
+
+    def _start_sending(self, job: Job, provider: Provider) -> Job | float:
+        """Write ``submitting`` when the service has a free slot for the job: the job as
+        written, or the seconds to wait for a slot (the job stays ``pending``)."""
         with self._slot_lock:
             active = self.journal.count(provider.name or job.provider, _HOLDING_SLOT)
             if active >= provider.max_active:
                 self._set(job, message=f"Waiting: {active} {job.provider} jobs already running")
                 return 1.0 * self.policy.scale
-            job = self._set(job, state=State.SUBMITTING, message="Sending…")
-        self._checkpoint("before-submit")
-        watch = self._watch_of(job.id)
-        provider.on_upload = self._upload_progress
-        try:
-            submitted = provider.submit(job)
-        except (errors.OfflineError, errors.ConnectionFailedError, errors.RateLimitedError) as exc:
+            return self._set(job, state=State.SUBMITTING, message="Sending…")
+
+    def _submit_failed(self, job: Job, exc: Exception, watch: _Watch) -> float | None:
+        """Record why a submit did not return a job (``job`` as last written) and say when to
+        try again, if ever."""
+        if isinstance(exc, errors.OfflineError | errors.ConnectionFailedError
+                      | errors.RateLimitedError):
             # Certainly not created at the service: safe to send again later. Only a service
             # that cannot be reached counts towards giving up; being offline or asked to wait
             # (a rate limit, a concurrency cap) is a known wait, however long.
@@ -328,35 +426,26 @@ class Runner:
                     return None
             self._set(job, state=State.PENDING, message=f"Not sent yet: {exc}")
             return exc.retry_after if exc.retry_after is not None else self._backoff(watch)
-        except errors.ServiceError as exc:
-            if isinstance(exc, errors.InvalidRequestError) and exc.status is None:
-                # Refused by the client itself before anything was sent (e.g. a local image
-                # too large): nothing can exist at the service, so it is a plain failure.
-                self._fail(job, exc)
-                return None
-            if exc.status is None:
-                self._set(job, state=State.UNKNOWN, error_code="submit_unanswered", message=(
-                    f"No answer to the submit ({exc}); the job may exist at {job.provider}. "
-                    "It was not sent again (that could charge twice); check your account."))
-            else:
-                self._fail(job, exc)
-            return None
-        except Exception as exc:
-            log.exception("job %s: submit raised", job.id)
+        if job.state == State.PENDING:
+            # Failed between attempts, with nothing in flight: the worker logs it and the job
+            # is tried again later.
+            raise exc
+        if isinstance(exc, errors.InvalidRequestError) and exc.status is None:
+            # Refused by the client itself before anything was sent (e.g. a local image
+            # too large): nothing can exist at the service, so it is a plain failure.
+            self._fail(job, exc)
+        elif isinstance(exc, errors.ServiceError) and exc.status is not None:
+            self._fail(job, exc)
+        elif isinstance(exc, errors.ServiceError):
+            self._set(job, state=State.UNKNOWN, error_code="submit_unanswered", message=(
+                f"No answer to the submit ({exc}); the job may exist at {job.provider}. "
+                "It was not sent again (that could charge twice); check your account."))
+        else:
+            log.error("job %s: submit raised", job.id, exc_info=exc)
             self._set(job, state=State.UNKNOWN, error_code="submit_crashed",
                       message=f"Sending failed inside Conjure ({type(exc).__name__}); the job "
                               "may exist at the service and was not sent again.")
-            return None
-        self._checkpoint("after-submit-response")
-        watch.failures = 0
-        status = submitted.status or RemoteStatus(Phase.QUEUED)
-        job = self._set(job, state=_PHASE_STATE.get(status.phase, State.QUEUED),
-                        remote_id=submitted.remote_id, message=status.message or "Queued",
-                        progress=status.progress, eta_s=status.eta_s)
-        self._checkpoint("after-remote-id")
-        if job.cancel_requested or self._stop_flag(job.id).is_set():
-            return 0.0
-        return self._after_status(job, provider, status)
+        return None
 
     def _upload_progress(self, job_id: str, sent: int, total: int) -> None:
         """Shows an upload's progress on its ``submitting`` job, at most twice a second."""
@@ -367,8 +456,11 @@ class Runner:
         watch.last_upload_report = now
         job = self.journal.require(job_id)
         if job.state == State.SUBMITTING and total > 0:
-            self._set(job, progress=min(1.0, sent / total),
-                      message=f"Uploading {sent / 1e6:.1f} of {total / 1e6:.1f} MB")
+            try:
+                self._set(job, progress=min(1.0, sent / total),
+                          message=f"Uploading {sent / 1e6:.1f} of {total / 1e6:.1f} MB")
+            except ClaimLost:
+                pass  # the upload goes on; what its answer means is settled once it arrives
 
     def _poll(self, job: Job, provider: Provider) -> float | None:
         watch = self._watch_of(job.id)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 import urllib3
@@ -33,8 +33,22 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 #: the extension or quitting Blender never waits out a retry delay.
 stopping = threading.Event()
 #: Per worker thread: ``interrupt`` is the event that ends this thread's waits early (the
-#: engine sets it to the job's cancel flag, so a cancel does not wait out a back-off either).
+#: engine sets it to the job's cancel flag, so a cancel does not wait out a back-off either);
+#: ``paid_attempts`` (a ``PaidAttempts``) hears about each attempt of a request that creates a
+#: paid job, so the engine can record which of them the service may have seen.
 this_thread = threading.local()
+
+
+class PaidAttempts(Protocol):
+    """Told about the attempts of one request that creates a paid job."""
+
+    def unsent(self, error: errors.ConnectionFailedError) -> None:
+        """An attempt failed before its connection opened: the service saw nothing. Called
+        before waiting to retry (and before giving up)."""
+
+    def resending(self) -> None:
+        """Called immediately before the request is sent again after ``unsent``; raising
+        sends nothing."""
 
 
 def wait_or_stop(seconds: float) -> None:
@@ -202,9 +216,13 @@ class HttpClient:
                 register_secret(value.split(" ", 1)[-1])
                 headers[name] = value
         timeout = timeout or (self.settings.connect_timeout, self.settings.read_timeout)
+        attempts: PaidAttempts | None = (getattr(this_thread, "paid_attempts", None)
+                                         if creates_job else None)
         attempt = 0
         while True:
             self._guard()
+            if attempts is not None and attempt:
+                attempts.resending()
             try:
                 response = self.session.request(
                     method, url, headers=headers, stream=stream, timeout=timeout, **kwargs
@@ -214,6 +232,8 @@ class HttpClient:
                 error: errors.ServiceError = (
                     errors.ConnectionFailedError if safe else errors.TransientServiceError
                 )(f"{type(exc).__name__} for {method} {_path(url)}: {exc}", provider=self.provider)
+                if attempts is not None and isinstance(error, errors.ConnectionFailedError):
+                    attempts.unsent(error)
                 if (may_retry or safe) and attempt < self.settings.max_retries:
                     delay = self.backoff(attempt)
                     log.info("%s; retrying in %.1f s", error, delay)

@@ -1,3 +1,5 @@
+import logging
+import sqlite3
 import threading
 import time
 
@@ -51,31 +53,74 @@ def _prefs(conjure):
 
 
 def test_disabling_does_not_wait_out_a_retry_back_off(conjure):
+    class RetryWaits(logging.Handler):
+        """Hears a worker announce that it waits to retry, and keeps it there until
+        ``go_on`` is set, so the test reads the journal while nothing moves."""
+
+        def __init__(self) -> None:
+            super().__init__(logging.INFO)
+            self.announced = threading.Event()
+            self.go_on = threading.Event()
+            self.messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            worker = threading.current_thread().name.startswith("conjure-worker")
+            if worker and "retrying in" in record.getMessage():
+                self.messages.append(record.getMessage())
+                self.announced.set()
+                self.go_on.wait(30)
+
     name = conjure.__name__
     # A Thrixel base URL where nothing listens: the submit's connection is refused and the
     # client waits to retry (it is safe to: nothing was sent).
     bpy.context.preferences.system.use_online_access = True
     _prefs(conjure).thrixel_url = "http://127.0.0.1:9"
     _prefs(conjure).thrixel_key = "sk-thrixel-nowhere"
-    job = conjure.blender.session.submit("thrixel", "create", {"task": "a lamp"})
-    time.sleep(0.5)
-    start = time.monotonic()
-    addon_utils.disable(name, default_set=True)
+    journal_path = conjure.blender.session.get().journal.path
+    waits = RetryWaits()
+    waits.go_on.set()
+    logger = logging.getLogger("conjure")
+    level = logger.level
+    logger.addHandler(waits)
+    logger.setLevel(logging.INFO)
     try:
-        took = time.monotonic() - start
-        assert _our_threads(wait_s=2.0) == []
-        assert took < 3.0
+        job = conjure.blender.session.submit("thrixel", "create", {"task": "a lamp"})
+        assert waits.announced.wait(30), "the submit never came to wait for a retry"
+        start = time.monotonic()
+        addon_utils.disable(name, default_set=True)
+        try:
+            took = time.monotonic() - start
+            assert _our_threads(wait_s=2.0) == []
+            assert took < 3.0
+            # Read before enabling again: what the job was left as, not what a resumed
+            # worker is doing with it.
+            journal = sqlite3.connect(f"file:{journal_path}?mode=ro", uri=True)
+            [left] = journal.execute("SELECT state FROM jobs WHERE id = ?", (job.id,))
+            journal.close()
+            assert left == ("pending",), "a submit that never connected must stay sendable"
+        finally:
+            waits.announced.clear()
+            waits.go_on.clear()  # from here on, the resumed worker is held in its wait
+            addon_utils.enable(name, default_set=True)
+        # The fresh preferences must point nowhere again before the session resumes the job, so
+        # the resumed submit cannot reach a real service.
+        prefs = _prefs(conjure)
+        prefs.thrixel_url = "http://127.0.0.1:9"
+        prefs.thrixel_key = "sk-thrixel-nowhere"
+        running = conjure.blender.session.get()
+        try:
+            assert waits.announced.wait(30), "the resumed job was not sent again"
+            assert "127.0.0.1:9" in waits.messages[-1]
+            assert running.journal.require(job.id).state == "pending"
+            running.runner.cancel(job.id)
+        finally:
+            waits.go_on.set()
+        done = running.runner.wait(job.id, timeout=10)
+        assert done.state == "cancelled" and "before it was sent" in done.message
     finally:
-        addon_utils.enable(name, default_set=True)
-    # The fresh preferences must point nowhere again before the engine resumes the job, so
-    # the resumed submit cannot reach a real service.
-    prefs = _prefs(conjure)
-    prefs.thrixel_url = "http://127.0.0.1:9"
-    engine = conjure.blender.session.get()
-    try:
-        assert engine.journal.require(job.id).state == "pending", (
-            "a submit that never connected must stay sendable")
-    finally:
-        engine.runner.cancel(job.id)
-        engine.runner.wait(job.id, timeout=5)
+        waits.go_on.set()
+        logger.removeHandler(waits)
+        logger.setLevel(level)
+        prefs = _prefs(conjure)
+        prefs.thrixel_key = ""
         prefs.thrixel_url = ""

@@ -13,12 +13,13 @@ import json
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from conjure.jobs.model import Job
 from conjure.providers.base import Phase, Provider, RemoteStatus, ResultFile, Submitted
-from conjure.providers.http import HttpClient, NetworkSettings
+from conjure.providers.http import HttpClient, NetworkSettings, wait_or_stop
 
 BLOCK = 64 * 1024
 
@@ -86,6 +87,11 @@ class FakeService:
         self._release.set()
         self.server.shutdown()
         self.server.server_close()
+
+    def release(self) -> None:
+        """Let requests held at ``hold`` go on, and hold no more."""
+        self.hold = None
+        self._release.set()
 
     def _block_here(self) -> None:
         self.reached.set()
@@ -161,11 +167,13 @@ class FakeProvider(Provider):
     name = "fake"
 
     def __init__(self, url: str, key: str = "fake-key", max_active: int = 3,
-                 settings: NetworkSettings | None = None) -> None:
+                 settings: NetworkSettings | None = None,
+                 sleep: Callable[[float], None] = wait_or_stop) -> None:
         self.url = url
         self.max_active = max_active
         self.http = HttpClient("fake", settings or NetworkSettings(backoff_base=0.01),
-                               auth_headers=lambda: {"Authorization": f"Bearer {key}"})
+                               auth_headers=lambda: {"Authorization": f"Bearer {key}"},
+                               sleep=sleep)
 
     def submit(self, job: Job) -> Submitted:
         response = self.http.request("POST", f"{self.url}/jobs", creates_job=True,

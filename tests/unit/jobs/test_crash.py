@@ -6,6 +6,7 @@ lost or half-written under its final name.
 
 import hashlib
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ FILES = ("body.glb", "parts.glb")
 # request inside the fake service and the test kills the child while it waits for the answer.
 KILL_POINTS = [
     ("job-written", 1),
+    ("before-submitting", 1),
     ("before-submit", 1),
     ("server:submit", 1),
     ("after-submit-response", 1),
@@ -44,11 +46,24 @@ KILL_POINTS = [
     ("download-chunk", 7),
     ("before-rename", 2),
     ("file-saved", 2),
+    ("submit-not-sent", 1),
 ]
 
 #: Points between writing ``submitting`` and writing the remote id: the job may or may not exist
 #: at the service (for the last two it does), so it must end ``unknown``, never sent again.
 SUBMIT_IN_FLIGHT = {("before-submit", 1), ("server:submit", 1), ("after-submit-response", 1)}
+
+
+#: Points in the wait before a submit is tried again after a connection that never opened: the
+#: first run's client is pointed where nothing listens, the restarted one at the service. The
+#: job must resume ``pending`` and be sent exactly once.
+NOT_SENT_YET = {("submit-not-sent", 1)}
+
+
+def unreachable_url():
+    with socket.socket() as s:  # a loopback port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
 def run_child(tmp_path, url, *args, timeout=60):
@@ -66,10 +81,13 @@ def test_killed_runner_resumes_without_loss_or_double_submit(tmp_path, point, nt
             child.send_signal(signal.SIGKILL)
             service.hold = None
         else:
-            child = run_child(tmp_path, service.url, "--submit", "--kill-at", point,
-                              "--nth", str(nth))
+            url = unreachable_url() if (point, nth) in NOT_SENT_YET else service.url
+            child = run_child(tmp_path, url, "--submit", "--kill-at", point, "--nth", str(nth))
         out = child.communicate(timeout=60)[0].decode()
         assert child.returncode == -signal.SIGKILL, out
+        if (point, nth) in NOT_SENT_YET:
+            [killed] = Journal(tmp_path / "jobs.sqlite").jobs()
+            assert killed.state == State.PENDING, killed.message
 
         restarted = run_child(tmp_path, service.url)
         out = restarted.communicate(timeout=60)[0].decode()
@@ -85,6 +103,7 @@ def test_killed_runner_resumes_without_loss_or_double_submit(tmp_path, point, nt
         assert not folder.exists()
         return
     assert job.state == State.READY, job.message
+    assert service.submissions[job.id] == 1
     assert job.remote_id is not None
     assert sorted(job.result_files) == sorted(FILES)
     assert sorted(p.name for p in folder.iterdir()) == sorted(FILES), "stray or missing files"

@@ -1,4 +1,5 @@
 import hashlib
+import socket
 import sqlite3
 import threading
 import time
@@ -12,6 +13,7 @@ from conjure.jobs.polling import PollPolicy
 from conjure.jobs.runner import Runner
 from conjure.providers import errors
 from conjure.providers.base import Phase, Provider, RemoteStatus, ResultFile, Submitted
+from conjure.providers.http import NetworkSettings
 from support.fake_service import FakeProvider, FakeService, result_digest
 
 FAST = PollPolicy(scale=0.01)
@@ -80,6 +82,7 @@ class ScriptedProvider(Provider):
         self.submit_outcomes = list(submit_outcomes)
         self.poll_outcomes = list(poll_outcomes)
         self.submits = 0
+        self.submitted = threading.Event()
         self.cancelled = []
 
     def _next(self, outcomes):
@@ -90,6 +93,7 @@ class ScriptedProvider(Provider):
 
     def submit(self, job):
         self.submits += 1
+        self.submitted.set()
         return self._next(self.submit_outcomes)
 
     def poll(self, job):
@@ -287,8 +291,8 @@ def test_offline_keeps_job_pending_without_sending(journal, tmp_path):
     runner = make_runner(journal, tmp_path, {"scripted": provider})
     runner.start()
     job = runner.submit("scripted", "op")
-    threading.Event().wait(0.3)
-    runner.stop()
+    assert provider.submitted.wait(10)
+    runner.stop()  # after the worker's step, which records what happened
     stored = journal.require(job.id)
     assert stored.state == State.PENDING
     assert "Online access is off" in stored.message
@@ -388,22 +392,92 @@ def test_upload_progress_shows_on_the_submitting_job(journal, tmp_path):
     assert provider.seen[-1][1] == "Uploading 4.0 of 4.0 MB"
 
 
-def test_cancel_ends_a_submit_waiting_to_retry_at_once(journal, tmp_path):
-    import socket
-
-    from conjure.providers.http import NetworkSettings
-
-    with socket.socket() as s:  # a loopback port where nothing listens
+def closed_port():
+    """A loopback port where nothing listens: a connection there never opens."""
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def test_a_submit_reads_pending_while_it_waits_to_retry_a_connection_that_never_opened(
+        journal, tmp_path):
+    seen = []
+
+    def state():
+        [job] = journal.jobs()
+        return job.state
+
+    provider = FakeProvider(f"http://127.0.0.1:{closed_port()}",
+                            settings=NetworkSettings(max_retries=2, backoff_base=0.0),
+                            sleep=lambda seconds: seen.append(("wait", state())))
+    send = provider.http.session.request
+
+    def recording_send(*args, **kwargs):
+        seen.append(("send", state()))
+        return send(*args, **kwargs)
+
+    provider.http.session.request = recording_send
+    done = run_one(journal, tmp_path, provider, max_failures=0)
+    assert seen == [("send", State.SUBMITTING), ("wait", State.PENDING),
+                    ("send", State.SUBMITTING), ("wait", State.PENDING),
+                    ("send", State.SUBMITTING)]
+    assert (done.state, done.error_code) == (State.FAILED, "connection_failed")
+
+
+def test_a_submit_waiting_to_retry_sends_again_only_into_a_free_slot(journal, tmp_path):
+    # While the job waits to retry, another process's job takes the service's only slot; it
+    # frees the slot once the runner has been told to wait for it.
+    elsewhere = Journal(journal.path)
+    other = elsewhere.add(Job("fake", "create"))  # held by that process: never driven here
+    sends, asked = [], []
+
+    def take_the_slot(seconds):
+        if len(sends) == 1:
+            journal.update(other.id, state=State.SUBMITTING)
+
+    provider = FakeProvider(f"http://127.0.0.1:{closed_port()}", max_active=1,
+                            settings=NetworkSettings(max_retries=1, backoff_base=0.0),
+                            sleep=take_the_slot)
+    runner = make_runner(journal, tmp_path, {"fake": provider}, max_failures=0)
+    job = runner.submit("fake", "create")
+    send, count = provider.http.session.request, journal.count
+
+    def recording_send(*args, **kwargs):
+        sends.append(journal.require(other.id).state)
+        return send(*args, **kwargs)
+
+    def count_then_free_the_slot(*args):
+        asked.append(journal.require(job.id).message)
+        if asked[-1].startswith("Waiting:"):
+            journal.update(other.id, state=State.FAILED)
+        return count(*args)
+
+    provider.http.session.request = recording_send
+    journal.count = count_then_free_the_slot
+    runner.start()
+    done = runner.wait(job.id, timeout=10)
+    runner.stop()
+    elsewhere.close()
+    assert (done.state, done.error_code) == (State.FAILED, "connection_failed")
+    # Sent once; not again while the other job held the slot; twice more once it was free.
+    assert sends == [State.PENDING, State.FAILED, State.FAILED]
+    assert "Waiting: 1 fake jobs already running" in asked
+
+
+def test_cancel_ends_a_submit_waiting_to_retry_at_once(journal, tmp_path):
+    waiting = threading.Event()
+
+    def checkpoint(point):
+        if point == "submit-not-sent":
+            waiting.set()
+
     slow_retries = NetworkSettings(backoff_base=20.0, backoff_cap=20.0)
-    provider = FakeProvider(f"http://127.0.0.1:{port}", settings=slow_retries)
-    runner = make_runner(journal, tmp_path, {"fake": provider})
+    provider = FakeProvider(f"http://127.0.0.1:{closed_port()}", settings=slow_retries)
+    runner = make_runner(journal, tmp_path, {"fake": provider}, checkpoint=checkpoint)
     runner.start()
     job = runner.submit("fake", "create")
-    while journal.require(job.id).state != State.SUBMITTING:
-        time.sleep(0.01)
-    time.sleep(0.2)  # inside the 20 s back-off now
+    assert waiting.wait(10)  # the client is about to wait 20 s to retry
+    assert journal.require(job.id).state == State.PENDING
     started = time.monotonic()
     runner.cancel(job.id)
     done = runner.wait(job.id, timeout=10)
