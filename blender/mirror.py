@@ -31,6 +31,8 @@ class ConjureJobItem(bpy.types.PropertyGroup):
     prompt: StringProperty(name="Prompt")
     error_code: StringProperty(name="Error Code")
     parent_id: StringProperty(name="Parent Job")
+    #: The file that asked for the job (see ``Job.origin``).
+    origin: StringProperty(name="Started In")
     #: Unix seconds; ints because a FloatProperty (32-bit) would round them to minutes.
     created_at: IntProperty(name="Created")
     updated_at: IntProperty(name="Updated")
@@ -70,6 +72,7 @@ def _fill(item: Any, job: Job) -> None:
     item.prompt = formspec.job_prompt(job.provider, job.operation, job.params)
     item.error_code = job.error_code or ""
     item.parent_id = job.parent_id or ""
+    item.origin = job.origin
     item.created_at = int(job.created_at)
     item.updated_at = int(job.updated_at)
 

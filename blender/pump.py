@@ -76,8 +76,16 @@ def _arm_now() -> float | None:
 
 @bpy.app.handlers.persistent
 def _after_load(*_args: object) -> None:
-    session.rebuild_mirror()
+    session.file_loaded()
     arm()
+
+
+@bpy.app.handlers.persistent
+def _after_save(*_args: object) -> None:
+    session.file_saved()
+
+
+_HANDLERS = ((bpy.app.handlers.load_post, _after_load), (bpy.app.handlers.save_post, _after_save))
 
 
 def disarm() -> None:
@@ -87,8 +95,9 @@ def disarm() -> None:
 
 def register() -> None:
     session.pump.stop_requested = False
-    if _after_load not in bpy.app.handlers.load_post:
-        bpy.app.handlers.load_post.append(_after_load)
+    for handlers, handler in _HANDLERS:
+        if handler not in handlers:
+            handlers.append(handler)
     arm()
 
 
@@ -96,7 +105,8 @@ def unregister() -> None:
     session.pump.stop_requested = True
     disarm()
     session.shutdown()
-    while _after_load in bpy.app.handlers.load_post:
-        bpy.app.handlers.load_post.remove(_after_load)
+    for handlers, handler in _HANDLERS:
+        while handler in handlers:
+            handlers.remove(handler)
     session.stop_watching()
     session.forget_answers()

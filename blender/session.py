@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +113,8 @@ class Session:
 
 
 _session: Session | None = None
+#: Stands for this Blender's file while it has never been saved (see ``origin``).
+_UNSAVED = f"unsaved:{uuid.uuid4().hex[:12]}"
 #: Key-test answers and balances, fetched on worker threads; panels and preferences read them.
 #: Kept across sessions (a key test may run before any job does).
 key_tests = Background(max_age=float("inf"))
@@ -149,11 +152,40 @@ def get() -> Session:
         resumed = runner.start(resume=True)
         # Start-up only reads the journal; jobs continue on worker threads and their results
         # are imported later by the pump, so opening Blender never waits on the network.
-        _session.offered = {job.id for job in journal.jobs([State.READY], limit=50)}
         if settings.auto_import():
-            _session.autoimport |= {job.id for job in resumed} | _session.offered
-        rebuild_mirror()
+            _session.autoimport |= {job.id for job in resumed if job.origin == origin()}
+        file_loaded()
     return _session
+
+
+def origin() -> str:
+    """The file jobs submitted now belong to: its path, or this session's token while the file
+    has never been saved."""
+    return bpy.data.filepath or _UNSAVED
+
+
+def file_loaded() -> None:
+    """Another file is open: the job list is rebuilt, and this file's ready jobs are offered
+    (and, with the auto-import preference, imported by the pump). Ready jobs of other files
+    wait in the Jobs list to be imported by hand."""
+    if _session is None:
+        return
+    here = origin()
+    ready = _session.journal.jobs([State.READY], limit=50)
+    _session.offered = {job.id for job in ready}
+    if settings.auto_import():
+        _session.autoimport |= {job.id for job in ready if job.origin == here}
+    rebuild_mirror()
+
+
+def file_saved() -> None:
+    """The file was saved: jobs it asked for while it had no path belong to its path now."""
+    if _session is None or not bpy.data.filepath:
+        return
+    for job in _session.journal.jobs(limit=500):
+        if job.origin == _UNSAVED:
+            _session.journal.update(job.id, origin=bpy.data.filepath)
+    rebuild_mirror()
 
 
 def running() -> Session | None:
@@ -194,7 +226,8 @@ def submit(service_id: str, operation: str, params: dict[str, Any],
             f"No {service.label} {service.key_label.lower()}: paste it in Edit > Preferences > "
             f"Add-ons > Conjure, or set ${service.key_env[0]} (get one at {service.key_help})")
     cleaned = registry.operation(service_id, operation).validate(params)
-    return get().runner.submit(service_id, operation, cleaned, parent_id=parent_id)
+    return get().runner.submit(service_id, operation, cleaned, parent_id=parent_id,
+                               origin=origin())
 
 
 def submit_request(request: Request) -> Job:
@@ -212,18 +245,20 @@ def follow(job_id: str, plan: Plan | None = None) -> None:
 
 
 def due() -> list[tuple[Job, Plan]]:
-    """Jobs the pump should carry on now, with their plans: asked for and ready. Jobs that ended
-    any other way drop out of the list."""
+    """Jobs the pump should carry on now, with their plans: asked for, ready, and asked for by
+    the file that is open (a job of another file waits until that file is open again). Jobs
+    that ended any other way drop out of the list."""
     session = _session
     if session is None or not session.autoimport:
         return []
     found_due = []
+    here = origin()
     for job_id in sorted(session.autoimport):
         found = session.journal.get(job_id)
         if found is None or (found.finished and found.state != State.READY):
             session.autoimport.discard(job_id)
             session.plans.pop(job_id, None)
-        elif found.state == State.READY:
+        elif found.state == State.READY and found.origin == here:
             found_due.append((found, session.plans.get(job_id, Plan())))
     return found_due
 

@@ -34,11 +34,12 @@ from typing import Any
 from ..providers.redaction import redact
 from .model import ACTIVE, TRANSITIONS, Job, State
 
-SCHEMA_VERSION = 1
+#: 2 added ``origin``; a journal of version 1 (Conjure 0.1) is brought up to date on open.
+SCHEMA_VERSION = 2
 
 _COLUMNS = (
     "id", "provider", "operation", "params", "state", "remote_id", "progress", "eta_s",
-    "message", "error_code", "result_files", "parent_id", "created_at", "updated_at",
+    "message", "error_code", "result_files", "parent_id", "origin", "created_at", "updated_at",
     "cancel_requested",
 )
 _JSON_COLUMNS = {"params", "result_files"}
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     error_code TEXT,
     result_files TEXT NOT NULL DEFAULT '[]',
     parent_id TEXT,
+    origin TEXT NOT NULL DEFAULT '',
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
@@ -126,7 +128,17 @@ class Journal:
         self._connections_lock = threading.Lock()
         conn = self._conn()
         conn.executescript(_SCHEMA)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._migrate(conn)
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        """Columns added since a journal was made, with their defaults for the rows it has."""
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            have = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+            if "origin" not in have:
+                conn.execute("ALTER TABLE jobs ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- connections ------------------------------------------------------------------------
 

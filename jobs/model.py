@@ -82,6 +82,9 @@ class Job:
     #: Result files, relative to the job's result folder.
     result_files: list[str] = field(default_factory=list)
     parent_id: str | None = None
+    #: The file that asked for the job (its path, or a token of a Blender session whose file
+    #: was never saved): its result is imported on its own only there. Empty: not known.
+    origin: str = ""
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     cancel_requested: bool = False

@@ -169,12 +169,13 @@ class Runner:
         return resumed
 
     def submit(self, provider: str, operation: str, params: dict[str, Any] | None = None,
-               *, parent_id: str | None = None) -> Job:
+               *, parent_id: str | None = None, origin: str = "") -> Job:
         """Write a new job to the journal and queue it; returns at once."""
         if provider not in self.providers:
             raise ValueError(f"unknown provider {provider!r}; known: {sorted(self.providers)}")
         job = self.journal.add(Job(provider=provider, operation=operation,
-                                   params=dict(params or {}), parent_id=parent_id))
+                                   params=dict(params or {}), parent_id=parent_id,
+                                   origin=origin))
         self._checkpoint("job-written")
         self._emit(job, "state")
         self._schedule(job.id, 0.0)

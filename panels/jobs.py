@@ -7,6 +7,7 @@ from typing import Any
 
 import bpy
 
+from ..blender import session
 from ..jobs.model import State
 from ..workflow import sequence, status
 from . import widgets
@@ -90,7 +91,12 @@ def draw_job(box: Any, item: Any) -> None:
         # made in the Candidates panel.
         col.label(text="Pick one in the Candidates panel", icon="IMAGE_DATA")
     elif state == State.READY:
-        widgets.button(col, "conjure.import_result", "Import", "IMPORT", job_id=item.job_id)
+        # Only the file that asked imports a result on its own; elsewhere it waits here.
+        elsewhere = status.started_elsewhere(item.origin, session.origin())
+        if elsewhere:
+            widgets.lines(col, elsewhere, "FILE_BLEND")
+        widgets.button(col, "conjure.import_result", "Import Here" if elsewhere else "Import",
+                       "IMPORT", job_id=item.job_id)
     elif state == State.IMPORTED:
         widgets.button(col, "conjure.import_result", "Re-import", "FILE_REFRESH",
                        job_id=item.job_id)

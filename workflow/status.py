@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from pathlib import PurePath
 
 from ..jobs.model import ACTIVE, Job, State
 
@@ -78,3 +79,14 @@ def progress_line(job: Job) -> str:
     pct = "" if job.progress is None else f" {job.progress * 100:3.0f}%"
     eta = "" if not job.eta_s else f" ETA {job.eta_s:.0f}s"
     return f"[conjure] {job.provider} {job.id} {job.state}{pct}{eta} {job.message}".rstrip()
+
+
+def started_elsewhere(origin: str, here: str) -> str | None:
+    """Where a job that another file asked for was started, in words; None for this file's."""
+    if origin == here:
+        return None
+    if origin.startswith("unsaved:"):
+        return "Started in a file that was never saved"
+    if not origin:
+        return "Started in an earlier session"
+    return f"Started in {PurePath(origin).name}"

@@ -116,28 +116,37 @@ class UserFolder:
         cfg_path.write_text(json.dumps(cfg, indent=1))
         return result, {"CONJURE_APP_CONFIG": self.target.path(cfg_path)}
 
-    def _gui_argv(self) -> list[str]:
+    def blend(self, name: str) -> str:
+        """A .blend file of this user's, as Blender in the target sees its path."""
+        return self.target.path(self.base / f"{name}.blend")
+
+    def _gui_argv(self, open_file: str | None) -> list[str]:
         # No --factory-startup: the installed extension loads from the user's preferences, as
         # it does for a user. The window fills the X screen, so screenshot coordinates match.
-        return [self.target.blender, "--window-geometry", "0", "0", str(SCREEN[0]),
-                str(SCREEN[1]), "--python", self.target.path(GUI_SCRIPT)]
+        return [self.target.blender, *([open_file] if open_file else []), "--window-geometry",
+                "0", "0", str(SCREEN[0]), str(SCREEN[1]), "--python",
+                self.target.path(GUI_SCRIPT)]
 
     def gui_start(self, display: Display, name: str, config: dict, *,
-                  pid_namespace: bool = True) -> tuple[subprocess.Popen, Path, Path]:
-        """Start the GUI on ``display``; returns the process, its record and its log."""
+                  pid_namespace: bool = True,
+                  open_file: str | None = None) -> tuple[subprocess.Popen, Path, Path]:
+        """Start the GUI on ``display`` (with ``open_file`` open); returns the process, its
+        record and its log."""
         result, env = self._gui_config(name, config)
         log = self.base / f"{name}.log"
         env.update(DISPLAY=display.name, LIBGL_ALWAYS_SOFTWARE="1")
         with log.open("wb") as out:
-            proc = self.target.popen(self._gui_argv(), self.env(**env), stdout=out,
+            proc = self.target.popen(self._gui_argv(open_file), self.env(**env), stdout=out,
                                      stderr=subprocess.STDOUT, pid_namespace=pid_namespace)
         return proc, result, log
 
     def gui(self, display: Display, name: str, config: dict, *,
-            timeout: float = GUI_TIMEOUT_S, pid_namespace: bool = True) -> GuiRun:
+            timeout: float = GUI_TIMEOUT_S, pid_namespace: bool = True,
+            open_file: str | None = None) -> GuiRun:
         """Run one scenario to its end; Blender is killed if it outlives ``timeout``."""
         start = time.monotonic()
-        proc, result, log = self.gui_start(display, name, config, pid_namespace=pid_namespace)
+        proc, result, log = self.gui_start(display, name, config, pid_namespace=pid_namespace,
+                                           open_file=open_file)
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -1,5 +1,5 @@
-"""Blender killed while a paid job runs: the next start resumes the job from the journal and
-imports it, and the service saw exactly one submission."""
+"""Blender killed while a paid job runs: the next start, with the file that asked for the job,
+resumes the job from the journal and imports it, and the service saw exactly one submission."""
 
 import os
 import signal
@@ -18,7 +18,7 @@ def _kill_mid_job(user, display, sandbox, key, *, pid_namespace):
     proc, record_path, log = user.gui_start(display, "restart-submit", {
         "scenario": "restart-submit", "task": "a cast-iron garden bench", "hold": True,
         "save_prefs": True, "prefs": {"thrixel_url": sandbox.service_url("thrixel")},
-        "keys": {"restart": key}}, pid_namespace=pid_namespace)
+        "keys": {"restart": key}, "blend": user.blend("restart")}, pid_namespace=pid_namespace)
     try:
         harness.wait_for_file(record_path, proc, harness.GUI_TIMEOUT_S)
         first = harness.collect(proc, record_path, log, 0)
@@ -46,7 +46,7 @@ def _resumed(user, display, sandbox, key, first, job, *, pid_namespace, resume_t
     """Second start: nothing is submitted; the pump brings the journal's job home."""
     second = user.gui(display, "restart-resume", {
         "scenario": "restart-resume", "job_id": job["id"], "resume_timeout": resume_timeout},
-        pid_namespace=pid_namespace)
+        pid_namespace=pid_namespace, open_file=user.blend("restart"))
     harness.record_timing(f"{user.target.name}: restart: first run killed after "
                           f"{first.record['seconds']:.1f} s, second run {second.seconds:.1f} s")
     assert second.returncode == 0 and not second.record.get("error"), second.explain()

@@ -10,10 +10,11 @@ screen for screenshots, and quits; the test on the host asserts on the record.
 
 Config keys: ``scenario`` (a name in SCENARIOS), ``result``, ``shots`` (folder), ``prefs``
 (Conjure preference values to set), ``save_prefs``, ``task``, ``keys`` (name → Thrixel key),
-``job_id`` (restart), ``hold`` (stay open after recording, to be killed), and for the
-``generate`` scenario ``running_task`` and ``candidates_task`` (prompts of the Tripo3D and
-Voxel-AI jobs), ``progress_colour`` (hex colour the progress bar is drawn in) and
-``running_progress`` (the share done before the running job is photographed).
+``job_id`` and ``blend`` (restart: the file saved before submitting), ``hold`` (stay open
+after recording, to be killed), and for the ``generate`` scenario ``running_task`` and
+``candidates_task`` (prompts of the Tripo3D and Voxel-AI jobs), ``progress_colour`` (hex
+colour the progress bar is drawn in) and ``running_progress`` (the share done before the
+running job is photographed).
 
 Runs on the distribution's Python (3.13 in Debian 13) and Blender 4.3 to 5.2: bpy and the
 standard library only.
@@ -540,9 +541,11 @@ def scenario_generate():
 
 
 def scenario_restart_submit():
-    """Submit with saved preferences, then wait to be killed once the service has the job."""
+    """Save the file, submit with saved preferences, then wait to be killed once the service
+    has the job."""
     yield from wait_for_pump()
     set_prefs(CONFIG["prefs"])
+    bpy.ops.wm.save_as_mainfile(filepath=CONFIG["blend"])
     job = submit("restart")
     yield from wait_for(lambda: bool(getattr(mirrored(job.id), "remote_id", "")),
                         "the service's id is in the journal", 30)
@@ -552,7 +555,8 @@ def scenario_restart_submit():
 
 
 def scenario_restart_resume():
-    """After the kill: the journal's unfinished job resumes by itself and is imported."""
+    """After the kill, Blender started with the file that asked: the journal's unfinished job
+    resumes by itself and is imported into it."""
     yield from wait_for_pump()
     yield from import_when_ready(CONFIG["job_id"], CONFIG.get("resume_timeout", 90))
     RECORD["journal"] = journal_jobs()

@@ -194,3 +194,38 @@ def test_a_job_that_answered_without_a_file_says_so_on_import(session, fresh_sce
     with pytest.raises(RuntimeError, match="an answer, not a file to import: Riggable as biped"):
         bpy.ops.conjure.import_result(job_id=job.id)
     assert journal.require(job.id).state == "ready"
+
+
+def test_after_a_restart_a_ready_job_waits_for_the_file_that_asked(session, pump, thrixel,
+                                                                    fresh_scene, tmp_path,
+                                                                    recorder, mod):
+    asked = tmp_path / "asked.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(asked))
+    job = session.submit("thrixel", "create", {"task": "a weather cock"})
+    assert job.origin == str(asked)
+    wait_for(session, job.id, {"ready"})
+    session.shutdown()  # Blender quits before the result was imported ...
+    bpy.ops.wm.read_homefile(use_empty=True)  # ... and starts again with another file
+    running = session.get()
+    assert job.id in running.offered and job.id not in running.autoimport
+    tick_until_settled(session, pump)
+    assert not conjure_objects(job.id)
+    item = {i.job_id: i for i in bpy.context.window_manager.conjure.jobs}[job.id]
+    layout = recorder()
+    mod("panels.jobs").draw_job(layout, item)
+    assert [op[3] for op in layout.ops("conjure.import_result")] == ["Import Here"]
+    assert "Started in asked.blend" in layout.text()
+
+    bpy.ops.wm.open_mainfile(filepath=str(asked))  # the file that asked is open again
+    tick_until_settled(session, pump)
+    assert conjure_objects(job.id)
+    assert session.get().journal.require(job.id).state == "imported"
+
+
+def test_a_job_asked_for_before_the_first_save_belongs_to_the_saved_file(session, thrixel,
+                                                                         fresh_scene, tmp_path):
+    bpy.ops.wm.read_homefile(use_empty=True)
+    job = session.submit("thrixel", "create", {"task": "a tin soldier"})
+    assert job.origin.startswith("unsaved:")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "soldier.blend"))
+    assert session.get().journal.require(job.id).origin == str(tmp_path / "soldier.blend")

@@ -107,3 +107,38 @@ def test_lease_of_an_earlier_process_with_the_same_id_is_free(tmp_path):
     db.execute("UPDATE jobs SET owner = ?, lease_until = 9e12 WHERE id = ?", (stale, job.id))
     db.commit()
     assert [x.id for x in j.claim_active()] == [job.id]
+
+
+#: The journal as Conjure 0.1 wrote it (schema version 1, no ``origin`` column).
+_V1_SCHEMA = """
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY, provider TEXT NOT NULL, operation TEXT NOT NULL, params TEXT NOT NULL,
+    state TEXT NOT NULL, remote_id TEXT, progress REAL, eta_s REAL,
+    message TEXT NOT NULL DEFAULT '', error_code TEXT, result_files TEXT NOT NULL DEFAULT '[]',
+    parent_id TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0, owner TEXT, lease_until REAL
+);
+PRAGMA user_version = 1;
+INSERT INTO jobs (id, provider, operation, params, state, remote_id, result_files, created_at,
+                  updated_at)
+VALUES ('j01', 'tripo', 'text_to_model', '{"prompt": "a mug"}', 'ready', 't-1', '["m.glb"]', 1, 2);
+"""
+
+
+def test_a_journal_from_version_0_1_is_brought_up_to_date_and_keeps_its_jobs(tmp_path):
+    path = tmp_path / "jobs.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(_V1_SCHEMA)
+    old.close()
+    journal = Journal(path)
+    try:
+        job = journal.require("j01")
+        assert (job.provider, job.state, job.remote_id, job.result_files, job.origin) == (
+            "tripo", State.READY, "t-1", ["m.glb"], "")
+        journal.add(Job("thrixel", "create", {"task": "a lamp"}, origin="/work/lamp.blend"))
+        assert journal.jobs(limit=1)[0].origin == "/work/lamp.blend"
+        version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
+        assert version == 2
+    finally:
+        journal.close()
+    Journal(path).close()  # opening an up-to-date journal again changes nothing

@@ -11,3 +11,12 @@ def test_durations_and_timing():
 def test_state_icons_cover_every_state_and_unknown_text():
     assert status.state_icon("failed") == "ERROR"
     assert status.state_icon("nonsense") == "QUESTION"
+
+
+def test_jobs_of_other_files_say_where_they_were_started():
+    here = "/work/castle.blend"
+    assert status.started_elsewhere(here, here) is None
+    assert status.started_elsewhere("/work/lamp.blend", here) == "Started in lamp.blend"
+    assert status.started_elsewhere("unsaved:1a2b", here) == \
+        "Started in a file that was never saved"
+    assert status.started_elsewhere("", here) == "Started in an earlier session"
