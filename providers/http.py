@@ -86,14 +86,13 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def body_excerpt(response: requests.Response, limit: int = 300) -> str:
+def body_excerpt(response: requests.Response, limit: int = errors.SAID_LIMIT) -> str:
     """A short, redacted piece of a response body for error messages."""
     try:
         text = response.text
     except Exception:  # an undecodable body is no reason to lose the error itself
         return ""
-    text = " ".join(text.split())
-    return redact(text[:limit] + ("…" if len(text) > limit else ""))
+    return errors.said(" ".join(text.split()), limit)
 
 
 def generic_error(response: requests.Response, provider: str) -> errors.ServiceError:

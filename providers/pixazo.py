@@ -157,7 +157,8 @@ def _said(response: requests.Response) -> tuple[str, str]:
         return "", body_excerpt(response)
     if not isinstance(body, dict):
         return "", body_excerpt(response)
-    return str(body.get("error") or ""), str(body.get("message") or body_excerpt(response))
+    message = body.get("message")
+    return str(body.get("error") or ""), errors.said(message) if message else body_excerpt(response)
 
 
 def map_error(response: requests.Response) -> errors.ServiceError | None:
@@ -284,7 +285,7 @@ class PixazoProvider(Provider):
                                 poll_after=POLL_EVERY)
         if phase == Phase.RUNNING:
             return RemoteStatus(phase, message=f"Generating{waited}", poll_after=POLL_EVERY)
-        error = str(data.get("error") or "").strip()
+        error = errors.said(str(data.get("error") or "").strip())
         if phase == Phase.FAILED:
             if raw == "ERROR":
                 return RemoteStatus(phase, error_code="service_error", message=(

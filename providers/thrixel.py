@@ -271,6 +271,7 @@ def map_error(response: requests.Response) -> errors.ServiceError | None:
     """Every documented Thrixel HTTP failure in the shared taxonomy, with what to do."""
     status = response.status_code
     detail, field_name, guard = _detail(response)
+    detail = errors.said(detail)
     kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status,
                               "retry_after": parse_retry_after(response.headers.get("Retry-After"))}
     if guard is not None:
@@ -548,7 +549,7 @@ class ThrixelProvider(Provider):
         remote_id = data.get(key) if isinstance(data, dict) else None
         if not remote_id or not isinstance(remote_id, str):
             raise errors.UnexpectedResponseError(
-                f"Thrixel's answer has no {key}: {str(data)[:200]}", provider=PROVIDER,
+                f"Thrixel's answer has no {key}: {errors.said(data, 200)}", provider=PROVIDER,
                 status=200)
         return remote_id
 
@@ -565,7 +566,7 @@ class ThrixelProvider(Provider):
 
     def _status(self, data: Any, remote_id: str, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
-            raise errors.UnexpectedResponseError(f"unreadable status: {str(data)[:200]}",
+            raise errors.UnexpectedResponseError(f"unreadable status: {errors.said(data, 200)}",
                                                  provider=PROVIDER)
         phase = _PHASES.get(str(data.get("status")))
         if phase is None:
@@ -592,7 +593,7 @@ class ThrixelProvider(Provider):
 
     def _convert_status(self, data: Any, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
-            raise errors.UnexpectedResponseError(f"unreadable conversion: {str(data)[:200]}",
+            raise errors.UnexpectedResponseError(f"unreadable conversion: {errors.said(data, 200)}",
                                                  provider=PROVIDER)
         state = str(data.get("status"))
         if state == "queued":
@@ -602,7 +603,7 @@ class ThrixelProvider(Provider):
         if state == "failed":
             return RemoteStatus(Phase.FAILED, error_code="conversion_failed",
                                 message=f"Thrixel could not convert the model: "
-                                        f"{data.get('error') or 'no reason given'}")
+                                        f"{errors.said(data.get('error') or 'no reason given')}")
         if state not in ("ready", "completed"):
             raise errors.UnexpectedResponseError(f"unknown conversion status {state!r}",
                                                  provider=PROVIDER)
@@ -729,7 +730,7 @@ class ThrixelProvider(Provider):
 def failure_status(data: Mapping[str, Any]) -> RemoteStatus:
     """A failed submission: cancelled by the user, or the service's code and what to do."""
     code = str(data.get("error_code") or "")
-    said = str(data.get("error_message") or "")
+    said = errors.said(data.get("error_message") or "")
     if code == "CANCELLED_BY_USER":
         return RemoteStatus(Phase.CANCELLED, error_code=code, message="Cancelled at Thrixel")
     cls, advice = FAILURE_CODES.get(code, (errors.ServiceError, "Thrixel reported a failure"))

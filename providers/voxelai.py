@@ -92,14 +92,14 @@ def _error_body(response: requests.Response) -> dict[str, Any]:
         body = response.json()
     except ValueError:
         return {"error": body_excerpt(response, 200)}
-    return body if isinstance(body, dict) else {"error": str(body)[:200]}
+    return body if isinstance(body, dict) else {"error": errors.said(body, 200)}
 
 
 def map_error(response: requests.Response) -> errors.ServiceError | None:
     """Every documented Voxel-AI failure in the shared taxonomy, with what to do."""
     status = response.status_code
     body = _error_body(response)
-    said = str(body.get("error") or body.get("message") or "").strip()
+    said = errors.said(str(body.get("error") or body.get("message") or "").strip())
     code = body.get("code")
     kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status, "service_code": code,
                               "retry_after": parse_retry_after(response.headers.get("Retry-After"))}
@@ -212,7 +212,7 @@ class VoxelAiProvider(Provider):
         job_id = data.get("jobId") if isinstance(data, dict) else None
         if not job_id or not isinstance(job_id, str):
             raise errors.UnexpectedResponseError(f"Voxel-AI's answer has no jobId: "
-                                                 f"{str(data)[:200]}", provider=PROVIDER,
+                                                 f"{errors.said(data, 200)}", provider=PROVIDER,
                                                  status=200)
         return job_id
 
@@ -229,7 +229,7 @@ class VoxelAiProvider(Provider):
                                 "job; it is still running")
         data = response.json()
         if not isinstance(data, dict):
-            raise errors.UnexpectedResponseError(f"unreadable status: {str(data)[:200]}",
+            raise errors.UnexpectedResponseError(f"unreadable status: {errors.said(data, 200)}",
                                                  provider=PROVIDER)
         return self.status(data, job.operation)
 
@@ -248,7 +248,8 @@ class VoxelAiProvider(Provider):
             self._note_balance(data)
             refund = " The token was refunded." if operation == "voxelize" else ""
             return RemoteStatus(Phase.FAILED, error_code="service_failed", message=(
-                f"Voxel-AI could not finish: {data.get('error') or 'no reason given'}.{refund}"))
+                f"Voxel-AI could not finish: {errors.said(data.get('error') or 'no reason given')}."
+                f"{refund}"))
         if state != "completed":
             raise errors.UnexpectedResponseError(f"unknown state {state!r}", provider=PROVIDER)
         output = data.get("output")
