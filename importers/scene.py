@@ -18,6 +18,7 @@ import bpy
 from mathutils import Matrix, Vector
 
 from .nodes import match_names, node_names
+from .vox.format import DEFAULT_MAX_FACES, VoxFormatError
 
 #: Custom properties set on every imported object.
 TAGS = ("conjure_provider", "conjure_job_id", "conjure_remote_id", "conjure_node_name")
@@ -40,6 +41,8 @@ class ImportSettings:
     merge_vertices: bool = False
     #: Largest dimension the model is scaled to, in scene units; 0 keeps the service's size.
     target_size: float = 0.0
+    #: Most faces a .vox result may be meshed into ("Max Faces"); a bigger one is refused.
+    max_faces: int = DEFAULT_MAX_FACES
 
     @classmethod
     def from_preferences(cls, prefs: Any) -> ImportSettings:
@@ -47,7 +50,8 @@ class ImportSettings:
         return cls(at_cursor=bool(getattr(prefs, "import_at_cursor", True)),
                    collection_per_job=bool(getattr(prefs, "import_collection_per_job", True)),
                    merge_vertices=bool(getattr(prefs, "import_merge_vertices", False)),
-                   target_size=float(getattr(prefs, "import_target_size", 0.0)))
+                   target_size=float(getattr(prefs, "import_target_size", 0.0)),
+                   max_faces=int(getattr(prefs, "import_max_faces", DEFAULT_MAX_FACES)))
 
 
 def model_files(paths: Iterable[Path]) -> list[Path]:
@@ -94,7 +98,10 @@ def _import_file(context: bpy.types.Context, path: Path, settings: ImportSetting
     elif suffix == ".vox":
         from .vox.blender import import_vox
 
-        import_vox(context, str(path))
+        try:
+            import_vox(context, str(path), max_faces=settings.max_faces)
+        except VoxFormatError as exc:
+            raise ImportFailed(f"{path.name}: {exc}") from exc
     else:
         raise ImportFailed(f"{path.name}: Conjure cannot import {suffix or 'this'} files")
 

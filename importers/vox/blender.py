@@ -6,11 +6,18 @@ import os
 import time
 
 import bpy
-from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, StringProperty
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    StringProperty,
+)
 from bpy_extras.io_utils import ImportHelper
 
 from .builder import ImportOptions, ImportResult, build
-from .format import VoxFormatError
+from .format import DEFAULT_MAX_FACES, VoxFormatError
 from .parser import parse_vox
 
 _COLOR_MODE_ITEMS = (
@@ -34,11 +41,13 @@ def import_vox(
     color_mode: str = "PALETTE_IMAGE",
     origin: str = "BOTTOM_CENTER",
     name: str | None = None,
+    max_faces: int | None = DEFAULT_MAX_FACES,
 ) -> ImportResult:
     """Import the ``.vox`` file at ``filepath`` into a new collection in the active collection.
 
-    Raises :class:`VoxFormatError` for a malformed file and ``OSError`` for an unreadable one;
-    nothing is created in either case. ``result.timings`` holds parse, mesh and build seconds.
+    Raises :class:`VoxFormatError` for a malformed file, or one whose meshes would have more
+    than ``max_faces`` faces (None: no limit), and ``OSError`` for an unreadable one; nothing
+    is created in any of these cases. ``result.timings`` holds parse, mesh and build seconds.
     """
     window_manager = context.window_manager
     window_manager.progress_begin(0, 100)
@@ -48,7 +57,7 @@ def import_vox(
             vox = parse_vox(stream.read())
         parse_seconds = time.perf_counter() - started
         window_manager.progress_update(5)
-        options = ImportOptions(voxel_size, greedy, watertight, color_mode, origin)
+        options = ImportOptions(voxel_size, greedy, watertight, color_mode, origin, max_faces)
         label = name or os.path.splitext(os.path.basename(filepath))[0]
         result = build(
             context,
@@ -101,6 +110,13 @@ class CONJURE_OT_import_vox(bpy.types.Operator, ImportHelper):
         "stay manifold (for printing, booleans and remeshing)",
         default=False,
     )
+    max_faces: IntProperty(
+        name="Max Faces",
+        description="Refuse files whose meshes would have more faces than this, before "
+        "building anything (a million faces needs a few hundred MB of memory)",
+        default=DEFAULT_MAX_FACES,
+        min=1,
+    )
 
     def _paths(self) -> list[str]:
         if self.files and self.directory:
@@ -119,6 +135,7 @@ class CONJURE_OT_import_vox(bpy.types.Operator, ImportHelper):
                     watertight=self.watertight,
                     color_mode=self.color_mode,
                     origin=self.origin,
+                    max_faces=self.max_faces,
                 )
             except (VoxFormatError, OSError) as error:
                 self.report({"ERROR"}, f"{os.path.basename(path)}: {error}")

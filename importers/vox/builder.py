@@ -10,8 +10,8 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from .format import VoxFile
-from .mesher import MeshArrays, mesh_voxels
+from .format import DEFAULT_MAX_FACES, VoxFile
+from .mesher import MeshArrays, check_face_budget, mesh_voxels
 from .palette import (
     PALETTE_WIDTH,
     ShaderSettings,
@@ -34,6 +34,8 @@ class ImportOptions:
     watertight: bool = False
     color_mode: str = "PALETTE_IMAGE"
     origin: str = "BOTTOM_CENTER"
+    #: Faces the import may build in all (the "Max Faces" setting); None: no limit.
+    max_faces: int | None = DEFAULT_MAX_FACES
 
 
 @dataclass
@@ -52,7 +54,11 @@ def build(
     options: ImportOptions | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> ImportResult:
-    """Build ``vox`` into a new collection called ``name`` inside the active collection."""
+    """Build ``vox`` into a new collection called ``name`` inside the active collection.
+
+    Raises ``VoxFormatError``, having created nothing, when the models would make more faces
+    than ``options.max_faces``.
+    """
     options = options or ImportOptions()
     if options.color_mode not in COLOR_MODES:
         raise ValueError(f"colour mode {options.color_mode!r} is not one of {COLOR_MODES}")
@@ -64,6 +70,8 @@ def build(
     used_models = sorted({node.model_id for node in nodes if node.kind == "SHAPE"})
     settings = palette_shader_settings(vox)
     see_through = transparent_indices(settings)
+    check_face_budget([vox.models[m] for m in used_models], options.max_faces,
+                      greedy=options.greedy, transparent=see_through)
 
     mesh_seconds = 0.0
     build_started = time.perf_counter()
