@@ -13,6 +13,7 @@ from typing import Any
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
+from ..formats.vox.format import DEFAULT_MAX_FACES
 from ..providers.services import SERVICES
 from ..workflow import cache, status
 from . import EXTENSION, session, settings
@@ -79,6 +80,10 @@ class ConjurePreferences(bpy.types.AddonPreferences):
                                       soft_max=100.0, subtype="DISTANCE", unit="LENGTH",
                                       description="Scale each imported model so its largest "
                                                   "side has this length; 0 keeps its size")
+    import_max_faces: IntProperty(
+        name="Max Faces", default=DEFAULT_MAX_FACES, min=1000, soft_max=20_000_000,
+        description="A MagicaVoxel result that would need more faces is refused instead of "
+                    "meshed (a large one can take all memory); raise it to import it anyway")
 
     def draw(self, context: bpy.types.Context) -> None:
         layout: Any = self.layout
@@ -120,7 +125,7 @@ class ConjurePreferences(bpy.types.AddonPreferences):
         box = layout.box()
         box.label(text="Import")
         for name in ("auto_import", "import_at_cursor", "import_collection_per_job",
-                     "import_merge_vertices", "import_target_size"):
+                     "import_merge_vertices", "import_target_size", "import_max_faces"):
             box.prop(self, name)
 
         box = layout.box()

@@ -19,6 +19,7 @@ import bpy
 from mathutils import Matrix, Vector
 
 from ..formats.gltf_nodes import match_names, node_names
+from ..formats.vox.format import DEFAULT_MAX_FACES, VoxFormatError
 from ..workflow.sequence import ImportFailed
 from .vox_import import import_vox
 
@@ -39,6 +40,8 @@ class ImportSettings:
     merge_vertices: bool = False
     #: Largest dimension the model is scaled to, in scene units; 0 keeps the service's size.
     target_size: float = 0.0
+    #: Most faces a .vox result may be meshed into ("Max Faces"); a bigger one is refused.
+    max_faces: int = DEFAULT_MAX_FACES
 
 
 def tag(ob: bpy.types.Object, provider: str, job_id: str, remote_id: str, node_name: str) -> None:
@@ -91,7 +94,10 @@ def _import_file(context: bpy.types.Context, path: Path, settings: ImportSetting
     elif suffix in (".usdz", ".usd", ".usdc", ".usda"):
         _call(ops.wm.usd_import, path)
     elif suffix == ".vox":
-        import_vox(context, str(path))
+        try:
+            import_vox(context, str(path), max_faces=settings.max_faces)
+        except VoxFormatError as exc:
+            raise ImportFailed(f"{path.name}: {exc}") from exc
     else:
         raise ImportFailed(f"{path.name}: Conjure cannot import {suffix or 'this'} files")
 

@@ -53,7 +53,8 @@ def import_settings() -> ImportSettings:
     return ImportSettings(at_cursor=prefs.import_at_cursor,
                           collection_per_job=prefs.import_collection_per_job,
                           merge_vertices=prefs.import_merge_vertices,
-                          target_size=prefs.import_target_size)
+                          target_size=prefs.import_target_size,
+                          max_faces=prefs.import_max_faces)
 
 
 def auto_import() -> bool:

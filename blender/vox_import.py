@@ -12,8 +12,8 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from ..formats.vox.format import VoxFile
-from ..formats.vox.mesher import MeshArrays, mesh_voxels
+from ..formats.vox.format import DEFAULT_MAX_FACES, VoxFile
+from ..formats.vox.mesher import MeshArrays, check_face_budget, mesh_voxels
 from ..formats.vox.palette import (
     PALETTE_WIDTH,
     ShaderSettings,
@@ -37,6 +37,8 @@ class ImportOptions:
     watertight: bool = False
     color_mode: str = "PALETTE_IMAGE"
     origin: str = "BOTTOM_CENTER"
+    #: Faces the import may build in all (the "Max Faces" setting); None: no limit.
+    max_faces: int | None = DEFAULT_MAX_FACES
 
 
 @dataclass
@@ -55,7 +57,11 @@ def build(
     options: ImportOptions | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> ImportResult:
-    """Build ``vox`` into a new collection called ``name`` inside the active collection."""
+    """Build ``vox`` into a new collection called ``name`` inside the active collection.
+
+    Raises ``VoxFormatError``, having created nothing, when the models would make more faces
+    than ``options.max_faces``.
+    """
     options = options or ImportOptions()
     if options.color_mode not in COLOR_MODES:
         raise ValueError(f"colour mode {options.color_mode!r} is not one of {COLOR_MODES}")
@@ -67,6 +73,8 @@ def build(
     used_models = sorted({node.model_id for node in nodes if node.kind == "SHAPE"})
     settings = palette_shader_settings(vox)
     see_through = transparent_indices(settings)
+    check_face_budget([vox.models[m] for m in used_models], options.max_faces,
+                      greedy=options.greedy, transparent=see_through)
 
     mesh_seconds = 0.0
     build_started = time.perf_counter()
@@ -401,11 +409,13 @@ def import_vox(
     color_mode: str = "PALETTE_IMAGE",
     origin: str = "BOTTOM_CENTER",
     name: str | None = None,
+    max_faces: int | None = DEFAULT_MAX_FACES,
 ) -> ImportResult:
     """Import the ``.vox`` file at ``filepath`` into a new collection in the active collection.
 
-    Raises :class:`VoxFormatError` for a malformed file and ``OSError`` for an unreadable one;
-    nothing is created in either case. ``result.timings`` holds parse, mesh and build seconds.
+    Raises :class:`VoxFormatError` for a malformed file, or one whose meshes would have more
+    than ``max_faces`` faces (None: no limit), and ``OSError`` for an unreadable one; nothing
+    is created in any of these cases. ``result.timings`` holds parse, mesh and build seconds.
     """
     window_manager = context.window_manager
     window_manager.progress_begin(0, 100)
@@ -415,7 +425,7 @@ def import_vox(
             vox = parse_vox(stream.read())
         parse_seconds = time.perf_counter() - started
         window_manager.progress_update(5)
-        options = ImportOptions(voxel_size, greedy, watertight, color_mode, origin)
+        options = ImportOptions(voxel_size, greedy, watertight, color_mode, origin, max_faces)
         label = name or os.path.splitext(os.path.basename(filepath))[0]
         result = build(
             context,

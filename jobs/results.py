@@ -4,11 +4,13 @@ A result lives at ``<root>/results/<provider>/<job id>/<name>``. It is written a
 file in chunks (memory does not grow with the file), synced, checked by magic bytes (so an error
 page or JSON body is never saved as a model), and only then renamed atomically to its final name.
 A file under its final name is therefore always whole. Names that come from a service are reduced
-to a plain file name that cannot leave the job's folder.
+to a plain file name that cannot leave the job's folder and that every platform can open, and a
+file never replaces a different one already saved under the same name.
 """
 
 from __future__ import annotations
 
+import filecmp
 import os
 import re
 import uuid
@@ -33,6 +35,10 @@ _SAME_KIND = {"jpg": {"jpeg"}, "zip": {"usdz", "3mf"}, "glb": set(), "fbx": set(
               "vox": set(), "png": set(), "webp": set(), "stl": set()}
 #: Enough for the magic table and for a binary STL's 80-byte header plus triangle count.
 _HEAD_BYTES = 84
+#: Device names Windows reserves in any case and with any extension ("nul.glb" is NUL too).
+_WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{port}{n}" for port in ("COM", "LPT") for n in range(10)}
+)
 
 
 def sniff(head: bytes) -> str | None:
@@ -67,7 +73,8 @@ def safe_name(name: str, kind: str) -> str:
     """A plain file name for ``name`` with an extension matching ``kind``.
 
     Directory parts, drive letters, control and shell-special characters and leading dots are
-    dropped, so the result cannot point outside the folder it is joined to.
+    dropped, so the result cannot point outside the folder it is joined to; a name Windows
+    reserves for a device (``CON``, ``nul.glb``) gets a leading underscore.
     """
     base = re.split(r"[/\\]", name)[-1]
     base = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip(" .")
@@ -77,7 +84,21 @@ def safe_name(name: str, kind: str) -> str:
     if ext.lower() != kind and ext.lower() not in _SAME_KIND.get(kind, set()):
         stem, ext = base, kind
     stem = stem.strip(" .")[:80] or "result"
+    if stem.split(".")[0].upper() in _WINDOWS_RESERVED:
+        stem = f"_{stem}"
     return f"{stem}.{ext.lower()}"
+
+
+def _free_name(folder: Path, name: str, part: Path) -> Path:
+    """``name`` in ``folder``, or ``<stem>-2.<ext>``, ``-3`` ... when a different file already
+    has it: the first that is free or holds exactly the bytes of ``part`` (the same result
+    downloaded again, which is then replaced by its equal)."""
+    stem, _, ext = name.rpartition(".")
+    candidate, number = folder / name, 1
+    while candidate.exists() and not filecmp.cmp(candidate, part, shallow=False):
+        number += 1
+        candidate = folder / f"{stem}-{number}.{ext}"
+    return candidate
 
 
 def job_folder(root: Path, provider: str, job_id: str) -> Path:
@@ -119,7 +140,9 @@ def write_result(
 ) -> Path:
     """Stream ``chunks`` into ``folder`` and return the final path of the checked file.
 
-    ``kinds`` limits the accepted file kinds (default: any in the magic table). Raises
+    ``kinds`` limits the accepted file kinds (default: any in the magic table). A different
+    file already saved under the same name (another result of the job that the service named
+    alike) is kept, and this one is numbered (``model-2.glb``). Raises
     ``UnexpectedResponseError`` when the bytes are not such a file and ``StopRequested`` when
     ``should_stop`` turns true; in both cases nothing is left under a final name.
     """
@@ -147,7 +170,7 @@ def write_result(
             raise UnexpectedResponseError(
                 f"downloaded {size} bytes for {name!r} are not {expected} (starts with {shown!r})"
             )
-        final = folder / safe_name(name, kind)
+        final = _free_name(folder, safe_name(name, kind), part)
         checkpoint("before-rename")
         os.replace(part, final)
         _fsync_dir(folder)

@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 
 import bpy
-from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, StringProperty
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    StringProperty,
+)
 from bpy_extras.io_utils import ImportHelper
 
 from ..blender.vox_import import import_vox
-from ..formats.vox.format import VoxFormatError
+from ..formats.vox.format import DEFAULT_MAX_FACES, VoxFormatError
 
 _COLOR_MODE_ITEMS = (
     ("PALETTE_IMAGE", "Palette Image", "One material with a 256x1 palette image and UVs into it"),
@@ -60,6 +67,13 @@ class CONJURE_OT_import_vox(bpy.types.Operator, ImportHelper):
         "stay manifold (for printing, booleans and remeshing)",
         default=False,
     )
+    max_faces: IntProperty(
+        name="Max Faces",
+        description="Refuse files whose meshes would have more faces than this, before "
+        "building anything (a million faces needs a few hundred MB of memory)",
+        default=DEFAULT_MAX_FACES,
+        min=1,
+    )
 
     def _paths(self) -> list[str]:
         if self.files and self.directory:
@@ -78,6 +92,7 @@ class CONJURE_OT_import_vox(bpy.types.Operator, ImportHelper):
                     watertight=self.watertight,
                     color_mode=self.color_mode,
                     origin=self.origin,
+                    max_faces=self.max_faces,
                 )
             except (VoxFormatError, OSError) as error:
                 self.report({"ERROR"}, f"{os.path.basename(path)}: {error}")

@@ -2,12 +2,23 @@
 
 Each class says what the user can do about the failure; ``code`` is a stable short name stored in
 the journal, ``retry_after`` (seconds) is set when the service said when to come back. Messages
-are redacted on construction, so an exception can be shown, logged or stored as it is.
+are redacted on construction (and kept to ``MESSAGE_LIMIT`` characters), so an exception can be
+shown, logged or stored as it is. What a service said goes into a message through ``said``.
 """
 
 from __future__ import annotations
 
-from .redaction import redact
+from .redaction import excerpt
+
+#: How much of what a service said (an error body, a message field) goes into one message.
+SAID_LIMIT = 300
+#: The longest message an error carries; what a service said is cut well before this.
+MESSAGE_LIMIT = 2000
+
+
+def said(text: object, limit: int = SAID_LIMIT) -> str:
+    """What a service said, fit for a message: redacted first, then cut to ``limit``."""
+    return excerpt(text, limit)
 
 
 class ServiceError(Exception):
@@ -26,7 +37,7 @@ class ServiceError(Exception):
         service_code: str | int | None = None,
         retry_after: float | None = None,
     ) -> None:
-        self.message = redact(message)
+        self.message = excerpt(message, MESSAGE_LIMIT)
         self.provider = provider
         self.status = status
         self.service_code = service_code

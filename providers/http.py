@@ -105,14 +105,13 @@ def bearer(token: str) -> Callable[[], dict[str, str]]:
     return lambda: {"Authorization": f"Bearer {token}"} if token else {}
 
 
-def body_excerpt(response: requests.Response, limit: int = 300) -> str:
+def body_excerpt(response: requests.Response, limit: int = errors.SAID_LIMIT) -> str:
     """A short, redacted piece of a response body for error messages."""
     try:
         text = response.text
     except Exception:  # an undecodable body is no reason to lose the error itself
         return ""
-    text = " ".join(text.split())
-    return redact(text[:limit] + ("…" if len(text) > limit else ""))
+    return errors.said(" ".join(text.split()), limit)
 
 
 def generic_error(response: requests.Response, provider: str) -> errors.ServiceError:

@@ -12,15 +12,29 @@ import numpy as np
 MAX_MODEL_SIZE = 256
 # Each instance becomes a Blender object; beyond this a file is hostile, not ambitious.
 MAX_INSTANCES = 65536
+# Scene-graph nodes (nTRN, nGRP, nSHP) in one file: three per instance is MagicaVoxel's most.
+MAX_SCENE_NODES = 4 * MAX_INSTANCES
+# Nodes on one path from the root. MagicaVoxel spends two per level of groups (nTRN + nGRP), and
+# each level becomes a level of Blender parenting; real scenes nest a few levels, not hundreds.
+MAX_SCENE_DEPTH = 256
+# A frame's translation, in voxels, on each axis; far beyond any scene MagicaVoxel can show.
+MAX_TRANSLATION = 1_000_000
+# Faces an import builds unless the caller allows more ("Max Faces"). Importing 2 million faces
+# into Blender peaks at about 0.7 GB with bpy itself (see benchmarks/vox_budget.py).
+DEFAULT_MAX_FACES = 2_000_000
 SUPPORTED_VERSIONS = (150, 200)
 
 
 class VoxFormatError(ValueError):
-    """A malformed ``.vox`` file. ``chunk`` and ``offset`` locate the fault in the file."""
+    """A malformed ``.vox`` file, or one beyond a limit. ``chunk`` and ``offset`` locate the
+    fault in the file; an offset of None says it has no one place (e.g. too many faces)."""
 
-    def __init__(self, message: str, chunk: str = "", offset: int = 0) -> None:
+    def __init__(self, message: str, chunk: str = "", offset: int | None = 0) -> None:
         self.chunk = chunk
         self.offset = offset
+        if offset is None:
+            super().__init__(message)
+            return
         where = f"{chunk} chunk at byte {offset}" if chunk else f"byte {offset}"
         super().__init__(f"{where}: {message}")
 

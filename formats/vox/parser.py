@@ -14,6 +14,9 @@ import numpy as np
 from .format import (
     MAX_INSTANCES,
     MAX_MODEL_SIZE,
+    MAX_SCENE_DEPTH,
+    MAX_SCENE_NODES,
+    MAX_TRANSLATION,
     SUPPORTED_VERSIONS,
     Camera,
     Frame,
@@ -302,6 +305,8 @@ def _check_new_node(reader: _ChunkReader, result: VoxFile, node_id: int) -> None
         raise reader.fail(f"node id is negative ({node_id})")
     if node_id in result.transforms or node_id in result.groups or node_id in result.shapes:
         raise reader.fail(f"node id {node_id} is defined twice")
+    if len(result.transforms) + len(result.groups) + len(result.shapes) >= MAX_SCENE_NODES:
+        raise reader.fail(f"the scene graph has more than {MAX_SCENE_NODES} nodes")
 
 
 def _read_frame(reader: _ChunkReader, index: int) -> Frame:
@@ -323,6 +328,10 @@ def _read_frame(reader: _ChunkReader, index: int) -> Frame:
             raise reader.fail(
                 f"frame {index} translation {attributes['_t']!r} is not three integers"
             ) from None
+        if max(abs(x), abs(y), abs(z)) > MAX_TRANSLATION:
+            raise reader.fail(
+                f"frame {index} translation {x} {y} {z} is beyond {MAX_TRANSLATION:,} voxels"
+            )
         frame.translation = (x, y, z)
     if "_f" in attributes:
         try:
@@ -427,7 +436,8 @@ _HANDLERS = {
 
 
 def _check_scene_graph(result: VoxFile) -> None:
-    """Reject dangling references and cycles, and bound how many instances the graph expands to.
+    """Reject dangling references and cycles, and bound how many instances the graph expands to
+    and how deep it nests.
 
     Nodes may be shared (MagicaVoxel reuses one nSHP for repeated copies of a model), so the
     graph is a DAG rather than a tree; sharing could expand exponentially, hence the bound.
@@ -450,34 +460,45 @@ def _check_scene_graph(result: VoxFile) -> None:
                     "nSHP",
                     shape.offset,
                 )
+    if _instances(result)[0] > MAX_INSTANCES:
+        raise VoxFormatError(
+            f"scene graph expands to more than {MAX_INSTANCES} objects",
+            "nTRN",
+            result.transforms[0].offset,
+        )
 
-    def children(node_id: int) -> list[int]:
-        if node_id in result.transforms:
-            found = [result.transforms[node_id].child_id]
-        elif node_id in result.groups:
-            found = result.groups[node_id].children
-        else:
-            return []
-        for child in found:
-            if (
-                child not in result.transforms
-                and child not in result.groups
-                and (child not in result.shapes)
-            ):
-                chunk, offset = _node_location(result, node_id)
-                raise VoxFormatError(
-                    f"node {node_id} refers to missing node {child}", chunk, offset
-                )
-        return found
 
-    # Iterative depth-first search: a child met while still on the stack closes a cycle.
-    # Instance counts are summed bottom-up as nodes finish.
+def _children(result: VoxFile, node_id: int) -> list[int]:
+    """The nodes beneath ``node_id``; a reference to a node that does not exist fails."""
+    if node_id in result.transforms:
+        found = [result.transforms[node_id].child_id]
+    elif node_id in result.groups:
+        found = result.groups[node_id].children
+    else:
+        return []
+    for child in found:
+        if child not in result.transforms and child not in result.groups and (
+            child not in result.shapes
+        ):
+            chunk, offset = _node_location(result, node_id)
+            raise VoxFormatError(f"node {node_id} refers to missing node {child}", chunk, offset)
+    return found
+
+
+def _instances(result: VoxFile) -> dict[int, int]:
+    """Per node, the objects it expands to (capped just above the bound).
+
+    Iterative depth-first search: a child met while still on the stack closes a cycle. Counts
+    and heights (nodes on the longest path down) are found bottom-up as nodes finish, and the
+    stack itself never grows deeper than the depth limit.
+    """
     instances: dict[int, int] = {}
+    heights: dict[int, int] = {}
     on_stack: set[int] = set()
     for start in _all_node_ids(result):
         if start in instances:
             continue
-        stack = [(start, iter(children(start)))]
+        stack = [(start, iter(_children(result, start)))]
         on_stack.add(start)
         while stack:
             node_id, pending = stack[-1]
@@ -485,11 +506,13 @@ def _check_scene_graph(result: VoxFile) -> None:
             if child is None:
                 stack.pop()
                 on_stack.discard(node_id)
+                below = _children(result, node_id)
                 # Groups and shapes each become one object per path that reaches them.
                 own = 0 if node_id in result.transforms else 1
-                instances[node_id] = min(
-                    MAX_INSTANCES + 1, own + sum(instances[c] for c in children(node_id))
-                )
+                instances[node_id] = min(MAX_INSTANCES + 1, own + sum(instances[c] for c in below))
+                heights[node_id] = 1 + max((heights[c] for c in below), default=0)
+                if heights[node_id] > MAX_SCENE_DEPTH:
+                    raise _too_deep(result, node_id)
             elif child in on_stack:
                 chunk, offset = _node_location(result, node_id)
                 raise VoxFormatError(
@@ -498,14 +521,21 @@ def _check_scene_graph(result: VoxFile) -> None:
                     offset,
                 )
             elif child not in instances:
-                stack.append((child, iter(children(child))))
+                if len(stack) >= MAX_SCENE_DEPTH:
+                    raise _too_deep(result, child)
+                stack.append((child, iter(_children(result, child))))
                 on_stack.add(child)
-    if instances[0] > MAX_INSTANCES:
-        raise VoxFormatError(
-            f"scene graph expands to more than {MAX_INSTANCES} objects",
-            "nTRN",
-            result.transforms[0].offset,
-        )
+    return instances
+
+
+def _too_deep(result: VoxFile, node_id: int) -> VoxFormatError:
+    chunk, offset = _node_location(result, node_id)
+    return VoxFormatError(
+        f"the scene graph nests more than {MAX_SCENE_DEPTH} nodes deep at node {node_id} "
+        f"(about {MAX_SCENE_DEPTH // 2} levels of groups)",
+        chunk,
+        offset,
+    )
 
 
 def _all_node_ids(result: VoxFile) -> list[int]:

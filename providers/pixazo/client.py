@@ -136,7 +136,7 @@ class PixazoProvider(Provider):
                                 poll_after=POLL_EVERY)
         if phase == Phase.RUNNING:
             return RemoteStatus(phase, message=f"Generating{waited}", poll_after=POLL_EVERY)
-        error = str(data.get("error") or "").strip()
+        error = errors.said(str(data.get("error") or "").strip())
         if phase == Phase.FAILED:
             if raw == "ERROR":
                 return RemoteStatus(phase, error_code="service_error", message=(

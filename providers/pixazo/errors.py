@@ -21,7 +21,8 @@ def _said(response: requests.Response) -> tuple[str, str]:
         return "", body_excerpt(response)
     if not isinstance(body, dict):
         return "", body_excerpt(response)
-    return str(body.get("error") or ""), str(body.get("message") or body_excerpt(response))
+    message = body.get("message")
+    return str(body.get("error") or ""), errors.said(message) if message else body_excerpt(response)
 
 
 def map_error(response: requests.Response) -> errors.ServiceError | None:

@@ -104,7 +104,7 @@ class ThrixelProvider(Provider):
         remote_id = data.get(key) if isinstance(data, dict) else None
         if not remote_id or not isinstance(remote_id, str):
             raise errors.UnexpectedResponseError(
-                f"Thrixel's answer has no {key}: {str(data)[:200]}", provider=PROVIDER,
+                f"Thrixel's answer has no {key}: {errors.said(data, 200)}", provider=PROVIDER,
                 status=200)
         return remote_id
 
@@ -121,7 +121,7 @@ class ThrixelProvider(Provider):
 
     def _status(self, data: Any, remote_id: str, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
-            raise errors.UnexpectedResponseError(f"unreadable status: {str(data)[:200]}",
+            raise errors.UnexpectedResponseError(f"unreadable status: {errors.said(data, 200)}",
                                                  provider=PROVIDER)
         phase = _PHASES.get(str(data.get("status")))
         if phase is None:
@@ -148,7 +148,7 @@ class ThrixelProvider(Provider):
 
     def _convert_status(self, data: Any, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
-            raise errors.UnexpectedResponseError(f"unreadable conversion: {str(data)[:200]}",
+            raise errors.UnexpectedResponseError(f"unreadable conversion: {errors.said(data, 200)}",
                                                  provider=PROVIDER)
         state = str(data.get("status"))
         if state == "queued":
@@ -158,7 +158,7 @@ class ThrixelProvider(Provider):
         if state == "failed":
             return RemoteStatus(Phase.FAILED, error_code="conversion_failed",
                                 message=f"Thrixel could not convert the model: "
-                                        f"{data.get('error') or 'no reason given'}")
+                                        f"{errors.said(data.get('error') or 'no reason given')}")
         if state not in ("ready", "completed"):
             raise errors.UnexpectedResponseError(f"unknown conversion status {state!r}",
                                                  provider=PROVIDER)

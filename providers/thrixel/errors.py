@@ -75,6 +75,7 @@ def map_error(response: requests.Response) -> errors.ServiceError | None:
     """Every documented Thrixel HTTP failure in the shared taxonomy, with what to do."""
     status = response.status_code
     detail, field_name, guard = _detail(response)
+    detail = errors.said(detail)
     kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status,
                               "retry_after": parse_retry_after(response.headers.get("Retry-After"))}
     if guard is not None:
@@ -134,7 +135,7 @@ def map_error(response: requests.Response) -> errors.ServiceError | None:
 def failure_status(data: Mapping[str, Any]) -> RemoteStatus:
     """A failed submission: cancelled by the user, or the service's code and what to do."""
     code = str(data.get("error_code") or "")
-    said = str(data.get("error_message") or "")
+    said = errors.said(data.get("error_message") or "")
     if code == "CANCELLED_BY_USER":
         return RemoteStatus(Phase.CANCELLED, error_code=code, message="Cancelled at Thrixel")
     cls, advice = FAILURE_CODES.get(code, (errors.ServiceError, "Thrixel reported a failure"))

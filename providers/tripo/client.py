@@ -233,7 +233,7 @@ class TripoProvider(Provider):
                 message, kind = error.message, error.code
             else:
                 message = f"Tripo3D reports the task failed ({code or raw}" + (
-                    f": {said}" if said else "") + "); failed tasks are refunded"
+                    f": {errors.said(said)}" if said else "") + "); failed tasks are refunded"
                 kind = "service_failed"
             if raw == "expired" and error is not None:
                 message = "the task timed out in Tripo3D's queue; generate again"

@@ -97,7 +97,7 @@ def error_for(code: int | None, status: int | None, service_message: str = "",
     known = CODES.get(code) if code is not None else None
     if known is None:
         return None
-    said = "; ".join(s for s in (service_message, suggestion) if s)
+    said = errors.said("; ".join(s for s in (service_message, suggestion) if s))
     message = f"{known.text} (code {code}" + (f": {said}" if said else "") + f"){trace}"
     kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status, "service_code": code,
                               "retry_after": retry_after}
@@ -111,7 +111,7 @@ def map_error(response: requests.Response) -> errors.ServiceError | None:
     code = body.get("code") if isinstance(body.get("code"), int) else None
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     trace = _trace(response)
-    message = str(body.get("message") or "")
+    message = errors.said(body.get("message") or "")
     suggestion = str(body.get("suggestion") or "")
     if status == 401:  # v3 sends body code 2 for authentication; the status is what counts
         code = 1002

@@ -106,7 +106,7 @@ class VoxelAiProvider(Provider):
         job_id = data.get("jobId") if isinstance(data, dict) else None
         if not job_id or not isinstance(job_id, str):
             raise errors.UnexpectedResponseError(f"Voxel-AI's answer has no jobId: "
-                                                 f"{str(data)[:200]}", provider=PROVIDER,
+                                                 f"{errors.said(data, 200)}", provider=PROVIDER,
                                                  status=200)
         return job_id
 
@@ -123,7 +123,7 @@ class VoxelAiProvider(Provider):
                                 "job; it is still running")
         data = response.json()
         if not isinstance(data, dict):
-            raise errors.UnexpectedResponseError(f"unreadable status: {str(data)[:200]}",
+            raise errors.UnexpectedResponseError(f"unreadable status: {errors.said(data, 200)}",
                                                  provider=PROVIDER)
         return self.status(data, job.operation)
 
@@ -142,7 +142,8 @@ class VoxelAiProvider(Provider):
             self._note_balance(data)
             refund = " The token was refunded." if operation == "voxelize" else ""
             return RemoteStatus(Phase.FAILED, error_code="service_failed", message=(
-                f"Voxel-AI could not finish: {data.get('error') or 'no reason given'}.{refund}"))
+                f"Voxel-AI could not finish: {errors.said(data.get('error') or 'no reason given')}."
+                f"{refund}"))
         if state != "completed":
             raise errors.UnexpectedResponseError(f"unknown state {state!r}", provider=PROVIDER)
         output = data.get("output")

@@ -19,14 +19,14 @@ def error_body(response: requests.Response) -> dict[str, Any]:
         body = response.json()
     except ValueError:
         return {"error": body_excerpt(response, 200)}
-    return body if isinstance(body, dict) else {"error": str(body)[:200]}
+    return body if isinstance(body, dict) else {"error": errors.said(body, 200)}
 
 
 def map_error(response: requests.Response) -> errors.ServiceError | None:
     """Every documented Voxel-AI failure in the shared taxonomy, with what to do."""
     status = response.status_code
     body = error_body(response)
-    said = str(body.get("error") or body.get("message") or "").strip()
+    said = errors.said(str(body.get("error") or body.get("message") or "").strip())
     code = body.get("code")
     kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status, "service_code": code,
                               "retry_after": parse_retry_after(response.headers.get("Retry-After"))}

@@ -296,3 +296,47 @@ def test_malformed_file_reports_error_and_creates_nothing(vox_module, tmp_path, 
     with pytest.raises(RuntimeError, match="MAIN chunk at byte 8"):
         bpy.ops.conjure.import_vox(filepath=str(path))
     assert len(bpy.data.objects) == before
+
+
+def checkerboard_file(tmp_path, n=16):
+    """A model with every other voxel set: 3 n^3 faces, none of them mergeable."""
+    voxels = bytes(v for x in range(n) for y in range(n) for z in range(n) if (x + y + z) % 2 == 0
+                   for v in (x, y, z, 1))
+
+    def chunk(name, content=b"", children=b""):
+        return name + struct.pack("<ii", len(content), len(children)) + content + children
+
+    model = chunk(b"SIZE", struct.pack("<3i", n, n, n)) + chunk(
+        b"XYZI", struct.pack("<i", len(voxels) // 4) + voxels)
+    path = tmp_path / "checkerboard.vox"
+    path.write_bytes(b"VOX " + struct.pack("<i", 150) + chunk(b"MAIN", b"", model))
+    return path
+
+
+def test_a_file_over_max_faces_is_refused_before_anything_is_built(conjure, vox_module,
+                                                                   tmp_path, fresh_scene):
+    path = checkerboard_file(tmp_path)
+    faces = 3 * 16**3
+    before = (len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.collections))
+    error_type = importlib.import_module(f"{conjure.__name__}.formats.vox.format")
+    with pytest.raises(error_type.VoxFormatError, match=f"{faces:,} faces.*Max Faces"):
+        vox_module.import_vox(bpy.context, str(path), max_faces=faces - 1)
+    with pytest.raises(RuntimeError, match="Max Faces"):
+        bpy.ops.conjure.import_vox(filepath=str(path), max_faces=faces - 1)
+    assert (len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.collections)) == before
+    assert bpy.ops.conjure.import_vox(filepath=str(path), max_faces=faces) == {"FINISHED"}
+    assert sum(len(o.data.polygons) for o in bpy.data.objects if o.type == "MESH") == faces
+
+
+def test_a_job_result_over_max_faces_fails_with_the_reason(conjure, tmp_path, fresh_scene):
+    scene = importlib.import_module(f"{conjure.__name__}.blender.scene_import")
+    path = checkerboard_file(tmp_path)
+    refused = r"checkerboard\.vox: .*Max Faces allows \(1,000\)"
+    failed = importlib.import_module(f"{conjure.__name__}.workflow.sequence").ImportFailed
+    with pytest.raises(failed, match=refused):
+        scene.import_result(bpy.context, provider="voxelai", job_id="big", remote_id="r1",
+                            paths=[path], settings=scene.ImportSettings(max_faces=1000))
+    assert not bpy.data.objects
+    objects = scene.import_result(bpy.context, provider="voxelai", job_id="fits", remote_id="r2",
+                                  paths=[path], settings=scene.ImportSettings())
+    assert sum(len(o.data.polygons) for o in objects if o.type == "MESH") == 3 * 16**3

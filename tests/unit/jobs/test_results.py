@@ -111,3 +111,34 @@ def test_an_stl_result_is_saved_under_its_name(tmp_path):
     data = binary_stl(2)
     path = write_result([data[:50], data[50:]], tmp_path, "model.stl", kinds={"stl"})
     assert path.name == "model.stl" and path.read_bytes() == data
+
+
+@pytest.mark.parametrize(("name", "kind", "expected"), [
+    ("CON", "glb", "_CON.glb"),
+    ("nul.glb", "glb", "_nul.glb"),
+    ("Aux.tar.fbx", "fbx", "_Aux.tar.fbx"),
+    ("com1.vox", "vox", "_com1.vox"),
+    ("LPT9", "png", "_LPT9.png"),
+    ("prn .glb", "glb", "_prn.glb"),
+    ("console.glb", "glb", "console.glb"),
+    ("com10.glb", "glb", "com10.glb"),
+])
+def test_names_windows_reserves_for_devices_are_not_kept(name, kind, expected):
+    assert safe_name(name, kind) == expected
+
+
+def test_two_results_of_one_job_with_the_same_name_are_both_kept(tmp_path):
+    first = write_result([b"glTF", b"\x01" * 10], tmp_path, "output.glb", kinds={"glb"})
+    second = write_result([b"glTF", b"\x02" * 20], tmp_path, "x/output.glb", kinds={"glb"})
+    assert (first.name, second.name) == ("output.glb", "output-2.glb")
+    assert first.read_bytes() == b"glTF" + b"\x01" * 10
+    assert second.read_bytes() == b"glTF" + b"\x02" * 20
+
+
+def test_a_download_done_again_lands_on_the_same_files(tmp_path):
+    results = [[b"glTF", b"\x01" * 10], [b"glTF", b"\x02" * 20], [b"glTF", b"\x03" * 30]]
+    first = [write_result(chunks, tmp_path, "output.glb") for chunks in results]
+    again = [write_result(chunks, tmp_path, "output.glb") for chunks in results]
+    assert again == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "output-2.glb", "output-3.glb", "output.glb"]

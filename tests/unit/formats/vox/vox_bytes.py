@@ -5,6 +5,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Mapping
 
+import numpy as np
+
 
 def chunk(name: bytes, content: bytes = b"", children: bytes = b"") -> bytes:
     return name + struct.pack("<ii", len(content), len(children)) + content + children
@@ -77,3 +79,13 @@ def vox_file(*chunks: bytes, version: int = 150) -> bytes:
 
 def single_model(voxels: Iterable[tuple[int, int, int, int]], dims=(4, 4, 4)) -> bytes:
     return vox_file(size(*dims), xyzi(voxels))
+
+
+def checkerboard(n: int) -> bytes:
+    """One n x n x n model with every voxel whose x + y + z is even set: nothing merges and
+    every face of every voxel is exposed, the most faces a model of its size can have."""
+    x, y, z = np.indices((n, n, n), dtype=np.uint8).reshape(3, -1)
+    keep = (x.astype(np.int32) + y + z) % 2 == 0
+    colours = np.ones(int(keep.sum()), dtype=np.uint8)
+    voxels = np.stack([x[keep], y[keep], z[keep], colours], axis=1)
+    return vox_file(size(n, n, n), chunk(b"XYZI", i32(voxels.shape[0]) + voxels.tobytes()))
