@@ -101,7 +101,7 @@ def generate(ns: Any) -> int:
     output = Path(ns.output).resolve()
     steps = FileSteps(lambda _job: output, ns.timeout)
     job = steps.submit(request)
-    _out(f"[conjure] submitted {job.provider} {job.operation} job {job.id}")
+    _out(f"[conjure] submitted {job.service} {job.operation} job {job.id}")
     plan = sequence.Plan(candidate=ns.candidate, candidate_options=request.later)
     outcome = sequence.run_to_end(job, plan, steps)
     if not outcome.ok:
@@ -117,7 +117,7 @@ def list_jobs() -> int:
     jobs = session.get().journal.jobs(limit=500)
     _out(f"{'JOB':16}  {'SERVICE':8}  {'OPERATION':18}  {'STATE':11}  {'REMOTE ID':36}  PROMPT")
     for job in jobs:
-        _out(f"{job.id:16}  {job.provider:8}  {job.operation:18}  {job.state:11}  "
+        _out(f"{job.id:16}  {job.service:8}  {job.operation:18}  {job.state:11}  "
              f"{(job.remote_id or '-'):36}  {sequence.job_title(job)[:60]}")
     _out(f"{len(jobs)} jobs")
     return 0

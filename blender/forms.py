@@ -41,7 +41,7 @@ class ConjureImageSlot(bpy.types.PropertyGroup):
 
 
 def group_attr(op: Operation) -> str:
-    return f"op_{op.provider}_{op.name}"
+    return f"op_{op.service}_{op.name}"
 
 
 def creation_ops(service_id: str) -> list[Operation]:
@@ -87,7 +87,7 @@ def _group_class(op: Operation) -> type:
             annotations[field.toggle_attr] = BoolProperty(
                 name=f"Set {field.param.title}",
                 description=f"Send {field.param.title}; off leaves it to the service")
-    return type(f"CONJURE_PG_{op.provider}_{op.name}", (bpy.types.PropertyGroup,),
+    return type(f"CONJURE_PG_{op.service}_{op.name}", (bpy.types.PropertyGroup,),
                 {"__annotations__": annotations, "__doc__": op.description or op.label})
 
 

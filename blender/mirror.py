@@ -19,7 +19,7 @@ from ..workflow import formspec
 
 class ConjureJobItem(bpy.types.PropertyGroup):
     job_id: StringProperty(name="Job")
-    provider: StringProperty(name="Service")
+    service: StringProperty(name="Service")
     operation: StringProperty(name="Operation")
     state: StringProperty(name="State")
     #: 0–1, or -1 when the service gives no progress.
@@ -62,14 +62,14 @@ def runtime() -> Any:
 
 def _fill(item: Any, job: Job) -> None:
     item.job_id = job.id
-    item.provider = job.provider
+    item.service = job.service
     item.operation = job.operation
     item.state = str(job.state)
     item.progress = -1.0 if job.progress is None else job.progress
     item.eta_s = -1.0 if job.eta_s is None else job.eta_s
     item.message = job.message
     item.remote_id = job.remote_id or ""
-    item.prompt = formspec.job_prompt(job.provider, job.operation, job.params)
+    item.prompt = formspec.job_prompt(job.service, job.operation, job.params)
     item.error_code = job.error_code or ""
     item.parent_id = job.parent_id or ""
     item.origin = job.origin

@@ -26,12 +26,12 @@ def _changed(self: bpy.types.AddonPreferences, context: bpy.types.Context) -> No
 def _service_props() -> dict[str, object]:
     props: dict[str, object] = {}
     for s in SERVICES:
-        props[f"{s.id}_key"] = StringProperty(
+        props[f"{s.prefs_name}_key"] = StringProperty(
             name=f"{s.label} {s.key_label}", subtype="PASSWORD",
             description=f"Your {s.label} {s.key_label.lower()} ({s.key_help}). Leave empty "
                         f"to use the environment variable {s.key_env[0]}",
             update=_changed)
-        props[f"{s.id}_url"] = StringProperty(
+        props[f"{s.prefs_name}_url"] = StringProperty(
             name="Base URL", description=f"Replaces {s.default_url} (e.g. a local sandbox); "
                                          f"empty uses {s.url_env} or the real service",
             update=_changed)
@@ -92,7 +92,7 @@ class ConjurePreferences(bpy.types.AddonPreferences):
             box = layout.box()
             box.label(text=s.label)
             row = box.row(align=True)
-            row.prop(self, f"{s.id}_key")
+            row.prop(self, f"{s.prefs_name}_key")
             row.operator("conjure.test_key", text="Test").service = s.id
             _, source = settings.key(s)
             if source and source != "preferences":
@@ -110,7 +110,7 @@ class ConjurePreferences(bpy.types.AddonPreferences):
                     for line in status.wrap(text, 70):
                         box.label(text=line, icon=icon)
                         icon = "BLANK1"
-            box.prop(self, f"{s.id}_url")
+            box.prop(self, f"{s.prefs_name}_url")
             if s.id == "tripo":
                 box.prop(self, "tripo_api")
 

@@ -44,9 +44,10 @@ class ImportSettings:
     max_faces: int = DEFAULT_MAX_FACES
 
 
-def tag(ob: bpy.types.Object, provider: str, job_id: str, remote_id: str, node_name: str) -> None:
+def tag(ob: bpy.types.Object, service: str, job_id: str, remote_id: str, node_name: str) -> None:
     """Record where ``ob`` came from (``TAGS``), so follow-ups find its job from it."""
-    ob["conjure_provider"] = provider
+    # "provider": the name 0.1 saved in users' files, which follow-ups still read.
+    ob["conjure_provider"] = service
     ob["conjure_job_id"] = job_id
     ob["conjure_remote_id"] = remote_id
     ob["conjure_node_name"] = node_name
@@ -157,7 +158,7 @@ def _place(context: bpy.types.Context, objects: list[bpy.types.Object],
     context.view_layer.update()
 
 
-def import_result(context: bpy.types.Context, *, provider: str, job_id: str, remote_id: str,
+def import_result(context: bpy.types.Context, *, service: str, job_id: str, remote_id: str,
                   paths: list[Path], name: str | None = None,
                   settings: ImportSettings | None = None) -> list[bpy.types.Object]:
     """Import the job's model into the active scene; returns the new objects, root first.
@@ -185,7 +186,7 @@ def import_result(context: bpy.types.Context, *, provider: str, job_id: str, rem
 
     original_of = match_names([ob.name for ob in new], originals)
     if settings.collection_per_job:
-        target = bpy.data.collections.new(name or f"Conjure {provider} {job_id}")
+        target = bpy.data.collections.new(name or f"Conjure {service} {job_id}")
         scene.collection.children.link(target)
     else:
         target = context.collection or scene.collection
@@ -193,7 +194,7 @@ def import_result(context: bpy.types.Context, *, provider: str, job_id: str, rem
         for old in list(ob.users_collection):
             old.objects.unlink(ob)
         target.objects.link(ob)
-        tag(ob, provider, job_id, remote_id, original_of.get(ob.name, ob.name))
+        tag(ob, service, job_id, remote_id, original_of.get(ob.name, ob.name))
     _place(context, new, settings)
 
     for ob in context.view_layer.objects:

@@ -9,7 +9,7 @@ from typing import Any, cast
 import bpy
 
 from ..jobs.model import Job, State
-from ..providers.services import BY_ID
+from ..providers.services import BY_ID, current_id
 from . import scene_import, session
 
 
@@ -26,10 +26,10 @@ def job_of_object(ob: bpy.types.Object | None) -> Job:
     except LookupError:
         # The job was removed from the list; the object still knows the service's id.
         remote = str(ob.get("conjure_remote_id", ""))
-        provider = str(ob.get("conjure_provider", ""))
-        if not remote or provider not in BY_ID:
+        service = current_id(str(ob.get("conjure_provider", "")))
+        if not remote or service not in BY_ID:
             raise
-        return Job(provider=provider, operation="", id=str(job_id), remote_id=remote,
+        return Job(service=service, operation="", id=str(job_id), remote_id=remote,
                    state=State.IMPORTED)
 
 

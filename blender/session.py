@@ -25,10 +25,10 @@ from ..jobs.background import Answer, Background
 from ..jobs.events import EventQueue
 from ..jobs.journal import Journal
 from ..jobs.model import Job, State
-from ..jobs.results import job_folder
+from ..jobs.results import adopt_saved_folders, job_folder
 from ..jobs.runner import Runner
 from ..providers import errors, registry
-from ..providers.base import Provider
+from ..providers.base import Client
 from ..providers.registry import ClientConfig, make_client
 from ..providers.services import BY_ID, SERVICES
 from ..workflow import cache, status
@@ -126,7 +126,7 @@ def user_dir() -> Path:
     return Path(bpy.utils.extension_path_user(EXTENSION, create=True))
 
 
-def build_clients() -> dict[str, Provider]:
+def build_clients() -> dict[str, Client]:
     """A client for every service, configured from the preferences right now."""
     network = settings.network()
     return {service.id: make_client(service.id, ClientConfig(
@@ -141,6 +141,7 @@ def get() -> Session:
         refresh_online()
         root = user_dir()
         journal = Journal(root / "jobs.sqlite")
+        adopt_saved_folders(root)
         events = EventQueue()
         runner = Runner(journal, build_clients(), root, events=events,
                         workers=settings.workers())
@@ -209,7 +210,7 @@ def forget_answers() -> None:
 def settings_changed() -> None:
     """Preferences changed: the clients are built again, once, for every later request."""
     if _session is not None:
-        _session.runner.providers.update(build_clients())
+        _session.runner.clients.update(build_clients())
 
 
 def submit(service_id: str, operation: str, params: dict[str, Any],
@@ -288,7 +289,7 @@ def find(job_id: str) -> Job | None:
 
 
 def result_paths(job: Job) -> list[Path]:
-    folder = job_folder(get().root, job.provider, job.id)
+    folder = job_folder(get().root, job.service, job.id)
     return [folder / name for name in job.result_files]
 
 
@@ -380,9 +381,9 @@ def answer_key(service_id: str) -> str:
     return f"{service_id}:{digest}"
 
 
-def _client(service_id: str) -> Provider:
+def _client(service_id: str) -> Client:
     refresh_online()
-    return get().runner.providers[service_id]
+    return get().runner.clients[service_id]
 
 
 def balance(service_id: str) -> Answer | None:
@@ -435,7 +436,7 @@ def cache_size(max_age: float = 10.0) -> int:
 
 
 def clear_plan() -> cache.ClearPlan:
-    imported = [(found.provider, found.id)
+    imported = [(found.service, found.id)
                 for found in get().journal.jobs(states=[State.IMPORTED])]
     return cache.clear_plan(user_dir(), imported)
 

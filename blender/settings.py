@@ -26,11 +26,11 @@ def get(context: bpy.types.Context | None = None) -> Any:
 
 def key(service: Service) -> tuple[str, str]:
     """The service's key and where it came from (``preferences`` or a variable's name)."""
-    return resolve_key(service, getattr(get(), f"{service.id}_key"))
+    return resolve_key(service, getattr(get(), f"{service.prefs_name}_key"))
 
 
 def base_url(service: Service) -> str:
-    return resolve_url(service, getattr(get(), f"{service.id}_url"))
+    return resolve_url(service, getattr(get(), f"{service.prefs_name}_url"))
 
 
 def network() -> NetworkSettings:

@@ -21,7 +21,7 @@ def import_job(context: bpy.types.Context, job: Job) -> list[bpy.types.Object]:
     paths = session.result_paths(job)
     sequence.check_importable(job, paths)
     objects = scene_import.import_result(
-        context, provider=job.provider, job_id=job.id, remote_id=job.remote_id or "",
+        context, service=job.service, job_id=job.id, remote_id=job.remote_id or "",
         paths=paths, name=sequence.collection_name(job), settings=settings.import_settings())
     session.mark_imported(job)
     return objects
@@ -32,7 +32,7 @@ def tag_uploaded(job: Job, names: tuple[str, ...]) -> int:
     (the exporter names each node after its object, so that is the part name there)."""
     objects = [bpy.data.objects[name] for name in names if name in bpy.data.objects]
     for ob in objects:
-        scene_import.tag(ob, job.provider, job.id, job.remote_id or "", ob.name)
+        scene_import.tag(ob, job.service, job.id, job.remote_id or "", ob.name)
     if job.state == State.READY:
         session.mark_imported(job)
     return len(objects)

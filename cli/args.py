@@ -7,7 +7,7 @@ import argparse
 from ..providers.services import SERVICES
 
 PROG = "blender -c conjure"
-PROVIDERS = [s.op_id for s in SERVICES]
+PROVIDERS = [s.public_name for s in SERVICES]
 
 
 class UsageError(Exception):

@@ -35,7 +35,7 @@ class BatchError(Exception):
 class Row:
     #: 1-based position among the data rows.
     number: int
-    provider: str
+    service: str
     prompt: str
     mode: str = ""
     options: str = ""
@@ -46,13 +46,13 @@ class Row:
     @property
     def key(self) -> str:
         """Stable identity of the row across runs: its position and its content."""
-        content = json.dumps([self.provider.upper(), self.prompt, self.mode, self.options,
+        content = json.dumps([self.service.upper(), self.prompt, self.mode, self.options,
                               self.candidate])
         return f"{self.number:04d}-{hashlib.sha256(content.encode()).hexdigest()[:12]}"
 
     def output_name(self, fmt: str) -> str:
         slug = re.sub(r"[^a-z0-9]+", "-", self.prompt.lower()).strip("-")[:40] or "model"
-        return f"{self.number:03d}-{self.provider.lower()}-{slug}.{fmt}"
+        return f"{self.number:03d}-{self.service.lower()}-{slug}.{fmt}"
 
 
 def read_rows(path: str | os.PathLike[str]) -> list[Row]:
@@ -100,7 +100,7 @@ class Entry:
     #: When the submit was begun (before the job id is known), to find the job after a crash.
     submit_started: float | None = None
     #: For that search: the request as sent.
-    provider: str = ""
+    service: str = ""
     operation: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     #: The model job of a candidates row (Voxel-AI), once picked.
@@ -133,13 +133,13 @@ class Manifest:
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.path)
 
-    def begin_submit(self, row: Row, provider: str, operation: str,
+    def begin_submit(self, row: Row, service: str, operation: str,
                      params: dict[str, Any]) -> None:
         entry = self.entry(row)
         entry.job_id = None
         entry.model_job_id = None
         entry.submit_started = time.time()
-        entry.provider, entry.operation, entry.params = provider, operation, dict(params)
+        entry.service, entry.operation, entry.params = service, operation, dict(params)
         self.save()
 
     def submitted(self, row: Row, job_id: str) -> None:
@@ -162,7 +162,7 @@ def adopt(entry: Entry, journal_jobs: Iterable[Job]) -> Job | None:
     if entry.job_id or entry.submit_started is None:
         return None
     for job in journal_jobs:
-        if (job.provider == entry.provider and job.operation == entry.operation
+        if (job.service == entry.service and job.operation == entry.operation
                 and job.created_at >= entry.submit_started - 1.0
                 and _same(job.params, entry.params)):
             return job

@@ -46,7 +46,7 @@ class BatchRun:
         return self.folder / self.by_number[number].output_name(self.fmt)
 
     def say(self, row: batch.Row, text: str) -> None:
-        self.out(f"[batch] row {row.number}/{len(self.rows)} {row.provider.upper()}: {text}")
+        self.out(f"[batch] row {row.number}/{len(self.rows)} {row.service.upper()}: {text}")
 
     def done(self, row: batch.Row, ok: bool, text: str) -> None:
         self.outcomes[row.number] = batch.Outcome(row, ok, text)
@@ -79,7 +79,7 @@ class BatchRun:
 
     def submit(self, row: batch.Row, steps: sequence.Steps) -> None:
         try:
-            request = requests.generation_request(row.provider, mode=row.mode,
+            request = requests.generation_request(row.service, mode=row.mode,
                                                   prompt=row.prompt, options=row.options)
             self.later[row.number] = request.later
             self.manifest.begin_submit(row, request.service, request.operation, request.params)

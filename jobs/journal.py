@@ -32,13 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from ..providers.redaction import redact
+from ..providers.services import SAVED_IDS
 from .model import ACTIVE, TRANSITIONS, Job, State
 
-#: 2 added ``origin``; a journal of version 1 (Conjure 0.1) is brought up to date on open.
+#: 2 added ``origin`` and named the service column ``service`` (with today's service ids); a
+#: journal of version 1 (Conjure 0.1) is brought up to date on open.
 SCHEMA_VERSION = 2
 
 _COLUMNS = (
-    "id", "provider", "operation", "params", "state", "remote_id", "progress", "eta_s",
+    "id", "service", "operation", "params", "state", "remote_id", "progress", "eta_s",
     "message", "error_code", "result_files", "parent_id", "origin", "created_at", "updated_at",
     "cancel_requested",
 )
@@ -47,7 +49,7 @@ _JSON_COLUMNS = {"params", "result_files"}
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
-    provider TEXT NOT NULL,
+    service TEXT NOT NULL,
     operation TEXT NOT NULL,
     params TEXT NOT NULL,
     state TEXT NOT NULL,
@@ -65,8 +67,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     owner TEXT,
     lease_until REAL
 );
+"""
+#: Made after the table is brought up to date (they name its current columns).
+_INDEXES = """
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
-CREATE INDEX IF NOT EXISTS jobs_remote ON jobs(provider, remote_id);
+CREATE INDEX IF NOT EXISTS jobs_remote ON jobs(service, remote_id);
 """
 
 
@@ -129,15 +134,22 @@ class Journal:
         conn = self._conn()
         conn.executescript(_SCHEMA)
         self._migrate(conn)
+        conn.executescript(_INDEXES)
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
-        """Columns added since a journal was made, with their defaults for the rows it has."""
+        """Brings a journal made by an earlier Conjure up to date, keeping every job."""
         with conn:
             conn.execute("BEGIN IMMEDIATE")
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+                return
             have = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+            if "provider" in have:
+                conn.execute("ALTER TABLE jobs RENAME COLUMN provider TO service")
             if "origin" not in have:
                 conn.execute("ALTER TABLE jobs ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
+            conn.executemany("UPDATE jobs SET service = ? WHERE service = ?",
+                             [(new, old) for old, new in SAVED_IDS.items()])
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- connections ------------------------------------------------------------------------
@@ -306,16 +318,16 @@ class Journal:
         with self._transaction() as db:
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
-    def count(self, provider: str, states: Iterable[State]) -> int:
-        """How many of ``provider``'s jobs are in ``states``, across every process."""
+    def count(self, service: str, states: Iterable[State]) -> int:
+        """How many of ``service``'s jobs are in ``states``, across every process."""
         names = [str(s) for s in states]
-        sql = (f"SELECT COUNT(*) FROM jobs WHERE provider = ? "
+        sql = (f"SELECT COUNT(*) FROM jobs WHERE service = ? "
                f"AND state IN ({', '.join('?' * len(names))})")
-        return int(self._conn().execute(sql, [provider, *names]).fetchone()[0])
+        return int(self._conn().execute(sql, [service, *names]).fetchone()[0])
 
-    def find_remote(self, provider: str, remote_id: str) -> Job | None:
+    def find_remote(self, service: str, remote_id: str) -> Job | None:
         row = self._conn().execute(
-            "SELECT * FROM jobs WHERE provider = ? AND remote_id = ?", (provider, remote_id)
+            "SELECT * FROM jobs WHERE service = ? AND remote_id = ?", (service, remote_id)
         ).fetchone()
         return self._to_job(row) if row else None
 

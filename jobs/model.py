@@ -68,7 +68,7 @@ def new_job_id() -> str:
 class Job:
     """One generation request. ``params`` never holds a secret; keys live in preferences."""
 
-    provider: str
+    service: str
     operation: str
     params: dict[str, Any] = field(default_factory=dict)
     id: str = field(default_factory=new_job_id)

@@ -1,6 +1,6 @@
 """Result files on disk: streamed, checked by their first bytes, then renamed into place.
 
-A result lives at ``<root>/results/<provider>/<job id>/<name>``. It is written as a ``.part``
+A result lives at ``<root>/results/<service>/<job id>/<name>``. It is written as a ``.part``
 file in chunks (memory does not grow with the file), synced, checked by magic bytes (so an error
 page or JSON body is never saved as a model), and only then renamed atomically to its final name.
 A file under its final name is therefore always whole. Names that come from a service are reduced
@@ -10,6 +10,7 @@ file never replaces a different one already saved under the same name.
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import os
 import re
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..providers.errors import UnexpectedResponseError
+from ..providers.services import SAVED_IDS
 
 PART_SUFFIX = ".part"
 
@@ -101,10 +103,26 @@ def _free_name(folder: Path, name: str, part: Path) -> Path:
     return candidate
 
 
-def job_folder(root: Path, provider: str, job_id: str) -> Path:
-    """``<root>/results/<provider>/<job id>``; both parts are reduced to safe characters."""
-    parts = [re.sub(r"[^A-Za-z0-9_-]+", "_", p) or "_" for p in (provider, job_id)]
+def job_folder(root: Path, service: str, job_id: str) -> Path:
+    """``<root>/results/<service>/<job id>``; both parts are reduced to safe characters."""
+    parts = [re.sub(r"[^A-Za-z0-9_-]+", "_", p) or "_" for p in (service, job_id)]
     return Path(root) / "results" / parts[0] / parts[1]
+
+
+def adopt_saved_folders(root: Path) -> None:
+    """Results that Conjure 0.1 filed under a service id since renamed move to today's folder
+    (``results/pixazo/<job>`` → ``results/pixal3d/<job>``); a job folder already there stays."""
+    for old, new in SAVED_IDS.items():
+        source = Path(root) / "results" / old
+        if not source.is_dir():
+            continue
+        target = Path(root) / "results" / new
+        target.mkdir(parents=True, exist_ok=True)
+        for folder in source.iterdir():
+            if not (target / folder.name).exists():
+                folder.rename(target / folder.name)
+        with contextlib.suppress(OSError):
+            source.rmdir()
 
 
 def remove_partials(folder: Path) -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..providers import errors, http
-from ..providers.base import Phase, Provider, RemoteStatus
+from ..providers.base import Client, Phase, RemoteStatus
 from ..providers.redaction import log
 from .events import EventQueue
 from .journal import ClaimLost, Journal
@@ -41,7 +41,7 @@ from .polling import PollPolicy
 from .results import StopRequested, job_folder, remove_partials, write_result
 
 _PHASE_STATE = {Phase.QUEUED: State.QUEUED, Phase.RUNNING: State.RUNNING}
-#: States that hold a slot at the service (counted against ``Provider.max_active``).
+#: States that hold a slot at the service (counted against ``Client.max_active``).
 _HOLDING_SLOT = (State.SUBMITTING, State.QUEUED, State.RUNNING)
 
 
@@ -73,11 +73,11 @@ class _SubmitAttempts:
     the next attempt.
     """
 
-    def __init__(self, runner: Runner, job: Job, provider: Provider) -> None:
+    def __init__(self, runner: Runner, job: Job, client: Client) -> None:
         self.runner = runner
         #: The job as last written.
         self.job = job
-        self.provider = provider
+        self.client = client
 
     def unsent(self, error: errors.ConnectionFailedError) -> None:
         self.job = self.runner._set(self.job, state=State.PENDING,
@@ -85,7 +85,7 @@ class _SubmitAttempts:
         self.runner._checkpoint("submit-not-sent")
 
     def resending(self) -> None:
-        sending = self.runner._start_sending(self.job, self.provider)
+        sending = self.runner._start_sending(self.job, self.client)
         if isinstance(sending, float):
             raise _NoSlot(sending)
         self.job = sending
@@ -97,7 +97,7 @@ class Runner:
     def __init__(
         self,
         journal: Journal,
-        providers: Mapping[str, Provider],
+        clients: Mapping[str, Client],
         results_root: str | Path,
         *,
         events: EventQueue | None = None,
@@ -107,7 +107,7 @@ class Runner:
         checkpoint: Callable[[str], None] | None = None,
     ) -> None:
         self.journal = journal
-        self.providers = dict(providers)
+        self.clients = dict(clients)
         self.results_root = Path(results_root)
         self.events = events
         self.policy = policy or PollPolicy()
@@ -158,7 +158,7 @@ class Runner:
                 try:
                     self._set(job, state=State.UNKNOWN, error_code="submit_interrupted", message=(
                         "Conjure stopped while sending this job, so it may or may not exist at "
-                        f"{job.provider}. It was not sent again (that could charge twice); "
+                        f"{job.service}. It was not sent again (that could charge twice); "
                         "check your account there, then remove it or generate again."))
                 except ClaimLost:
                     continue
@@ -168,12 +168,12 @@ class Runner:
             self._schedule(job.id, 0.0)
         return resumed
 
-    def submit(self, provider: str, operation: str, params: dict[str, Any] | None = None,
+    def submit(self, service: str, operation: str, params: dict[str, Any] | None = None,
                *, parent_id: str | None = None, origin: str = "") -> Job:
         """Write a new job to the journal and queue it; returns at once."""
-        if provider not in self.providers:
-            raise ValueError(f"unknown provider {provider!r}; known: {sorted(self.providers)}")
-        job = self.journal.add(Job(provider=provider, operation=operation,
+        if service not in self.clients:
+            raise ValueError(f"unknown service {service!r}; known: {sorted(self.clients)}")
+        job = self.journal.add(Job(service=service, operation=operation,
                                    params=dict(params or {}), parent_id=parent_id,
                                    origin=origin))
         self._checkpoint("job-written")
@@ -333,40 +333,40 @@ class Runner:
         job = self.journal.get(job_id)
         if job is None or job.state not in ACTIVE:
             return None
-        provider = self.providers.get(job.provider)
-        if provider is None:
-            self._fail(job, f"no client for service {job.provider!r} in this Conjure version",
-                       "unknown_provider")
+        client = self.clients.get(job.service)
+        if client is None:
+            self._fail(job, f"no client for service {job.service!r} in this Conjure version",
+                       "unknown_service")
             return None
         if job.cancel_requested:
-            self._cancel_now(job, provider)
+            self._cancel_now(job, client)
             return None
         if job.state == State.PENDING:
-            return self._submit(job, provider)
+            return self._submit(job, client)
         if job.state == State.SUBMITTING:
             # Only reachable when another runner's submit died; same rule as on resume.
             self._set(job, state=State.UNKNOWN, error_code="submit_interrupted",
                       message="The submit of this job was interrupted; it was not sent again.")
             return None
         if job.state == State.DOWNLOADING:
-            return self._download(job, provider, None)
-        return self._poll(job, provider)
+            return self._download(job, client, None)
+        return self._poll(job, client)
 
     def _watch_of(self, job_id: str) -> _Watch:
         return self._watch.setdefault(job_id, _Watch())
 
-    def _submit(self, job: Job, provider: Provider) -> float | None:
+    def _submit(self, job: Job, client: Client) -> float | None:
         self._checkpoint("before-submitting")
-        sending = self._start_sending(job, provider)
+        sending = self._start_sending(job, client)
         if isinstance(sending, float):
             return sending
         self._checkpoint("before-submit")
         watch = self._watch_of(job.id)
-        provider.on_upload = self._upload_progress
-        attempts = _SubmitAttempts(self, sending, provider)
+        client.on_upload = self._upload_progress
+        attempts = _SubmitAttempts(self, sending, client)
         http.this_thread.paid_attempts = attempts
         try:
-            submitted = provider.submit(sending)
+            submitted = client.submit(sending)
         except _NoSlot as wait:
             return wait.delay
         except ClaimLost:
@@ -385,7 +385,7 @@ class Runner:
         self._checkpoint("after-remote-id")
         if job.cancel_requested or self._stop_flag(job.id).is_set():
             return 0.0
-        return self._after_status(job, provider, status)
+        return self._after_status(job, client, status)
 
     def _record_answer(self, job: Job, **fields: Any) -> Job:
         """Write a submit's answer. When this runner lost the job while the request was out and
@@ -402,13 +402,13 @@ class Runner:
         self._emit(taken, "state", "progress", "message")
         return taken
 
-    def _start_sending(self, job: Job, provider: Provider) -> Job | float:
+    def _start_sending(self, job: Job, client: Client) -> Job | float:
         """Write ``submitting`` when the service has a free slot for the job: the job as
         written, or the seconds to wait for a slot (the job stays ``pending``)."""
         with self._slot_lock:
-            active = self.journal.count(provider.name or job.provider, _HOLDING_SLOT)
-            if active >= provider.max_active:
-                self._set(job, message=f"Waiting: {active} {job.provider} jobs already running")
+            active = self.journal.count(client.name or job.service, _HOLDING_SLOT)
+            if active >= client.max_active:
+                self._set(job, message=f"Waiting: {active} {job.service} jobs already running")
                 return 1.0 * self.policy.scale
             return self._set(job, state=State.SUBMITTING, message="Sending…")
 
@@ -439,7 +439,7 @@ class Runner:
             self._fail(job, exc)
         elif isinstance(exc, errors.ServiceError):
             self._set(job, state=State.UNKNOWN, error_code="submit_unanswered", message=(
-                f"No answer to the submit ({exc}); the job may exist at {job.provider}. "
+                f"No answer to the submit ({exc}); the job may exist at {job.service}. "
                 "It was not sent again (that could charge twice); check your account."))
         else:
             log.error("job %s: submit raised", job.id, exc_info=exc)
@@ -463,11 +463,11 @@ class Runner:
             except ClaimLost:
                 pass  # the upload goes on; what its answer means is settled once it arrives
 
-    def _poll(self, job: Job, provider: Provider) -> float | None:
+    def _poll(self, job: Job, client: Client) -> float | None:
         watch = self._watch_of(job.id)
         self._checkpoint("before-poll")
         try:
-            status = provider.poll(job)
+            status = client.poll(job)
         except errors.NotFoundError as exc:
             self._fail(job, exc)
             return None
@@ -482,12 +482,12 @@ class Runner:
         self._checkpoint("after-poll")
         watch.last_answer = time.monotonic()
         watch.failures = 0
-        return self._after_status(job, provider, status)
+        return self._after_status(job, client, status)
 
-    def _after_status(self, job: Job, provider: Provider, status: RemoteStatus) -> float | None:
+    def _after_status(self, job: Job, client: Client, status: RemoteStatus) -> float | None:
         watch = self._watch_of(job.id)
         if status.phase == Phase.SUCCEEDED:
-            return self._download(job, provider, status)
+            return self._download(job, client, status)
         if status.phase == Phase.FAILED:
             self._fail(job, status.message or "the service reported a failure",
                        status.error_code or "service_failed")
@@ -519,14 +519,14 @@ class Runner:
         watch.stalled = True
         minutes = max(silent, still) / 60
         why = "has not answered" if silent >= limit else "reports no change"
-        text = f"{job.provider} {why} for {minutes:.0f} min"
+        text = f"{job.service} {why} for {minutes:.0f} min"
         if self.policy.on_stall == "fail":
             self._fail(job, f"{text}; given up (stall policy)", "stalled")
             return True
         self._set(job, message=f"{text}; still waiting")
         return False
 
-    def _download(self, job: Job, provider: Provider, status: RemoteStatus | None) -> float | None:
+    def _download(self, job: Job, client: Client, status: RemoteStatus | None) -> float | None:
         watch = self._watch_of(job.id)
         if job.state != State.DOWNLOADING:
             job = self._set(job, state=State.DOWNLOADING, message="Downloading result…",
@@ -534,7 +534,7 @@ class Runner:
         self._checkpoint("before-download")
         try:
             if status is None:  # resumed, or locations expired: ask again for fresh ones
-                status = provider.poll(job)
+                status = client.poll(job)
             if status.phase == Phase.SUCCEEDED and status.no_files and not status.results:
                 self._set(job, state=State.READY, result_files=[], progress=1.0, eta_s=0.0,
                           message=status.message or "Finished", error_code=None)
@@ -542,8 +542,8 @@ class Runner:
             if status.phase != Phase.SUCCEEDED or not status.results:
                 raise errors.UnexpectedResponseError(
                     f"the service reports {status.phase} with {len(status.results)} files for "
-                    "a finished job", provider=job.provider)
-            folder = job_folder(self.results_root, job.provider, job.id)
+                    "a finished job", service=job.service)
+            folder = job_folder(self.results_root, job.service, job.id)
             remove_partials(folder)
             stop = self._stop_flag(job.id)
             saved: list[str] = []
@@ -552,7 +552,7 @@ class Runner:
                                     should_stop=stop.is_set, checkpoint=self._checkpoint)
                 if path.name in saved:
                     raise errors.UnexpectedResponseError(
-                        f"two result files are both named {path.name}", provider=job.provider)
+                        f"two result files are both named {path.name}", service=job.service)
                 saved.append(path.name)
                 self._checkpoint("file-saved")
         except StopRequested:
@@ -568,7 +568,7 @@ class Runner:
             watch.failures += 1
             if watch.failures > self.max_failures:
                 self._fail(job, f"result could not be downloaded: {exc} (remote job "
-                                f"{job.remote_id} at {job.provider} is still there)",
+                                f"{job.remote_id} at {job.service} is still there)",
                            "download_failed")
                 return None
             self._set(job, message=f"Download failed ({exc}); retrying")
@@ -577,11 +577,11 @@ class Runner:
                   message="Ready to import", error_code=None)
         return None
 
-    def _cancel_now(self, job: Job, provider: Provider) -> None:
+    def _cancel_now(self, job: Job, client: Client) -> None:
         if job.remote_id and job.state in (State.QUEUED, State.RUNNING):
-            if provider.can_cancel:
+            if client.can_cancel:
                 try:
-                    stopped = provider.cancel(job)
+                    stopped = client.cancel(job)
                     why = "" if stopped else "it refused"
                 except errors.ServiceError as exc:
                     stopped, why = False, str(exc)
@@ -589,7 +589,7 @@ class Runner:
                            f"Stopped here; the service did not cancel it ({why}), so it may "
                            "still finish and be charged.")
             else:
-                message = (f"Stopped here; {job.provider} offers no cancel, so the job may still "
+                message = (f"Stopped here; {job.service} offers no cancel, so the job may still "
                            "finish and be charged.")
         elif job.state == State.DOWNLOADING:
             message = "Download stopped; the finished job stays at the service."

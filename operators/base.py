@@ -53,7 +53,7 @@ def _start(op: bpy.types.Operator, context: bpy.types.Context, job: Job,
     if auto or plan.uploaded:
         session.follow(job.id, plan)
     ensure_running(context)
-    label = sequence.service_label(job.provider)
+    label = sequence.service_label(job.service)
     if plan.uploaded:
         op.report({"INFO"}, f"Uploading {len(plan.uploaded)} objects as job {job.id}")
     else:

@@ -69,15 +69,15 @@ class _FollowUp:
         source = self.source(context)
         name = self.operation_name(source)
         if self.from_panel:
-            values = base.panel_values(context, source.provider, name)
-            op = registry.operation(source.provider, name)
+            values = base.panel_values(context, source.service, name)
+            op = registry.operation(source.service, name)
             parent = op.param_for("parent")
             if parent is not None:
                 values.pop(parent.name, None)  # always the selected source's id, never stale
-            return requests.follow_up_request(source.provider, name,
+            return requests.follow_up_request(source.service, name,
                                             parent_remote_id=source.remote_id or "",
                                             parent_job_id=source.id, options=values)
-        return requests.follow_up_request(source.provider, name,
+        return requests.follow_up_request(source.service, name,
                                           parent_remote_id=source.remote_id or "",
                                           parent_job_id=source.id, options=self.options,
                                           **self.extra())
@@ -115,7 +115,7 @@ class CONJURE_OT_follow_up(_FollowUp, bpy.types.Operator):
 
     def operation_name(self, source: Job) -> str:
         if not self.operation.strip():
-            names = [op.name for op in registry.operations(source.provider) if op.needs_parent]
+            names = [op.name for op in registry.operations(source.service) if op.needs_parent]
             raise InvalidRequestError(f"operation: name one of {', '.join(names)}",
                                       field="operation")
         return self.operation.strip()
@@ -137,7 +137,7 @@ class CONJURE_OT_refine(_FollowUp, bpy.types.Operator):
     background_job: _BACKGROUND
 
     def operation_name(self, source: Job) -> str:
-        return shortcut_operation("refine", source.provider)
+        return shortcut_operation("refine", source.service)
 
 
 class CONJURE_OT_edit(_FollowUp, bpy.types.Operator):
@@ -157,7 +157,7 @@ class CONJURE_OT_edit(_FollowUp, bpy.types.Operator):
     background_job: _BACKGROUND
 
     def operation_name(self, source: Job) -> str:
-        return shortcut_operation("edit", source.provider)
+        return shortcut_operation("edit", source.service)
 
     def extra(self) -> dict[str, Any]:
         return {"prompt": self.request, "parts": self.parts}
@@ -186,7 +186,7 @@ class CONJURE_OT_detail(_FollowUp, bpy.types.Operator):
     background_job: _BACKGROUND
 
     def operation_name(self, source: Job) -> str:
-        return shortcut_operation("detail", source.provider)
+        return shortcut_operation("detail", source.service)
 
     def extra(self) -> dict[str, Any]:
         return {"prompt": self.prompt}
@@ -207,7 +207,7 @@ class CONJURE_OT_convert(_FollowUp, bpy.types.Operator):
     background_job: _BACKGROUND
 
     def operation_name(self, source: Job) -> str:
-        return shortcut_operation("convert", source.provider)
+        return shortcut_operation("convert", source.service)
 
     def build_request(self, context: bpy.types.Context) -> requests.Request:
         request = super().build_request(context)

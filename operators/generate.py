@@ -15,7 +15,7 @@ from ..providers.services import SERVICES
 from ..workflow import requests, sequence
 from . import base
 
-PROVIDER_ITEMS = [(s.op_id, s.label, f"Generate with {s.label}") for s in SERVICES]
+PROVIDER_ITEMS = [(s.public_name, s.label, f"Generate with {s.label}") for s in SERVICES]
 
 
 class CONJURE_OT_generate(bpy.types.Operator):

@@ -124,9 +124,9 @@ class CONJURE_OT_pick_candidate(bpy.types.Operator):
             source = session.job(self.job_id)
             options: str | dict = self.options
             if self.from_panel:
-                step = requests.candidate_operation(source.provider, source.operation)
+                step = requests.candidate_operation(source.service, source.operation)
                 if step is not None:
-                    values = base.panel_values(context, source.provider, step.name)
+                    values = base.panel_values(context, source.service, step.name)
                     image = step.param_for("image")
                     values.pop(image.name if image else "", None)
                     options = values

@@ -14,9 +14,8 @@ import bpy
 from bpy.props import BoolProperty, StringProperty
 
 from ..blender import selection, session
-from ..providers import registry
+from ..providers import registry, services
 from ..providers.errors import InvalidRequestError
-from ..providers.services import BY_OP_ID
 from ..workflow import sequence
 from ..workflow.requests import Request
 from . import base
@@ -44,7 +43,7 @@ class CONJURE_OT_upload_selection(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
-            service = BY_OP_ID.get(self.provider.upper())
+            service = services.find(self.provider)
             if service is None:
                 raise InvalidRequestError(f"provider: unknown service {self.provider!r}",
                                           field="provider")

@@ -39,7 +39,7 @@ def candidate_operations() -> tuple[Operation | None, Operation | None]:
 def is_candidates_item(item: Any) -> bool:
     """A job-list row of the operation that makes candidate pictures (not a model)."""
     images, _ = candidate_operations()
-    return images is not None and item.provider == CANDIDATES_SERVICE \
+    return images is not None and item.service == CANDIDATES_SERVICE \
         and item.operation == images.name
 
 

@@ -58,7 +58,7 @@ def draw_submit(layout: Any, context: Any, service_id: str, op: Operation) -> No
     row.scale_y = 1.5
     row.enabled = ready and problem is None
     widgets.button(row, "conjure.generate", f"Generate{'' if op.paid else ' (free)'}", "PLAY",
-            provider=BY_ID[service_id].op_id, mode=op.name, from_panel=True)
+            provider=BY_ID[service_id].public_name, mode=op.name, from_panel=True)
 
 
 class CONJURE_PT_generate_advanced(widgets.Sidebar, bpy.types.Panel):

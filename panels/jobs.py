@@ -21,7 +21,7 @@ class CONJURE_UL_jobs(bpy.types.UIList):
                   active_data: Any, active_propname: str, index: int = 0) -> None:
         row = layout.row(align=True)
         row.label(text=status.label(item.prompt, item.operation, item.job_id),
-                  icon=status.SERVICE_ICONS.get(item.provider, "QUESTION"))
+                  icon=status.SERVICE_ICONS.get(item.service, "QUESTION"))
         sub = row.row(align=True)
         sub.ui_units_x = 5
         if status.is_active(item.state) and item.progress >= 0:
@@ -37,7 +37,7 @@ class CONJURE_UL_jobs(bpy.types.UIList):
         if self.filter_name:
             needle = self.filter_name.lower()
             flags = [self.bitflag_filter_item if needle in f"{i.prompt} {i.job_id} "
-                     f"{i.provider} {i.state}".lower() else 0 for i in items]
+                     f"{i.service} {i.state}".lower() else 0 for i in items]
         # The mirror is oldest first (journal order); the list shows the newest on top.
         order = list(range(len(items) - 1, -1, -1))
         return flags, order
@@ -61,7 +61,7 @@ class CONJURE_PT_jobs(widgets.Sidebar, bpy.types.Panel):
 
 
 def draw_job(box: Any, item: Any) -> None:
-    service = sequence.service_label(item.provider)
+    service = sequence.service_label(item.service)
     box.label(text=f"{service} · {item.operation} · {item.state}",
               icon=status.state_icon(item.state))
     if item.prompt:

@@ -9,7 +9,7 @@ import bpy
 
 from ..blender import forms, session
 from ..providers.params import Operation
-from ..providers.services import BY_ID
+from ..providers.services import BY_ID, current_id
 from ..workflow import formspec, sequence, status
 from . import widgets
 
@@ -37,14 +37,14 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
         layout: Any = self.layout
         ob, job_id = _selected_service(context)
         job = session.find(job_id)
-        service_id = job.provider if job else str(ob.get("conjure_provider", ""))
+        service_id = job.service if job else current_id(str(ob.get("conjure_provider", "")))
         remote_id = (job.remote_id if job else None) or str(ob.get("conjure_remote_id", ""))
         box = layout.box()
         box.label(text=sequence.service_label(service_id),
                   icon=status.SERVICE_ICONS.get(service_id, "QUESTION"))
         if job is not None:
             box.label(text=f"{job.operation} · {job.state}", icon=status.state_icon(job.state))
-            prompt = formspec.job_prompt(job.provider, job.operation, job.params)
+            prompt = formspec.job_prompt(job.service, job.operation, job.params)
             if prompt:
                 widgets.lines(box.column(align=True), prompt)
         else:
@@ -57,7 +57,7 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
                 widgets.button(row, "conjure.copy_text", "", "COPYDOWN", text=value)
         parent = session.find(job.parent_id) if job is not None and job.parent_id else None
         if job is not None and job.parent_id:
-            what = formspec.job_prompt(parent.provider, parent.operation, parent.params) \
+            what = formspec.job_prompt(parent.service, parent.operation, parent.params) \
                 if parent else ""
             label = f"{parent.operation}: {what}" if parent and what else job.parent_id
             box.label(text=f"From {status.label(label, '', '', 36)}", icon="LINKED")
@@ -103,7 +103,7 @@ class CONJURE_PT_selected_advanced(widgets.Sidebar, bpy.types.Panel):
         if not job_id:
             return None
         job = session.find(job_id)
-        service_id = job.provider if job else str(ob.get("conjure_provider", ""))
+        service_id = job.service if job else current_id(str(ob.get("conjure_provider", "")))
         return follow_up(context, service_id) if service_id in BY_ID else None
 
     def draw(self, context: bpy.types.Context) -> None:

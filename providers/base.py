@@ -1,6 +1,6 @@
 """The interface every service client offers the job engine.
 
-A provider turns a job into requests: send it, ask how it is going, name its result files and,
+A client turns a job into requests: send it, ask how it is going, name its result files and,
 where the service allows, cancel it. It holds no job state of its own; everything it needs to
 resume after a restart is in the job (``operation``, ``params``, ``remote_id``), which the engine
 passes as any object with those attributes (its journal record), so this layer never imports it.
@@ -34,7 +34,7 @@ class ClientConfig:
 
 
 class Job(Protocol):
-    """What a provider may read of a job."""
+    """What a client may read of a job."""
 
     id: str
     operation: str
@@ -87,7 +87,7 @@ class Submitted:
     status: RemoteStatus | None = None
 
 
-class Provider(ABC):
+class Client(ABC):
     """A service client as the job engine sees it. Implementations never import bpy."""
 
     #: Short identifier stored in the journal, e.g. "thrixel".
@@ -109,7 +109,7 @@ class Provider(ABC):
     def operation(self, name: str) -> Operation:
         """The declared operation ``name``. A job naming one this client does not offer (e.g.
         journaled by a newer version) is refused before anything is sent."""
-        return operation_named(self.operations, name, self.label, provider=self.label)
+        return operation_named(self.operations, name, self.label, service=self.label)
 
     def validated(self, job: Job) -> tuple[Operation, dict[str, Any]]:
         """The job's operation and its parameters checked again as the request is built (a
@@ -137,4 +137,4 @@ class Provider(ABC):
 
     @property
     def can_cancel(self) -> bool:
-        return type(self).cancel is not Provider.cancel
+        return type(self).cancel is not Client.cancel

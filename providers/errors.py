@@ -32,20 +32,20 @@ class ServiceError(Exception):
         self,
         message: str,
         *,
-        provider: str = "",
+        service: str = "",
         status: int | None = None,
         service_code: str | int | None = None,
         retry_after: float | None = None,
     ) -> None:
         self.message = excerpt(message, MESSAGE_LIMIT)
-        self.provider = provider
+        self.service = service
         self.status = status
         self.service_code = service_code
         self.retry_after = retry_after
         super().__init__(self.message)
 
     def __str__(self) -> str:
-        prefix = f"{self.provider}: " if self.provider else ""
+        prefix = f"{self.service}: " if self.service else ""
         return prefix + self.message
 
 

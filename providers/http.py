@@ -114,13 +114,13 @@ def body_excerpt(response: requests.Response, limit: int = errors.SAID_LIMIT) ->
     return errors.said(" ".join(text.split()), limit)
 
 
-def generic_error(response: requests.Response, provider: str) -> errors.ServiceError:
+def generic_error(response: requests.Response, service: str) -> errors.ServiceError:
     """The taxonomy class for an HTTP failure when the service's own codes say nothing more."""
     status = response.status_code
     detail = body_excerpt(response)
     message = f"HTTP {status}" + (f": {detail}" if detail else "")
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
-    kwargs: dict[str, Any] = {"provider": provider, "status": status, "retry_after": retry_after}
+    kwargs: dict[str, Any] = {"service": service, "status": status, "retry_after": retry_after}
     if status in (400, 409, 413, 422):
         return errors.InvalidRequestError(message, **kwargs)
     if status in (401, 403):
@@ -151,7 +151,7 @@ class HttpClient:
 
     def __init__(
         self,
-        provider: str,
+        service: str,
         settings: NetworkSettings | None = None,
         *,
         auth_headers: Callable[[], Mapping[str, str]] = dict,
@@ -159,7 +159,7 @@ class HttpClient:
         error_mapper: ErrorMapper | None = None,
         sleep: Callable[[float], None] = wait_or_stop,
     ) -> None:
-        self.provider = provider
+        self.service = service
         self.settings = settings or NetworkSettings()
         self._auth_headers = auth_headers
         self._guard = guard
@@ -230,7 +230,7 @@ class HttpClient:
                 safe = _failed_before_sending(exc)
                 error: errors.ServiceError = (
                     errors.ConnectionFailedError if safe else errors.TransientServiceError
-                )(f"{type(exc).__name__} for {method} {_path(url)}: {exc}", provider=self.provider)
+                )(f"{type(exc).__name__} for {method} {_path(url)}: {exc}", service=self.service)
                 if attempts is not None and isinstance(error, errors.ConnectionFailedError):
                     attempts.unsent(error)
                 if (may_retry or safe) and attempt < self.settings.max_retries:
@@ -268,19 +268,19 @@ class HttpClient:
             detail = body_excerpt(response)
             response.close()
             raise errors.ResultNotReadyError(f"file not ready yet ({detail or 'preparing'})",
-                                             provider=self.provider, retry_after=retry_after)
+                                             service=self.service, retry_after=retry_after)
         try:
             yield from response.iter_content(chunk_size)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise errors.TransientServiceError(
-                f"download of {_path(url)} broke off: {type(exc).__name__}", provider=self.provider
+                f"download of {_path(url)} broke off: {type(exc).__name__}", service=self.service
             ) from None
         finally:
             response.close()
 
     def map_error(self, response: requests.Response) -> errors.ServiceError:
         mapped = self._error_mapper(response) if self._error_mapper else None
-        return mapped or generic_error(response, self.provider)
+        return mapped or generic_error(response, self.service)
 
 
 def _path(url: str) -> str:

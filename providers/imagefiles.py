@@ -122,12 +122,12 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def load(value: str, *, field: str, provider: str, min_px: int = 1, max_px: int = 1 << 30,
+def load(value: str, *, field: str, service: str, min_px: int = 1, max_px: int = 1 << 30,
          max_bytes: int | None = None) -> LocalImage:
     """Read a local path or ``data:`` URL and check it; raises ``InvalidRequestError`` naming
     ``field`` and the limit that was broken."""
     def refuse(why: str) -> InvalidRequestError:
-        return InvalidRequestError(f"{field}: {why}", field=field, provider=provider)
+        return InvalidRequestError(f"{field}: {why}", field=field, service=service)
 
     if is_data_url(value):
         header, sep, payload = value.partition(",")

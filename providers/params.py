@@ -181,7 +181,7 @@ def only_when(name: str, condition: Callable[[Mapping[str, Any]], bool], why: st
 class Operation:
     """One thing a service can do, e.g. Tripo ``text_to_model``."""
 
-    provider: str
+    service: str
     name: str
     label: str
     #: What the user starts from, for the panel's mode list: "text", "image", "multiview",
@@ -208,7 +208,7 @@ class Operation:
 
         Raises ``InvalidRequestError`` with ``field`` set for the first problem found.
         """
-        where = f"{self.provider} {self.label}"
+        where = f"{self.service} {self.label}"
         unknown = sorted(set(values) - set(self.by_name))
         if unknown:
             raise InvalidRequestError(
@@ -234,14 +234,14 @@ class Operation:
         return cleaned
 
 
-def operation_named(operations: Iterable[Operation], name: str, service: str, *,
-                    provider: str = "") -> Operation:
+def operation_named(operations: Iterable[Operation], name: str, label: str, *,
+                    service: str = "") -> Operation:
     """The operation called ``name`` among a service's ``operations``; raises
-    ``InvalidRequestError`` naming the ones it offers (``service`` is its label)."""
+    ``InvalidRequestError`` naming the ones it offers (``label`` is the service's label)."""
     operations = tuple(operations)
     for op in operations:
         if op.name == name:
             return op
-    raise InvalidRequestError(f"{service} has no operation {name!r}; it offers "
+    raise InvalidRequestError(f"{label} has no operation {name!r}; it offers "
                               + ", ".join(op.name for op in operations), field="operation",
-                              provider=provider)
+                              service=service)

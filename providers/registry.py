@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import pixazo, thrixel, tripo, voxelai
-from .base import ClientConfig, Provider
+from . import pixal3d, thrixel, tripo, voxelai
+from .base import Client, ClientConfig
 from .errors import InvalidRequestError
 from .params import Operation, operation_named
 from .services import BY_ID, SERVICES
@@ -22,14 +22,14 @@ class _Package:
     operations: tuple[Operation, ...]
     #: Documented operations Conjure does not offer: name → why.
     unsupported: dict[str, str]
-    make: Callable[[ClientConfig], Provider]
+    make: Callable[[ClientConfig], Client]
 
 
 #: Each service's package, by ``services.Service.id``.
 _PACKAGES: dict[str, _Package] = {
     "thrixel": _Package(thrixel.OPERATIONS, thrixel.UNSUPPORTED, thrixel.make),
     "tripo": _Package(tripo.OPERATIONS, tripo.UNSUPPORTED, tripo.make),
-    "pixazo": _Package(pixazo.OPERATIONS, pixazo.UNSUPPORTED, pixazo.make),
+    "pixal3d": _Package(pixal3d.OPERATIONS, pixal3d.UNSUPPORTED, pixal3d.make),
     "voxelai": _Package(voxelai.OPERATIONS, voxelai.UNSUPPORTED, voxelai.make),
 }
 
@@ -56,7 +56,7 @@ def unsupported(service_id: str) -> dict[str, str]:
     return dict(_PACKAGES[service_id].unsupported)
 
 
-def make_client(service_id: str, config: ClientConfig) -> Provider:
+def make_client(service_id: str, config: ClientConfig) -> Client:
     """The client for ``service_id`` (see ``services.SERVICES``), built from ``config``."""
     if service_id not in BY_ID:
         raise ValueError(f"unknown service {service_id!r}; known: {sorted(BY_ID)}")

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Service:
+    #: The service's name in code, in the journal and in results/<id>/.
     id: str
-    #: The name scripts and the command line use (``provider='TRIPO'``).
-    op_id: str
     label: str
     #: What the service calls its credential, for the preferences field.
     key_label: str
@@ -26,24 +25,50 @@ class Service:
     default_url: str
     #: Where a user gets a key.
     key_help: str
+    #: The id Conjure 0.1 used, where it differs: it names the preference fields (which keep
+    #: users' keys) and is still understood in journals and imported objects of 0.1.
+    saved_id: str = ""
+
+    @property
+    def public_name(self) -> str:
+        """The name scripts and the command line use (``provider='TRIPO'``)."""
+        return self.id.upper()
+
+    @property
+    def prefs_name(self) -> str:
+        """The prefix of the service's preference fields (``<prefs_name>_key``)."""
+        return self.saved_id or self.id
 
 
 SERVICES: tuple[Service, ...] = (
-    Service("thrixel", "THRIXEL", "Thrixel", "API key", ("CONJURE_THRIXEL_KEY", "THRIXEL_API_KEY"),
+    Service("thrixel", "Thrixel", "API key", ("CONJURE_THRIXEL_KEY", "THRIXEL_API_KEY"),
             "CONJURE_THRIXEL_URL", "https://api.thrixel.com",
             "thrixel.com/create/#settings/api-keys"),
-    Service("tripo", "TRIPO", "Tripo3D", "API key", ("CONJURE_TRIPO_KEY", "TRIPO_API_KEY"),
+    Service("tripo", "Tripo3D", "API key", ("CONJURE_TRIPO_KEY", "TRIPO_API_KEY"),
             "CONJURE_TRIPO_URL", "https://api.tripo3d.ai",
             "platform.tripo3d.ai > API keys"),
-    Service("pixazo", "PIXAL3D", "Pixal3D (Pixazo)", "Subscription key",
+    Service("pixal3d", "Pixal3D (Pixazo)", "Subscription key",
             ("CONJURE_PIXAZO_KEY", "PIXAZO_API_KEY"), "CONJURE_PIXAZO_URL",
-            "https://gateway.pixazo.ai", "pixazo.ai > API keys"),
-    Service("voxelai", "VOXELAI", "Voxel-AI", "Access token", ("CONJURE_VOXELAI_TOKEN",),
+            "https://gateway.pixazo.ai", "pixazo.ai > API keys", saved_id="pixazo"),
+    Service("voxelai", "Voxel-AI", "Access token", ("CONJURE_VOXELAI_TOKEN",),
             "CONJURE_VOXELAI_URL", "https://voxelai.studio",
             "voxelai.studio (sign in; tokens expire and must be pasted again)"),
 )
 BY_ID: dict[str, Service] = {s.id: s for s in SERVICES}
-BY_OP_ID: dict[str, Service] = {s.op_id: s for s in SERVICES}
+#: 0.1's ids → today's.
+SAVED_IDS: dict[str, str] = {s.saved_id: s.id for s in SERVICES if s.saved_id}
+
+
+def find(name: str) -> Service | None:
+    """A service by any spelling users and files have for it: ``tripo``, ``TRIPO`` (scripts,
+    the command line) or an id 0.1 saved (``pixazo``)."""
+    key = name.strip().lower()
+    return BY_ID.get(SAVED_IDS.get(key, key))
+
+
+def current_id(saved: str) -> str:
+    """Today's id for a service id read from a journal or an object (unchanged when unknown)."""
+    return SAVED_IDS.get(saved, saved)
 
 
 def resolve_key(service: Service, field_value: str,

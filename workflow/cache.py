@@ -55,7 +55,7 @@ def clear_plan(root: Path, imported: Iterable[tuple[str, str]]) -> ClearPlan:
     for name in CACHE_DIRS:
         if (root / name).exists():
             plan.delete.append(root / name)
-    allowed = {job_folder(root, provider, job_id) for provider, job_id in imported}
+    allowed = {job_folder(root, service, job_id) for service, job_id in imported}
     results = root / "results"
     if results.is_dir():
         for service in sorted(results.iterdir()):

@@ -172,10 +172,10 @@ def advanced(op: Operation) -> list[Field]:
     return [f for f in fields(op) if f.param.advanced and not f.shared]
 
 
-def job_prompt(provider: str, operation: str, params: Mapping[str, Any]) -> str:
+def job_prompt(service: str, operation: str, params: Mapping[str, Any]) -> str:
     """The text a job was asked for (its prompt-role parameter), for lists and lineage."""
     try:
-        param = registry.operation(provider, operation).param_for("prompt")
+        param = registry.operation(service, operation).param_for("prompt")
     except Exception:  # an operation this version no longer declares: fall back to a guess
         param = None
     names = [param.name] if param else ["prompt", "task"]

@@ -16,7 +16,7 @@ from typing import Any
 from ..providers import registry
 from ..providers.errors import InvalidRequestError
 from ..providers.params import Operation
-from ..providers.services import BY_ID, BY_OP_ID, Service
+from ..providers.services import BY_ID, SERVICES, Service, find
 
 #: File types a service may deliver as pictures rather than models (Voxel-AI's candidates).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -37,11 +37,11 @@ class Request:
 
 def service(name: str) -> Service:
     """A service by its script name (``TRIPO``) or its id (``tripo``), any case."""
-    found = BY_OP_ID.get(name.strip().upper()) or BY_ID.get(name.strip().lower())
+    found = find(name)
     if found is None:
-        raise InvalidRequestError(
-            f"provider: unknown service {name!r}; choose one of {', '.join(BY_OP_ID)}",
-            field="provider")
+        names = ", ".join(s.public_name for s in SERVICES)
+        raise InvalidRequestError(f"provider: unknown service {name!r}; choose one of {names}",
+                                  field="provider")
     return found
 
 
@@ -66,7 +66,7 @@ def check_option_names(op: Operation, options: dict[str, Any], where: str = "opt
     unknown = sorted(set(options) - set(op.by_name))
     if unknown:
         raise InvalidRequestError(
-            f"{where}: {op.label} ({BY_ID[op.provider].label}) has no parameter "
+            f"{where}: {op.label} ({BY_ID[op.service].label}) has no parameter "
             f"{unknown[0]!r}; it takes {', '.join(sorted(op.by_name)) or 'none'}",
             field=unknown[0])
 
@@ -115,7 +115,7 @@ def _put(op: Operation, role: str, value: Any, params: dict[str, Any], what: str
     param = op.param_for(role)
     if param is None:
         raise InvalidRequestError(
-            f"{what}: {BY_ID[op.provider].label} {op.label} takes no {role.replace('_', ' ')}",
+            f"{what}: {BY_ID[op.service].label} {op.label} takes no {role.replace('_', ' ')}",
             field=what)
     params[param.name] = value
 
@@ -128,16 +128,16 @@ def _put_image(op: Operation, value: str, params: dict[str, Any], what: str) -> 
         params.setdefault(several.name, []).append(value)
     else:
         raise InvalidRequestError(
-            f"{what}: {BY_ID[op.provider].label} {op.label} takes no image; choose an image "
-            f"mode ({', '.join(modes(op.provider))})", field=what)
+            f"{what}: {BY_ID[op.service].label} {op.label} takes no image; choose an image "
+            f"mode ({', '.join(modes(op.service))})", field=what)
 
 
-def generation_request(provider: str, *, mode: str = "", prompt: str = "",
+def generation_request(service_name: str, *, mode: str = "", prompt: str = "",
                        negative_prompt: str = "", image_path: str = "", image_url: str = "",
                        options: str | dict[str, Any] | None = None) -> Request:
     """A new model's request from the generic inputs every service shares, plus ``options``
     (a JSON object, or a dict) for any further documented parameter of the operation."""
-    svc = service(provider)
+    svc = service(service_name)
     if image_path and not os.path.isfile(image_path):
         raise InvalidRequestError(f"image_path: no file at {image_path}", field="image_path")
     op = resolve_operation(svc.id, mode, has_image=bool(image_path or image_url))

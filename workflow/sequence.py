@@ -49,11 +49,11 @@ def service_label(service_id: str) -> str:
 
 def job_title(job: Job) -> str:
     """What the job was asked for (its prompt), else its operation's name."""
-    prompt = formspec.job_prompt(job.provider, job.operation, job.params).strip()
+    prompt = formspec.job_prompt(job.service, job.operation, job.params).strip()
     if prompt:
         return prompt
     try:
-        return registry.operation(job.provider, job.operation).label
+        return registry.operation(job.service, job.operation).label
     except ServiceError:
         return ""
 
@@ -61,7 +61,7 @@ def job_title(job: Job) -> str:
 def collection_name(job: Job) -> str:
     """The collection a job's result is imported into."""
     title = job_title(job)
-    label = service_label(job.provider)
+    label = service_label(job.service)
     return f"{label}: {title[:40]} ({job.id[:6]})" if title else f"{label} {job.id}"
 
 
@@ -69,7 +69,7 @@ def finished_problem(job: Job) -> str | None:
     """Words for a job that ended without a result, or None when it has one."""
     if job.state in (State.READY, State.IMPORTED):
         return None
-    label = service_label(job.provider)
+    label = service_label(job.service)
     text = job.message or "no reason given"
     if job.state == State.CANCELLED:
         return f"{label} job {job.id} was cancelled: {text}"
@@ -173,7 +173,7 @@ def pick(job: Job, index: int, options: str | dict[str, Any] | None, steps: Step
     if job.state not in (State.READY, State.IMPORTED):
         raise ValueError(f"Job {job.id} is {job.state}; its candidates are not ready")
     path = candidate_path(job, steps.result_paths(job), index)
-    request = requests.candidate_request(job.provider, job.operation, path,
+    request = requests.candidate_request(job.service, job.operation, path,
                                          parent_job_id=job.id, options=options)
     return steps.submit(request)
 
@@ -187,7 +187,7 @@ def advance(job: Job, plan: Plan, steps: Steps) -> Outcome | None:
         return Outcome(False, finished_problem(job) or "", job)
     if step == Step.TAG:
         found = steps.tag(job, plan.uploaded)
-        return Outcome(True, f"Uploaded {found} objects as {service_label(job.provider)} job "
+        return Outcome(True, f"Uploaded {found} objects as {service_label(job.service)} job "
                              f"{job.id} ({job.remote_id})", job)
     if step == Step.OFFER:
         folder = steps.result_paths(job)[0].parent

@@ -16,7 +16,7 @@ STATE_ICONS = {
     State.IMPORTED: "CHECKBOX_HLT", State.FAILED: "ERROR", State.CANCELLED: "CANCEL",
     State.UNKNOWN: "QUESTION",
 }
-SERVICE_ICONS = {"thrixel": "MESH_ICOSPHERE", "tripo": "MESH_MONKEY", "pixazo": "SHADING_TEXTURE",
+SERVICE_ICONS = {"thrixel": "MESH_ICOSPHERE", "tripo": "MESH_MONKEY", "pixal3d": "SHADING_TEXTURE",
                  "voxelai": "MESH_GRID"}
 
 
@@ -78,7 +78,7 @@ def progress_line(job: Job) -> str:
     """One console line about a job, printed whenever it changes (blocking path, batch)."""
     pct = "" if job.progress is None else f" {job.progress * 100:3.0f}%"
     eta = "" if not job.eta_s else f" ETA {job.eta_s:.0f}s"
-    return f"[conjure] {job.provider} {job.id} {job.state}{pct}{eta} {job.message}".rstrip()
+    return f"[conjure] {job.service} {job.id} {job.state}{pct}{eta} {job.message}".rstrip()
 
 
 def started_elsewhere(origin: str, here: str) -> str | None:

@@ -6,9 +6,9 @@ service, ``errors`` maps its failures, ``hierarchy`` reads a model's parts, ``up
 GLB up and ``stream`` reads the progress feed.
 """
 
-from .client import ThrixelProvider, make
+from .client import ThrixelClient, make
 from .hierarchy import Bounds, Hierarchy, Part, parse_hierarchy
 from .operations import OPERATIONS, UNSUPPORTED
 
-__all__ = ["OPERATIONS", "UNSUPPORTED", "Bounds", "Hierarchy", "Part", "ThrixelProvider", "make",
+__all__ = ["OPERATIONS", "UNSUPPORTED", "Bounds", "Hierarchy", "Part", "ThrixelClient", "make",
            "parse_hierarchy"]

@@ -17,12 +17,12 @@ import requests
 import urllib3
 
 from .. import errors
-from ..base import ClientConfig, Job, Phase, Provider, RemoteStatus, ResultFile, Submitted
+from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import HttpClient, bearer, body_excerpt, parse_retry_after
 from ..sources import image_payload
 from .errors import KEY_HELP, failure_status, map_error
 from .hierarchy import Hierarchy, parse_hierarchy
-from .operations import CLIENT_ONLY, INLINE_IMAGE_BYTES, OPERATIONS, PROVIDER
+from .operations import CLIENT_ONLY, INLINE_IMAGE_BYTES, OPERATIONS, SERVICE
 from .stream import first_progress
 from .upload import MultipartFile
 
@@ -38,9 +38,9 @@ _ROUTES = {"create": "phase1/submit", "refine": "phase2/submit", "edit": "phase3
            "detail": "detailer/submit"}
 
 
-class ThrixelProvider(Provider):
+class ThrixelClient(Client):
     name = "thrixel"
-    label = PROVIDER
+    label = SERVICE
     operations = OPERATIONS
     #: The documented default plan cap of jobs queued or processing at once.
     max_active = 3
@@ -52,7 +52,7 @@ class ThrixelProvider(Provider):
         self.api = f"{config.base_url}/api/v1"
         self.progress_budget_s = progress_budget_s
         self.on_upload = on_upload
-        self.http = HttpClient(PROVIDER, config.network, guard=config.guard,
+        self.http = HttpClient(SERVICE, config.network, guard=config.guard,
                                error_mapper=map_error, auth_headers=bearer(config.key))
 
     # -- submit ----------------------------------------------------------------------------
@@ -77,10 +77,10 @@ class ThrixelProvider(Provider):
         body = {k: v for k, v in params.items() if k not in CLIENT_ONLY}
         if isinstance(body.get("image"), str):
             body["image"] = image_payload(body["image"], max_bytes=INLINE_IMAGE_BYTES,
-                                          allow_links=True, provider=PROVIDER, field="image")
+                                          allow_links=True, service=SERVICE, field="image")
         if isinstance(body.get("images"), list):
             body["images"] = [image_payload(v, max_bytes=INLINE_IMAGE_BYTES, allow_links=True,
-                                            provider=PROVIDER, field=f"images[{i}]")
+                                            service=SERVICE, field=f"images[{i}]")
                               for i, v in enumerate(body["images"])]
         return body
 
@@ -104,7 +104,7 @@ class ThrixelProvider(Provider):
         remote_id = data.get(key) if isinstance(data, dict) else None
         if not remote_id or not isinstance(remote_id, str):
             raise errors.UnexpectedResponseError(
-                f"Thrixel's answer has no {key}: {errors.said(data, 200)}", provider=PROVIDER,
+                f"Thrixel's answer has no {key}: {errors.said(data, 200)}", service=SERVICE,
                 status=200)
         return remote_id
 
@@ -122,11 +122,11 @@ class ThrixelProvider(Provider):
     def _status(self, data: Any, remote_id: str, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
             raise errors.UnexpectedResponseError(f"unreadable status: {errors.said(data, 200)}",
-                                                 provider=PROVIDER)
+                                                 service=SERVICE)
         phase = _PHASES.get(str(data.get("status")))
         if phase is None:
             raise errors.UnexpectedResponseError(f"unknown status {data.get('status')!r}",
-                                                 provider=PROVIDER)
+                                                 service=SERVICE)
         note = str(data.get("status_note") or "")
         if phase == Phase.QUEUED:
             return RemoteStatus(phase, message=note or "Queued at Thrixel")
@@ -149,7 +149,7 @@ class ThrixelProvider(Provider):
     def _convert_status(self, data: Any, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
             raise errors.UnexpectedResponseError(f"unreadable conversion: {errors.said(data, 200)}",
-                                                 provider=PROVIDER)
+                                                 service=SERVICE)
         state = str(data.get("status"))
         if state == "queued":
             return RemoteStatus(Phase.QUEUED, message="Conversion queued")
@@ -161,7 +161,7 @@ class ThrixelProvider(Provider):
                                         f"{errors.said(data.get('error') or 'no reason given')}")
         if state not in ("ready", "completed"):
             raise errors.UnexpectedResponseError(f"unknown conversion status {state!r}",
-                                                 provider=PROVIDER)
+                                                 service=SERVICE)
         fmt = str(params.get("format") or data.get("format") or "fbx")
         sid = str(params.get("parent_submission_id") or data.get("submission_id"))
         query = {"format": fmt}
@@ -204,22 +204,22 @@ class ThrixelProvider(Provider):
                 if state == "failed":
                     raise errors.UnexpectedResponseError(
                         f"Thrixel could not prepare the file: {info.get('error') or 'failed'}",
-                        provider=PROVIDER, status=202)
+                        service=SERVICE, status=202)
                 # Without a Retry-After the engine's own back-off decides when to ask again.
                 retry = parse_retry_after(response.headers.get("Retry-After"))
                 raise errors.ResultNotReadyError(
                     f"Thrixel is still preparing the file ({state or 'preparing'})",
-                    provider=PROVIDER, retry_after=retry)
+                    service=SERVICE, retry_after=retry)
             if "json" in response.headers.get("Content-Type", "").lower():
                 raise errors.UnexpectedResponseError(
                     f"Thrixel sent JSON instead of a model: {body_excerpt(response, 200)}",
-                    provider=PROVIDER, status=response.status_code)
+                    service=SERVICE, status=response.status_code)
             try:
                 yield from response.iter_content(1 << 20)
             except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
                 raise errors.TransientServiceError(
                     f"download broke off ({type(exc).__name__}); trying again",
-                    provider=PROVIDER) from None
+                    service=SERVICE) from None
         finally:
             response.close()
 
@@ -237,7 +237,7 @@ class ThrixelProvider(Provider):
         if response.status_code == 409:
             raise errors.InvalidRequestError(
                 "Thrixel has already started this job and cannot cancel it any more; it will "
-                "finish (and be charged)", provider=PROVIDER, status=409)
+                "finish (and be charged)", service=SERVICE, status=409)
         data = response.json()
         return bool(data.get("cancelled")) if isinstance(data, dict) else False
 
@@ -264,10 +264,10 @@ class ThrixelProvider(Provider):
         data = self.http.request("GET", f"{self.api}/validate").json()
         if not isinstance(data, dict) or not data.get("valid", False):
             raise errors.AuthenticationError(
-                f"Thrixel says the key is not valid; get one at {KEY_HELP}", provider=PROVIDER)
+                f"Thrixel says the key is not valid; get one at {KEY_HELP}", service=SERVICE)
         who = ", ".join(str(data[k]) for k in ("name", "role") if data.get(k))
         return "Thrixel key accepted" + (f" ({who})" if who else "")
 
 
-def make(config: ClientConfig) -> ThrixelProvider:
-    return ThrixelProvider(config)
+def make(config: ClientConfig) -> ThrixelClient:
+    return ThrixelClient(config)

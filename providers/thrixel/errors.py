@@ -12,7 +12,7 @@ import requests
 from .. import errors
 from ..base import Phase, RemoteStatus
 from ..http import body_excerpt, parse_retry_after
-from .operations import PROVIDER
+from .operations import SERVICE
 
 KEY_HELP = "thrixel.com/create/#settings/api-keys"
 TOP_UP = "thrixel.com (Settings > Billing)"
@@ -76,7 +76,7 @@ def map_error(response: requests.Response) -> errors.ServiceError | None:
     status = response.status_code
     detail, field_name, guard = _detail(response)
     detail = errors.said(detail)
-    kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status,
+    kwargs: dict[str, Any] = {"service": SERVICE, "status": status,
                               "retry_after": parse_retry_after(response.headers.get("Retry-After"))}
     if guard is not None:
         kwargs["service_code"] = guard

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import errors
-from .operations import PROVIDER
+from .operations import SERVICE
 
 
 @dataclass(frozen=True)
@@ -97,5 +97,5 @@ def parse_hierarchy(data: Any) -> Hierarchy:
             bounds = Bounds(lo, hi, size, center, bool(raw.get("exact", True)))  # type: ignore[arg-type]
     except (ValueError, TypeError, KeyError) as exc:
         raise errors.UnexpectedResponseError(f"unreadable model hierarchy: {exc}",
-                                             provider=PROVIDER) from None
+                                             service=SERVICE) from None
     return Hierarchy(root, bounds)

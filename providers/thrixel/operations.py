@@ -13,7 +13,7 @@ from typing import Any
 from ..params import Operation, Param, Rule, exclusive, one_of
 from ..sources import image_rule
 
-PROVIDER = "Thrixel"
+SERVICE = "Thrixel"
 #: Inline (data URL) pictures; the service publishes its own figure at ``/tiers``, 12 MiB is
 #: the fallback its own client uses.
 INLINE_IMAGE_BYTES = 12 * 1024 * 1024
@@ -79,8 +79,8 @@ OPERATIONS = (
             _PROJECT, _ADAPTIVE, _QUALITY,
         ),
         rules=(one_of("task", "image", "images"), exclusive("image", "images"),
-               image_rule("image", max_bytes=INLINE_IMAGE_BYTES, provider=PROVIDER),
-               image_rule("images", max_bytes=INLINE_IMAGE_BYTES, provider=PROVIDER)),
+               image_rule("image", max_bytes=INLINE_IMAGE_BYTES, service=SERVICE),
+               image_rule("images", max_bytes=INLINE_IMAGE_BYTES, service=SERVICE)),
     ),
     Operation(
         "thrixel", "refine", "Auto-refine", "model", needs_parent=True,
@@ -137,7 +137,7 @@ OPERATIONS = (
                   choices=("latent", "sparse_structure"), advanced=True),
             _PROJECT, _QUALITY,
         ),
-        rules=(image_rule("image", max_bytes=INLINE_IMAGE_BYTES, provider=PROVIDER),),
+        rules=(image_rule("image", max_bytes=INLINE_IMAGE_BYTES, service=SERVICE),),
     ),
     Operation(
         "thrixel", "upload", "Upload GLB", "upload", paid=False,

@@ -7,7 +7,7 @@ uploads and the task object differ, and that difference lives in the client. ``o
 declares what Conjure offers, ``errors`` maps the service's codes, ``client`` talks to it.
 """
 
-from .client import TripoProvider, api_version, make
+from .client import TripoClient, api_version, make
 from .operations import OPERATIONS, UNSUPPORTED
 
-__all__ = ["OPERATIONS", "UNSUPPORTED", "TripoProvider", "api_version", "make"]
+__all__ = ["OPERATIONS", "UNSUPPORTED", "TripoClient", "api_version", "make"]

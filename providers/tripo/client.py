@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import errors, imagefiles
-from ..base import ClientConfig, Job, Phase, Provider, RemoteStatus, ResultFile, Submitted
+from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import HttpClient, bearer
 from .errors import data_of, error_for, map_download_error, map_error
 from .operations import (
@@ -27,7 +27,7 @@ from .operations import (
     IMAGE_MAX_PX,
     IMAGE_MIN_PX,
     OPERATIONS,
-    PROVIDER,
+    SERVICE,
 )
 
 API_ENV = "CONJURE_TRIPO_API"
@@ -64,9 +64,9 @@ def _url_kind(url: str) -> str:
     return {"jpeg": "jpg", "jpg": "jpg", "png": "png", "webp": "webp"}.get(ext, "jpg")
 
 
-class TripoProvider(Provider):
+class TripoClient(Client):
     name = "tripo"
-    label = PROVIDER
+    label = SERVICE
     operations = OPERATIONS
     #: The documented concurrency is 10 generations per account; stay below it so tasks from
     #: other tools on the same account leave room.
@@ -77,10 +77,10 @@ class TripoProvider(Provider):
             raise ValueError(f"Tripo3D API must be one of {API_VERSIONS}; got {api!r}")
         self.api = api
         self.base = _origin_for(config.base_url, api)
-        self.http = HttpClient(PROVIDER, config.network, guard=config.guard,
+        self.http = HttpClient(SERVICE, config.network, guard=config.guard,
                                error_mapper=map_error, auth_headers=bearer(config.key))
         # Result files come from a CDN with signed URLs: no key, and its own error meanings.
-        self.cdn = HttpClient(PROVIDER, config.network, guard=config.guard,
+        self.cdn = HttpClient(SERVICE, config.network, guard=config.guard,
                               error_mapper=map_download_error)
 
     # -- routes -------------------------------------------------------------------------------
@@ -104,13 +104,13 @@ class TripoProvider(Provider):
         except errors.TransientServiceError as exc:
             raise errors.ConnectionFailedError(
                 f"image upload failed ({exc.message}); the paid task was not sent",
-                provider=PROVIDER, retry_after=exc.retry_after) from None
+                service=SERVICE, retry_after=exc.retry_after) from None
         data = data_of(response)
         token = data.get("image_token") or data.get("file_token")
         if not isinstance(token, str) or not token:
             raise errors.ConnectionFailedError(
                 f"the image upload gave no file token ({data}); the paid task was not sent",
-                provider=PROVIDER)
+                service=SERVICE)
         return token
 
     def _file(self, value: str, field: str) -> dict[str, Any]:
@@ -118,7 +118,7 @@ class TripoProvider(Provider):
         checked (size, pixels) and uploaded."""
         if imagefiles.is_url(value):
             return {"type": _url_kind(value), "url": value}
-        image = imagefiles.load(value, field=field, provider=PROVIDER, min_px=IMAGE_MIN_PX,
+        image = imagefiles.load(value, field=field, service=SERVICE, min_px=IMAGE_MIN_PX,
                                 max_px=IMAGE_MAX_PX, max_bytes=IMAGE_MAX_BYTES)
         return {"type": image.kind, "file_token": self._upload(image)}
 
@@ -187,7 +187,7 @@ class TripoProvider(Provider):
         task_id = data.get("task_id")
         if not isinstance(task_id, str) or not task_id:
             raise errors.UnexpectedResponseError(f"no task_id in Tripo3D's answer: {data}",
-                                                 provider=PROVIDER)
+                                                 service=SERVICE)
         return Submitted(task_id, RemoteStatus(Phase.QUEUED, message="Queued at Tripo3D"))
 
     def poll(self, job: Job) -> RemoteStatus:
@@ -239,7 +239,7 @@ class TripoProvider(Provider):
                 message = "the task timed out in Tripo3D's queue; generate again"
             return RemoteStatus(Phase.FAILED, message=message, error_code=kind)
         raise errors.UnexpectedResponseError(f"unknown Tripo3D task status {raw!r}",
-                                             provider=PROVIDER)
+                                             service=SERVICE)
 
     def _succeeded(self, task: Mapping[str, Any], operation: str,
                    params: Mapping[str, Any]) -> RemoteStatus:
@@ -269,7 +269,7 @@ class TripoProvider(Provider):
         if not url:
             raise errors.UnexpectedResponseError(
                 f"Tripo3D reports success but gives no result URL (output keys: "
-                f"{sorted(output)})", provider=PROVIDER)
+                f"{sorted(output)})", service=SERVICE)
         stem = posixpath.basename(urlsplit(url).path)
         name = stem if "." in stem else fallback
         return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Finished", results=[
@@ -342,5 +342,5 @@ def api_version(config: ClientConfig, environ: Mapping[str, str] | None = None) 
     return chosen
 
 
-def make(config: ClientConfig) -> TripoProvider:
-    return TripoProvider(config, api_version(config))
+def make(config: ClientConfig) -> TripoClient:
+    return TripoClient(config, api_version(config))

@@ -11,7 +11,7 @@ import requests
 
 from .. import errors
 from ..http import body_excerpt, parse_retry_after
-from .operations import PROVIDER
+from .operations import SERVICE
 
 TOP_UP = "https://platform.tripo3d.ai/billing"
 KEYS_PAGE = "https://platform.tripo3d.ai/api-keys"
@@ -99,7 +99,7 @@ def error_for(code: int | None, status: int | None, service_message: str = "",
         return None
     said = errors.said("; ".join(s for s in (service_message, suggestion) if s))
     message = f"{known.text} (code {code}" + (f": {said}" if said else "") + f"){trace}"
-    kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status, "service_code": code,
+    kwargs: dict[str, Any] = {"service": SERVICE, "status": status, "service_code": code,
                               "retry_after": retry_after}
     return known.error(message, **kwargs)
 
@@ -121,7 +121,7 @@ def map_error(response: requests.Response) -> errors.ServiceError | None:
     if status in (405, 415):
         return errors.InvalidRequestError(
             f"Tripo3D refused the request format (HTTP {status}: {message}); please report "
-            f"this Conjure bug{trace}", provider=PROVIDER, status=status, service_code=code)
+            f"this Conjure bug{trace}", service=SERVICE, status=status, service_code=code)
     return None
 
 
@@ -131,7 +131,7 @@ def map_download_error(response: requests.Response) -> errors.ServiceError | Non
     if response.status_code in (401, 403, 410):
         return errors.ResultExpiredError(
             f"the result link expired (HTTP {response.status_code}); asking Tripo3D for a "
-            "fresh one", provider=PROVIDER, status=response.status_code)
+            "fresh one", service=SERVICE, status=response.status_code)
     return None
 
 
@@ -144,10 +144,10 @@ def data_of(response: requests.Response) -> dict[str, Any]:
                            str(body.get("message") or ""), str(body.get("suggestion") or ""),
                            _trace(response))
         raise mapped or errors.UnexpectedResponseError(
-            f"Tripo3D answered code {code}: {body_excerpt(response)}", provider=PROVIDER,
+            f"Tripo3D answered code {code}: {body_excerpt(response)}", service=SERVICE,
             status=response.status_code)
     data = body.get("data")
     if not isinstance(data, dict):
         raise errors.UnexpectedResponseError(
-            f"Tripo3D answered without data: {body_excerpt(response)}", provider=PROVIDER)
+            f"Tripo3D answered without data: {body_excerpt(response)}", service=SERVICE)
     return data

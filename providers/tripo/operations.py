@@ -10,7 +10,7 @@ from typing import Any
 from .. import errors, imagefiles
 from ..params import Operation, Param, Rule, exclusive
 
-PROVIDER = "Tripo3D"
+SERVICE = "Tripo3D"
 #: What the service takes as a picture.
 IMAGE_MIN_PX, IMAGE_MAX_PX = 20, 6000
 IMAGE_MAX_BYTES = 20 * 1024 * 1024
@@ -121,7 +121,7 @@ def _image_rule(*names: str, min_items: int = 0) -> Rule:
                 if not item or imagefiles.is_url(item):
                     continue
                 try:
-                    imagefiles.load(item, field=name, provider=PROVIDER, min_px=IMAGE_MIN_PX,
+                    imagefiles.load(item, field=name, service=SERVICE, min_px=IMAGE_MIN_PX,
                                     max_px=IMAGE_MAX_PX, max_bytes=IMAGE_MAX_BYTES)
                 except errors.InvalidRequestError as exc:
                     return exc.message

@@ -5,7 +5,7 @@ The bearer is most likely a short-lived session token, so a 401 asks for a fresh
 ``operations`` declares what Conjure offers, ``errors`` maps refusals, ``client`` talks to it.
 """
 
-from .client import VoxelAiProvider, make
+from .client import VoxelAiClient, make
 from .operations import OPERATIONS, UNSUPPORTED
 
-__all__ = ["OPERATIONS", "UNSUPPORTED", "VoxelAiProvider", "make"]
+__all__ = ["OPERATIONS", "UNSUPPORTED", "VoxelAiClient", "make"]

@@ -14,11 +14,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .. import errors
-from ..base import ClientConfig, Job, Phase, Provider, RemoteStatus, ResultFile, Submitted
+from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import HttpClient, bearer
 from ..sources import image_payload
 from .errors import error_body, map_error
-from .operations import IMAGES_INTERVAL_S, OPERATIONS, PROVIDER
+from .operations import IMAGES_INTERVAL_S, OPERATIONS, SERVICE
 
 _PICTURE_KINDS = frozenset({"png", "jpg", "webp"})
 
@@ -34,9 +34,9 @@ def _account(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-class VoxelAiProvider(Provider):
+class VoxelAiClient(Client):
     name = "voxelai"
-    label = PROVIDER
+    label = SERVICE
     operations = OPERATIONS
     max_active = 3
 
@@ -45,7 +45,7 @@ class VoxelAiProvider(Provider):
         self.base = f"{config.base_url}/api/generate"
         self.images_interval_s = images_interval_s
         self._account = _account(config.key)
-        self.http = HttpClient(PROVIDER, config.network, guard=config.guard,
+        self.http = HttpClient(SERVICE, config.network, guard=config.guard,
                                error_mapper=map_error, auth_headers=bearer(config.key))
 
     # -- submit ----------------------------------------------------------------------------
@@ -66,7 +66,7 @@ class VoxelAiProvider(Provider):
             return Submitted(self._job_id(data), RemoteStatus(
                 Phase.QUEUED, message="Candidate pictures queued at Voxel-AI"))
         body = {"image_base64": image_payload(params["image"], max_bytes=None,
-                                              allow_links=False, provider=PROVIDER,
+                                              allow_links=False, service=SERVICE,
                                               field="image")}
         body.update({k: v for k, v in params.items() if k != "image"})
         data = self.http.request("POST", f"{self.base}/voxelize", creates_job=True,
@@ -86,7 +86,7 @@ class VoxelAiProvider(Provider):
                 wait = self.images_interval_s - (now - last)
                 raise errors.RateLimitedError(
                     f"Voxel-AI allows one candidate request per {self.images_interval_s:g} s; "
-                    f"sending in {wait:.0f} s", provider=PROVIDER, retry_after=wait)
+                    f"sending in {wait:.0f} s", service=SERVICE, retry_after=wait)
             _last_images[self._account] = now
 
     def _note_images_request(self) -> None:
@@ -106,7 +106,7 @@ class VoxelAiProvider(Provider):
         job_id = data.get("jobId") if isinstance(data, dict) else None
         if not job_id or not isinstance(job_id, str):
             raise errors.UnexpectedResponseError(f"Voxel-AI's answer has no jobId: "
-                                                 f"{errors.said(data, 200)}", provider=PROVIDER,
+                                                 f"{errors.said(data, 200)}", service=SERVICE,
                                                  status=200)
         return job_id
 
@@ -124,7 +124,7 @@ class VoxelAiProvider(Provider):
         data = response.json()
         if not isinstance(data, dict):
             raise errors.UnexpectedResponseError(f"unreadable status: {errors.said(data, 200)}",
-                                                 provider=PROVIDER)
+                                                 service=SERVICE)
         return self.status(data, job.operation)
 
     def status(self, data: Mapping[str, Any], operation: str) -> RemoteStatus:
@@ -145,16 +145,16 @@ class VoxelAiProvider(Provider):
                 f"Voxel-AI could not finish: {errors.said(data.get('error') or 'no reason given')}."
                 f"{refund}"))
         if state != "completed":
-            raise errors.UnexpectedResponseError(f"unknown state {state!r}", provider=PROVIDER)
+            raise errors.UnexpectedResponseError(f"unknown state {state!r}", service=SERVICE)
         output = data.get("output")
         if not isinstance(output, dict):
             raise errors.UnexpectedResponseError("a completed job without output",
-                                                 provider=PROVIDER)
+                                                 service=SERVICE)
         if operation == "candidates":
             images = output.get("images")
             if not isinstance(images, list) or not images:
                 raise errors.UnexpectedResponseError("no candidate pictures in the output",
-                                                     provider=PROVIDER)
+                                                     service=SERVICE)
             results = [_inline(f"candidate_{int(item.get('index', i)) + 1}.png",
                                item.get("image_base64"), _PICTURE_KINDS)
                        for i, item in enumerate(images) if isinstance(item, dict)]
@@ -191,7 +191,7 @@ def _inline(name: str, text: Any, kinds: frozenset[str]) -> ResultFile:
     """A result file whose bytes are base64 text in the status answer."""
     if not isinstance(text, str) or not text:
         raise errors.UnexpectedResponseError(f"{name}: no file data in the output",
-                                             provider=PROVIDER)
+                                             service=SERVICE)
 
     def open_() -> Iterator[bytes]:
         payload = text.split(",", 1)[1] if text[:5].lower() == "data:" else text
@@ -200,10 +200,10 @@ def _inline(name: str, text: Any, kinds: frozenset[str]) -> ResultFile:
             yield base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise errors.UnexpectedResponseError(f"{name}: the base64 data is damaged",
-                                                 provider=PROVIDER) from None
+                                                 service=SERVICE) from None
 
     return ResultFile(name, open_, kinds)
 
 
-def make(config: ClientConfig) -> VoxelAiProvider:
-    return VoxelAiProvider(config)
+def make(config: ClientConfig) -> VoxelAiClient:
+    return VoxelAiClient(config)

@@ -8,7 +8,7 @@ import requests
 
 from .. import errors
 from ..http import body_excerpt, parse_retry_after
-from .operations import IMAGES_INTERVAL_S, PROVIDER
+from .operations import IMAGES_INTERVAL_S, SERVICE
 
 SITE = "voxelai.studio"
 
@@ -28,7 +28,7 @@ def map_error(response: requests.Response) -> errors.ServiceError | None:
     body = error_body(response)
     said = errors.said(str(body.get("error") or body.get("message") or "").strip())
     code = body.get("code")
-    kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status, "service_code": code,
+    kwargs: dict[str, Any] = {"service": SERVICE, "status": status, "service_code": code,
                               "retry_after": parse_retry_after(response.headers.get("Retry-After"))}
     why = f" ({said})" if said else ""
     if status == 400:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..params import Operation, Param, Rule
 from ..sources import image_rule
 
-PROVIDER = "Voxel-AI"
+SERVICE = "Voxel-AI"
 PROMPT_LIMIT = 500
 #: The service allows one candidate-image request per this many seconds per user.
 IMAGES_INTERVAL_S = 15.0
@@ -44,7 +44,7 @@ OPERATIONS = (
             Param("palette_size", "int", "Palette size", "Most distinct colours",
                   default=32, minimum=2, maximum=256, advanced=True),
         ),
-        rules=(image_rule("image", max_bytes=None, allow_links=False, provider=PROVIDER),),
+        rules=(image_rule("image", max_bytes=None, allow_links=False, service=SERVICE),),
     ),
 )
 #: Nothing the service documents is left out; cancelling and reading the balance have no

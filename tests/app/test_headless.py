@@ -19,7 +19,7 @@ job = session.submit("thrixel", "create", {{"task": "a brass teapot with a drago
 [job] = session.run_blocking([job.id], timeout=120)
 try:
     assert job.state == "ready", f"job ended {{job.state}}: {{job.message}}"
-    objects = scene.import_result(bpy.context, provider=job.provider, job_id=job.id,
+    objects = scene.import_result(bpy.context, service=job.service, job_id=job.id,
                                   remote_id=job.remote_id or "", paths=session.result_paths(job))
     session.mark_imported(job)
     bpy.ops.wm.save_as_mainfile(filepath=os.environ["OUT"])

@@ -242,9 +242,9 @@ def mirror(conjure):
     runtime = bpy.context.window_manager.conjure
     runtime.jobs.clear()
 
-    def add(job_id, provider="tripo", state="running", **fields):
+    def add(job_id, service="tripo", state="running", **fields):
         item = runtime.jobs.add()
-        item.job_id, item.provider, item.state = job_id, provider, state
+        item.job_id, item.service, item.state = job_id, service, state
         item.operation = fields.pop("operation", "text_to_model")
         item.created_at = int(fields.pop("created_at", 0))
         for name, value in fields.items():

@@ -24,7 +24,7 @@ from conjure.jobs.journal import Journal  # noqa: E402
 from conjure.jobs.model import ACTIVE  # noqa: E402
 from conjure.jobs.polling import PollPolicy  # noqa: E402
 from conjure.jobs.runner import Runner  # noqa: E402
-from support.fake_service import FakeProvider  # noqa: E402
+from support.fake_service import FakeClient  # noqa: E402
 
 
 def main() -> None:
@@ -47,7 +47,7 @@ def main() -> None:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     journal = Journal(args.journal)
-    runner = Runner(journal, {"fake": FakeProvider(args.url)}, args.results,
+    runner = Runner(journal, {"fake": FakeClient(args.url)}, args.results,
                     policy=PollPolicy(scale=0.01), checkpoint=checkpoint)
     if args.submit:
         runner.submit("fake", "create", {"prompt": "crash test"})

@@ -10,19 +10,19 @@ from conjure.jobs.journal import Journal
 from conjure.jobs.model import Job, State
 from conjure.jobs.polling import PollPolicy
 from conjure.jobs.runner import Runner
-from conjure.providers.base import Provider
+from conjure.providers.base import Client
 
 #: Polls a hundred times sooner than a real session would; the sandbox's fast speed keeps up.
 FAST = PollPolicy(scale=0.01)
 
 
 class EngineEnv:
-    def __init__(self, provider: Provider, root: Path, *, workers: int = 4) -> None:
-        self.provider = provider
-        self.service = provider.name
+    def __init__(self, client: Client, root: Path, *, workers: int = 4) -> None:
+        self.client = client
+        self.service = client.name
         self.root = root
         self.journal = Journal(root / "jobs.sqlite")
-        self.runner = Runner(self.journal, {self.service: provider}, root, policy=FAST,
+        self.runner = Runner(self.journal, {self.service: client}, root, policy=FAST,
                              workers=workers)
         self.runner.start()
 

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from conjure.jobs.model import Job
-from conjure.providers.base import Phase, Provider, RemoteStatus, ResultFile, Submitted
+from conjure.providers.base import Client, Phase, RemoteStatus, ResultFile, Submitted
 from conjure.providers.http import HttpClient, NetworkSettings, wait_or_stop
 
 BLOCK = 64 * 1024
@@ -161,7 +161,7 @@ class FakeService:
         return self._json(handler, 404, {"detail": f"no route {path}"})
 
 
-class FakeProvider(Provider):
+class FakeClient(Client):
     """A client of ``FakeService`` built the way real clients are: on ``HttpClient``."""
 
     name = "fake"

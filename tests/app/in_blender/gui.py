@@ -323,7 +323,7 @@ def press_generate(what):
     session = module("blender.session")
     before = {j.id for j in session.get().journal.jobs(limit=500)}
     window, area, regions = view3d()
-    op_id = module("providers.services").BY_ID[service_id].op_id
+    op_id = module("providers.services").BY_ID[service_id].public_name
     with bpy.context.temp_override(window=window, area=area, region=regions["UI"]):
         result = bpy.ops.conjure.generate("INVOKE_DEFAULT", provider=op_id, mode=mode,
                                           from_panel=True)
@@ -411,7 +411,7 @@ def import_when_ready(job_id, timeout):
     by = "conjure"
     if str(job.state) == "ready":
         module("blender.scene_import").import_result(
-            bpy.context, provider=job.provider, job_id=job.id, remote_id=job.remote_id or "",
+            bpy.context, service=job.service, job_id=job.id, remote_id=job.remote_id or "",
             paths=session.result_paths(job), name=f"Conjure {job.id}")
         session.mark_imported(job)
         by = "script"

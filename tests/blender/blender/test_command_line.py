@@ -92,7 +92,7 @@ def test_batch_of_six_across_three_services_with_one_failure(cli, session, thrix
     jobs = [session.get().journal.require(e["model_job_id"] or e["job_id"])
             for e in manifest["rows"].values() if e["output"]]
     assert len(jobs) == 5 and {j.state for j in jobs} == {"imported"}
-    assert {j.provider for j in jobs} == {"thrixel", "tripo", "pixazo"}
+    assert {j.service for j in jobs} == {"thrixel", "tripo", "pixal3d"}
     # Each file holds its own model only.
     seen = [set(objects_in_blend(out / name)) for name in files]
     assert all(seen)

@@ -26,7 +26,7 @@ def _prop(forms, op, attr, shared):
 def test_every_declared_operation_has_a_form_of_the_right_types(forms, mod, registry):
     formspec = mod("workflow.formspec")
     ops = registry.operations()
-    assert {op.provider for op in ops} >= {"thrixel", "tripo"}
+    assert {op.service for op in ops} >= {"thrixel", "tripo"}
     checked = 0
     for op in ops:
         for field in formspec.fields(op):
@@ -74,7 +74,7 @@ def test_every_declared_operation_has_a_form_of_the_right_types(forms, mod, regi
 def test_modes_list_only_creation_operations(forms, registry, form_reset):
     for op in registry.operations():
         items = {i.identifier for i in bpy.types.Scene.bl_rna.properties["conjure"].fixed_type
-                 .properties[f"{'follow_up' if op.needs_parent else 'mode'}_{op.provider}"]
+                 .properties[f"{'follow_up' if op.needs_parent else 'mode'}_{op.service}"]
                  .enum_items}
         assert op.name in items
     form_reset.service = "tripo"
@@ -84,7 +84,7 @@ def test_modes_list_only_creation_operations(forms, registry, form_reset):
 
 def test_untouched_form_sends_nothing_but_required_defaults(forms, registry, form_reset):
     for op in registry.operations():
-        values = forms.values(bpy.context, op.provider, op.name)
+        values = forms.values(bpy.context, op.service, op.name)
         assert set(values) <= {p.name for p in op.params if p.required and p.default is not None}
     assert forms.values(bpy.context, "thrixel", "convert") == {"format": "fbx"}
 

@@ -50,11 +50,11 @@ def test_key_test_without_key_or_offline_says_what_to_do(prefs, monkeypatch, onl
     for name in ("CONJURE_PIXAZO_KEY", "PIXAZO_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(RuntimeError, match="CONJURE_PIXAZO_KEY"):
-        bpy.ops.conjure.test_key(service="pixazo")
+        bpy.ops.conjure.test_key(service="pixal3d")
     monkeypatch.setenv("CONJURE_PIXAZO_KEY", "k")
     bpy.context.preferences.system.use_online_access = False
     with pytest.raises(RuntimeError, match="Allow Online Access"):
-        bpy.ops.conjure.test_key(service="pixazo")
+        bpy.ops.conjure.test_key(service="pixal3d")
 
 
 def test_saved_blend_holds_prompts_but_no_key(prefs, fresh_scene, tmp_path):

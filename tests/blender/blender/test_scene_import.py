@@ -14,7 +14,7 @@ def test_merge_vertices_closes_split_seams_and_keeps_every_part(conjure, fresh_s
     imported = {}
     for merge in (False, True):
         objects = scene.import_result(
-            bpy.context, provider="thrixel", job_id=f"merge-{merge}", remote_id="r1",
+            bpy.context, service="thrixel", job_id=f"merge-{merge}", remote_id="r1",
             paths=[MODEL], settings=scene.ImportSettings(merge_vertices=merge))
         meshes = [ob for ob in objects if ob.type == "MESH"]
         imported[merge] = (sorted(ob["conjure_node_name"] for ob in meshes),

@@ -36,7 +36,7 @@ def test_import_puts_tagged_objects_in_a_job_collection(conjure, session, thrixe
     job = session.submit("thrixel", "create", {"task": "a potion cauldron"})
     [done] = session.run_blocking([job.id], timeout=60, echo=lambda line: None)
     objects = scene_import.import_result(
-        bpy.context, provider="thrixel", job_id=done.id, remote_id=done.remote_id,
+        bpy.context, service="thrixel", job_id=done.id, remote_id=done.remote_id,
         paths=session.result_paths(done))
     assert objects
     collection = bpy.data.collections[f"Conjure thrixel {done.id}"]

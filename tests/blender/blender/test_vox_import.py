@@ -334,9 +334,9 @@ def test_a_job_result_over_max_faces_fails_with_the_reason(conjure, tmp_path, fr
     refused = r"checkerboard\.vox: .*Max Faces allows \(1,000\)"
     failed = importlib.import_module(f"{conjure.__name__}.workflow.sequence").ImportFailed
     with pytest.raises(failed, match=refused):
-        scene.import_result(bpy.context, provider="voxelai", job_id="big", remote_id="r1",
+        scene.import_result(bpy.context, service="voxelai", job_id="big", remote_id="r1",
                             paths=[path], settings=scene.ImportSettings(max_faces=1000))
     assert not bpy.data.objects
-    objects = scene.import_result(bpy.context, provider="voxelai", job_id="fits", remote_id="r2",
+    objects = scene.import_result(bpy.context, service="voxelai", job_id="fits", remote_id="r2",
                                   paths=[path], settings=scene.ImportSettings())
     assert sum(len(o.data.polygons) for o in objects if o.type == "MESH") == 3 * 16**3

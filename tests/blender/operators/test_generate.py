@@ -28,7 +28,7 @@ def newest_job(session):
     return session.get().journal.jobs(limit=1)[0]
 
 
-def check_in_scene(session, job, cursor, provider):
+def check_in_scene(session, job, cursor, service):
     objects = conjure_objects(job.id)
     assert objects, "nothing was imported"
     [collection] = {c for ob in objects for c in ob.users_collection}
@@ -39,7 +39,7 @@ def check_in_scene(session, job, cursor, provider):
     assert bpy.context.view_layer.objects.active in roots
     assert all(ob.select_get() for ob in objects)
     for ob in objects:
-        assert ob["conjure_provider"] == provider
+        assert ob["conjure_provider"] == service
         assert ob["conjure_remote_id"] == job.remote_id and job.remote_id
     # Placed at the cursor: the roots moved by the cursor's offset from where the file put them.
     for root in roots:
@@ -56,7 +56,7 @@ def test_thrixel_text_to_model_in_scene(session, thrixel, fresh_scene, capsys):
     assert result == {"FINISHED"}
     assert "[conjure] thrixel" in capsys.readouterr().out  # progress lines on the blocking path
     job = newest_job(session)
-    assert (job.provider, job.operation, job.params["task"]) == ("thrixel", "create",
+    assert (job.service, job.operation, job.params["task"]) == ("thrixel", "create",
                                                                    "a brass orrery")
     objects = check_in_scene(session, job, (4.0, -2.0, 1.0), "thrixel")
     [glb] = [p for p in session.result_paths(job) if p.suffix == ".glb"]
@@ -93,8 +93,8 @@ def test_pixal3d_image_url_implies_image_mode(session, pixazo, fresh_scene):
                                       image_url="https://example.com/chair.png")
     assert result == {"FINISHED"}
     job = newest_job(session)
-    assert job.provider == "pixazo" and job.operation == "image_to_3d"
-    check_in_scene(session, job, (0.0, 0.0, 0.0), "pixazo")
+    assert job.service == "pixal3d" and job.operation == "image_to_3d"
+    check_in_scene(session, job, (0.0, 0.0, 0.0), "pixal3d")
 
 
 def test_voxelai_candidate_index_voxelizes_without_asking(session, voxelai, fresh_scene):

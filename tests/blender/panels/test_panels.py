@@ -63,7 +63,7 @@ def test_generate_idle_for_every_creation_operation(panels, mod, form_reset, key
             form_reset.prompt = "a stone gargoyle"
             layout = paint(panels.CONJURE_PT_generate)
             props, _ = _generate(layout)
-            assert (props.provider, props.mode, props.from_panel) == (service.op_id, op.name,
+            assert (props.provider, props.mode, props.from_panel) == (service.public_name, op.name,
                                                                        True)
             assert "1200 credits" in layout.text()
             if op.param_for("prompt") is not None:
@@ -177,8 +177,8 @@ def journal_jobs(mod):
     model = mod("jobs.model")
     added = []
 
-    def add(provider, operation, state, **fields):
-        job = model.Job(provider, operation, state=model.State(state), **fields)
+    def add(service, operation, state, **fields):
+        job = model.Job(service, operation, state=model.State(state), **fields)
         session.get().journal.add(job, claim=False)
         added.append(job.id)
         return job
@@ -189,7 +189,7 @@ def journal_jobs(mod):
 
 
 def _tag(ob, job):
-    ob["conjure_job_id"], ob["conjure_provider"] = job.id, job.provider
+    ob["conjure_job_id"], ob["conjure_provider"] = job.id, job.service
     ob["conjure_remote_id"], ob["conjure_node_name"] = job.remote_id or "", "Door"
     bpy.context.view_layer.objects.active = ob
 
@@ -256,7 +256,7 @@ def test_candidates_show_large_previews_and_pick_buttons(panels, mod, mirror, ke
     session = mod("blender.session")
     results = mod("jobs.results")
     assert not panels.CONJURE_PT_candidates.poll(bpy.context)
-    running = mirror("vx-running", provider="voxelai", state="running",
+    running = mirror("vx-running", service="voxelai", state="running",
                      operation=images_op.name, prompt="a voxel fox")
     assert panels.CONJURE_PT_candidates.poll(bpy.context)
     assert "Making pictures" in paint(panels.CONJURE_PT_candidates).text()
@@ -285,7 +285,7 @@ def test_ready_candidates_job_points_to_the_pick_not_to_import(panels, mirror, p
     # "Import" in the Jobs panel, which conjure.import_result refuses (pictures, not a model).
     images_op, voxelize = panels.candidate_operations()
     assert images_op is not None and voxelize is not None
-    item = mirror("vx-pictures", provider="voxelai", state="ready", operation=images_op.name,
+    item = mirror("vx-pictures", service="voxelai", state="ready", operation=images_op.name,
                   prompt="a voxel fox")
     layout = paint(panels.CONJURE_PT_jobs)
     assert not layout.ops("conjure.import_result")

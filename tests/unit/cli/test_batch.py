@@ -23,7 +23,7 @@ def test_rows_with_optional_columns(tmp_path):
                                '\n'
                                'thrixel,"a chair, wooden",text,\n')
     rows = batch.read_rows(path)
-    assert [(r.number, r.provider, r.prompt, r.mode, r.options) for r in rows] == [
+    assert [(r.number, r.service, r.prompt, r.mode, r.options) for r in rows] == [
         (1, "TRIPO", "a gargoyle", "", '{"face_limit": 5000}'),
         (2, "thrixel", "a chair, wooden", "text", "")]
     assert rows[1].line == 4
@@ -63,7 +63,7 @@ def test_manifest_survives_a_new_process(tmp_path):
 
 
 def job(state, **kw):
-    return Job(provider="tripo", operation="text_to_model", params={"prompt": "x"},
+    return Job(service="tripo", operation="text_to_model", params={"prompt": "x"},
                state=State(state), **kw)
 
 
@@ -102,10 +102,10 @@ def test_plan_submits_rows_without_a_job():
 
 def test_adopt_finds_the_job_an_interrupted_submit_wrote():
     started = time.time()
-    entry = batch.Entry(submit_started=started, provider="tripo", operation="text_to_model",
+    entry = batch.Entry(submit_started=started, service="tripo", operation="text_to_model",
                         params={"prompt": "x"})
     older = job("queued", created_at=started - 60)
-    other = Job(provider="tripo", operation="text_to_model", params={"prompt": "y"},
+    other = Job(service="tripo", operation="text_to_model", params={"prompt": "y"},
                 created_at=started + 1)
     mine = job("queued", created_at=started + 0.5)
     assert batch.adopt(entry, [other, older, mine]) is mine

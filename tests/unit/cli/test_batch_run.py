@@ -44,7 +44,7 @@ class Steps:
         self.most_active = 0
 
     def submit(self, request):
-        job = Job(provider=request.service, operation=request.operation,
+        job = Job(service=request.service, operation=request.operation,
                   params=request.params, parent_id=request.parent_id)
         self.jobs.jobs[job.id] = job
         self.most_active = max(self.most_active, len(self.run.active) + 1)

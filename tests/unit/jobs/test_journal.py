@@ -109,7 +109,8 @@ def test_lease_of_an_earlier_process_with_the_same_id_is_free(tmp_path):
     assert [x.id for x in j.claim_active()] == [job.id]
 
 
-#: The journal as Conjure 0.1 wrote it (schema version 1, no ``origin`` column).
+#: The journal as Conjure 0.1 wrote it (schema version 1: a ``provider`` column holding 0.1's
+#: service ids, no ``origin``).
 _V1_SCHEMA = """
 CREATE TABLE jobs (
     id TEXT PRIMARY KEY, provider TEXT NOT NULL, operation TEXT NOT NULL, params TEXT NOT NULL,
@@ -121,7 +122,8 @@ CREATE TABLE jobs (
 PRAGMA user_version = 1;
 INSERT INTO jobs (id, provider, operation, params, state, remote_id, result_files, created_at,
                   updated_at)
-VALUES ('j01', 'tripo', 'text_to_model', '{"prompt": "a mug"}', 'ready', 't-1', '["m.glb"]', 1, 2);
+VALUES ('j01', 'tripo', 'text_to_model', '{"prompt": "a mug"}', 'ready', 't-1', '["m.glb"]', 1, 2),
+       ('j02', 'pixazo', 'image_to_3d', '{"image": "a.png"}', 'queued', 'p-1', '[]', 3, 4);
 """
 
 
@@ -133,8 +135,10 @@ def test_a_journal_from_version_0_1_is_brought_up_to_date_and_keeps_its_jobs(tmp
     journal = Journal(path)
     try:
         job = journal.require("j01")
-        assert (job.provider, job.state, job.remote_id, job.result_files, job.origin) == (
+        assert (job.service, job.state, job.remote_id, job.result_files, job.origin) == (
             "tripo", State.READY, "t-1", ["m.glb"], "")
+        assert journal.require("j02").service == "pixal3d"
+        assert journal.find_remote("pixal3d", "p-1").id == "j02"
         journal.add(Job("thrixel", "create", {"task": "a lamp"}, origin="/work/lamp.blend"))
         assert journal.jobs(limit=1)[0].origin == "/work/lamp.blend"
         version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]

@@ -16,7 +16,7 @@ from conjure.jobs.journal import ClaimLost, Journal
 from conjure.jobs.model import Job, State
 from conjure.jobs.polling import PollPolicy
 from conjure.jobs.runner import Runner
-from support.fake_service import FakeProvider, FakeService
+from support.fake_service import FakeClient, FakeService
 
 #: Long enough that no lease runs out and no heartbeat (every third of it) fires by itself.
 LEASE_S = 3600.0
@@ -43,7 +43,7 @@ class Process:
         self.stalled = threading.Event()
         self.wake = threading.Event()
         self._passed: dict[str, threading.Event] = {}
-        self.runner = Runner(self.journal, {"fake": FakeProvider(service.url)}, tmp_path,
+        self.runner = Runner(self.journal, {"fake": FakeClient(service.url)}, tmp_path,
                              policy=PollPolicy(scale=0.01), checkpoint=self.checkpoint)
 
     def passed(self, point):

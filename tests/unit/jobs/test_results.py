@@ -2,6 +2,7 @@ import pytest
 
 from conjure.jobs.results import (
     StopRequested,
+    adopt_saved_folders,
     job_folder,
     remove_partials,
     safe_name,
@@ -142,3 +143,15 @@ def test_a_download_done_again_lands_on_the_same_files(tmp_path):
     assert again == first
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "output-2.glb", "output-3.glb", "output.glb"]
+
+
+def test_results_filed_under_an_id_of_0_1_move_to_todays_folder(tmp_path):
+    old = tmp_path / "results" / "pixazo"
+    (old / "job1").mkdir(parents=True)
+    (old / "job1" / "output.glb").write_bytes(b"glTF")
+    (tmp_path / "results" / "pixal3d" / "job2").mkdir(parents=True)
+    adopt_saved_folders(tmp_path)
+    assert (job_folder(tmp_path, "pixal3d", "job1") / "output.glb").read_bytes() == b"glTF"
+    assert (tmp_path / "results" / "pixal3d" / "job2").is_dir()
+    assert not old.exists()
+    adopt_saved_folders(tmp_path)  # nothing left to move

@@ -12,9 +12,9 @@ from conjure.jobs.model import Job, State
 from conjure.jobs.polling import PollPolicy
 from conjure.jobs.runner import Runner
 from conjure.providers import errors
-from conjure.providers.base import Phase, Provider, RemoteStatus, ResultFile, Submitted
+from conjure.providers.base import Client, Phase, RemoteStatus, ResultFile, Submitted
 from conjure.providers.http import NetworkSettings
-from support.fake_service import FakeProvider, FakeService, result_digest
+from support.fake_service import FakeClient, FakeService, result_digest
 
 FAST = PollPolicy(scale=0.01)
 
@@ -35,7 +35,7 @@ def make_runner(journal, tmp_path, providers, **kwargs):
 def test_a_job_runs_to_ready_with_its_file(journal, tmp_path):
     events = EventQueue()
     with FakeService() as service:
-        runner = make_runner(journal, tmp_path, {"fake": FakeProvider(service.url)},
+        runner = make_runner(journal, tmp_path, {"fake": FakeClient(service.url)},
                              events=events)
         runner.start()
         job = runner.submit("fake", "create", {"prompt": "a lamp"})
@@ -60,7 +60,7 @@ def test_a_job_runs_to_ready_with_its_file(journal, tmp_path):
 def test_per_provider_limit_keeps_extra_jobs_pending(journal, tmp_path):
     with FakeService(polls_to_finish=6) as service:
         runner = make_runner(journal, tmp_path,
-                             {"fake": FakeProvider(service.url, max_active=2)}, workers=4)
+                             {"fake": FakeClient(service.url, max_active=2)}, workers=4)
         runner.start()
         jobs = [runner.submit("fake", "create", {"n": i}) for i in range(5)]
         peak = 0
@@ -73,8 +73,8 @@ def test_per_provider_limit_keeps_extra_jobs_pending(journal, tmp_path):
     assert sum(service.submissions.values()) == 5
 
 
-class ScriptedProvider(Provider):
-    """A provider whose submit raises or returns what the test says."""
+class ScriptedClient(Client):
+    """A client whose submit raises or returns what the test says."""
 
     name = "scripted"
 
@@ -108,8 +108,8 @@ def glb_file(name="m.glb"):
     return ResultFile(name, lambda: iter([b"glTF", b"\x00" * 10]))
 
 
-def run_one(journal, tmp_path, provider, **kwargs):
-    runner = make_runner(journal, tmp_path, {"scripted": provider}, **kwargs)
+def run_one(journal, tmp_path, service, **kwargs):
+    runner = make_runner(journal, tmp_path, {"scripted": service}, **kwargs)
     runner.start()
     job = runner.submit("scripted", "op")
     done = runner.wait(job.id, timeout=10)
@@ -118,55 +118,55 @@ def run_one(journal, tmp_path, provider, **kwargs):
 
 
 def test_read_timeout_on_submit_is_unknown_and_never_resent(journal, tmp_path):
-    provider = ScriptedProvider([errors.TransientServiceError("ReadTimeout")])
-    done = run_one(journal, tmp_path, provider)
+    client = ScriptedClient([errors.TransientServiceError("ReadTimeout")])
+    done = run_one(journal, tmp_path, client)
     assert done.state == State.UNKNOWN
     assert "not sent again" in done.message
-    assert provider.submits == 1
+    assert client.submits == 1
 
 
 def test_refused_connection_is_retried_then_succeeds(journal, tmp_path):
     ok = Submitted("r1", RemoteStatus(Phase.SUCCEEDED, results=[glb_file()]))
-    provider = ScriptedProvider([errors.ConnectionFailedError("refused"), ok])
-    done = run_one(journal, tmp_path, provider)
+    client = ScriptedClient([errors.ConnectionFailedError("refused"), ok])
+    done = run_one(journal, tmp_path, client)
     assert done.state == State.READY
-    assert provider.submits == 2
+    assert client.submits == 2
 
 
 def test_rate_limited_submit_waits_for_retry_after(journal, tmp_path):
     ok = Submitted("r1", RemoteStatus(Phase.SUCCEEDED, results=[glb_file()]))
-    provider = ScriptedProvider([errors.RateLimitedError("429", retry_after=0.05), ok])
-    done = run_one(journal, tmp_path, provider)
-    assert done.state == State.READY and provider.submits == 2
+    client = ScriptedClient([errors.RateLimitedError("429", retry_after=0.05), ok])
+    done = run_one(journal, tmp_path, client)
+    assert done.state == State.READY and client.submits == 2
 
 
 def test_long_rate_limit_waits_are_not_failures(journal, tmp_path):
     ok = Submitted("r1", RemoteStatus(Phase.SUCCEEDED, results=[glb_file()]))
     waits = [errors.RateLimitedError("wait", retry_after=0.01) for _ in range(8)]
-    provider = ScriptedProvider([*waits, ok])
-    done = run_one(journal, tmp_path, provider, max_failures=2)
-    assert done.state == State.READY and provider.submits == 9
+    client = ScriptedClient([*waits, ok])
+    done = run_one(journal, tmp_path, client, max_failures=2)
+    assert done.state == State.READY and client.submits == 9
 
 
 def test_unreachable_service_is_given_up_after_max_failures(journal, tmp_path):
-    provider = ScriptedProvider([errors.ConnectionFailedError("refused")])
-    done = run_one(journal, tmp_path, provider, max_failures=2,
+    client = ScriptedClient([errors.ConnectionFailedError("refused")])
+    done = run_one(journal, tmp_path, client, max_failures=2,
                    policy=PollPolicy(scale=0.001))
     assert (done.state, done.error_code) == (State.FAILED, "connection_failed")
-    assert provider.submits == 3
+    assert client.submits == 3
 
 
 def test_refused_submit_fails_with_the_service_reason(journal, tmp_path):
-    provider = ScriptedProvider([errors.InsufficientCreditsError("top up", status=402)])
-    done = run_one(journal, tmp_path, provider)
+    client = ScriptedClient([errors.InsufficientCreditsError("top up", status=402)])
+    done = run_one(journal, tmp_path, client)
     assert (done.state, done.error_code) == (State.FAILED, "insufficient_credits")
     assert "top up" in done.message
 
 
 def test_remote_failure_is_recorded(journal, tmp_path):
-    provider = ScriptedProvider([Submitted("r1")], [
+    client = ScriptedClient([Submitted("r1")], [
         RemoteStatus(Phase.FAILED, message="content blocked", error_code="CONTENT_BLOCKED")])
-    done = run_one(journal, tmp_path, provider)
+    done = run_one(journal, tmp_path, client)
     assert (done.state, done.error_code, done.message) == (
         State.FAILED, "CONTENT_BLOCKED", "content blocked")
 
@@ -183,30 +183,30 @@ def test_not_ready_then_expired_then_whole_file(journal, tmp_path):
         return iter([b"glTF", b"1234"])
 
     status = RemoteStatus(Phase.SUCCEEDED, results=[ResultFile("m.glb", opener)])
-    provider = ScriptedProvider([Submitted("r1")], [status])
-    done = run_one(journal, tmp_path, provider)
+    client = ScriptedClient([Submitted("r1")], [status])
+    done = run_one(journal, tmp_path, client)
     assert done.state == State.READY and len(calls) == 3
 
 
 def test_corrupt_result_fails_after_retries_keeping_the_remote_id(journal, tmp_path):
     bad = RemoteStatus(Phase.SUCCEEDED, results=[ResultFile("m.glb", lambda: iter([b"<html>"]))])
-    provider = ScriptedProvider([Submitted("r9")], [bad])
-    done = run_one(journal, tmp_path, provider, max_failures=2)
+    client = ScriptedClient([Submitted("r9")], [bad])
+    done = run_one(journal, tmp_path, client, max_failures=2)
     assert done.state == State.FAILED and done.error_code == "download_failed"
     assert "r9" in done.message
 
 
 def test_stall_watchdog_reports_then_fails_per_policy(journal, tmp_path):
-    provider = ScriptedProvider([Submitted("r1")], [RemoteStatus(Phase.RUNNING, progress=0.5)])
+    client = ScriptedClient([Submitted("r1")], [RemoteStatus(Phase.RUNNING, progress=0.5)])
     policy = PollPolicy(scale=0.01, stall_after=0.2, on_stall="fail")
-    done = run_one(journal, tmp_path, provider, policy=policy)
+    done = run_one(journal, tmp_path, client, policy=policy)
     assert (done.state, done.error_code) == (State.FAILED, "stalled")
     assert "reports no change" in done.message
 
 
 def test_stall_warning_keeps_polling(journal, tmp_path):
-    provider = ScriptedProvider([Submitted("r1")], [RemoteStatus(Phase.RUNNING, progress=0.5)])
-    runner = make_runner(journal, tmp_path, {"scripted": provider},
+    client = ScriptedClient([Submitted("r1")], [RemoteStatus(Phase.RUNNING, progress=0.5)])
+    runner = make_runner(journal, tmp_path, {"scripted": client},
                          policy=PollPolicy(scale=0.01, stall_after=0.1))
     runner.start()
     job = runner.submit("scripted", "op")
@@ -216,15 +216,15 @@ def test_stall_warning_keeps_polling(journal, tmp_path):
             seen.set()
             break
         threading.Event().wait(0.01)
-    provider.poll_outcomes = [RemoteStatus(Phase.SUCCEEDED, results=[glb_file()])]
+    client.poll_outcomes = [RemoteStatus(Phase.SUCCEEDED, results=[glb_file()])]
     done = runner.wait(job.id, timeout=10)
     runner.stop()
     assert seen.is_set() and done.state == State.READY
 
 
 def test_cancel_asks_the_service_and_records_the_outcome(journal, tmp_path):
-    provider = ScriptedProvider([Submitted("r1")], [RemoteStatus(Phase.QUEUED)])
-    runner = make_runner(journal, tmp_path, {"scripted": provider})
+    client = ScriptedClient([Submitted("r1")], [RemoteStatus(Phase.QUEUED)])
+    runner = make_runner(journal, tmp_path, {"scripted": client})
     runner.start()
     job = runner.submit("scripted", "op")
     while journal.require(job.id).state != State.QUEUED:
@@ -233,13 +233,13 @@ def test_cancel_asks_the_service_and_records_the_outcome(journal, tmp_path):
     done = runner.wait(job.id, timeout=5)
     runner.stop()
     assert done.state == State.CANCELLED
-    assert provider.cancelled == ["r1"]
+    assert client.cancelled == ["r1"]
     assert "service stopped the job" in done.message
 
 
 def test_cancel_refused_at_the_service_says_it_may_charge(journal, tmp_path):
     with FakeService(polls_to_finish=1000) as service:
-        runner = make_runner(journal, tmp_path, {"fake": FakeProvider(service.url)})
+        runner = make_runner(journal, tmp_path, {"fake": FakeClient(service.url)})
         runner.start()
         job = runner.submit("fake", "create")
         while service.jobs.get("r0001", {}).get("polls", 0) < 3:
@@ -252,46 +252,46 @@ def test_cancel_refused_at_the_service_says_it_may_charge(journal, tmp_path):
 
 
 def test_cancel_before_sending_sends_nothing(journal, tmp_path):
-    provider = ScriptedProvider([Submitted("r1")])
-    runner = make_runner(journal, tmp_path, {"scripted": provider})
+    client = ScriptedClient([Submitted("r1")])
+    runner = make_runner(journal, tmp_path, {"scripted": client})
     job = runner.submit("scripted", "op")  # not started: stays pending
     runner.cancel(job.id)
     runner.start()
     done = runner.wait(job.id, timeout=5)
     runner.stop()
-    assert done.state == State.CANCELLED and provider.submits == 0
+    assert done.state == State.CANCELLED and client.submits == 0
 
 
 def test_resume_turns_interrupted_submit_into_unknown(journal, tmp_path):
     job = journal.add(Job("scripted", "op"), claim=False)
     journal.update(job.id, state=State.SUBMITTING)
-    provider = ScriptedProvider([Submitted("r1")])
-    runner = make_runner(journal, tmp_path, {"scripted": provider})
+    client = ScriptedClient([Submitted("r1")])
+    runner = make_runner(journal, tmp_path, {"scripted": client})
     runner.start()
     runner.stop()
     assert journal.require(job.id).state == State.UNKNOWN
-    assert provider.submits == 0
+    assert client.submits == 0
 
 
 def test_resume_continues_a_queued_job(journal, tmp_path):
     job = journal.add(Job("scripted", "op"), claim=False)
     journal.update(job.id, state=State.SUBMITTING)
     journal.update(job.id, state=State.QUEUED, remote_id="r7")
-    provider = ScriptedProvider([Submitted("never")], [
+    client = ScriptedClient([Submitted("never")], [
         RemoteStatus(Phase.SUCCEEDED, results=[glb_file()])])
-    runner = make_runner(journal, tmp_path, {"scripted": provider})
+    runner = make_runner(journal, tmp_path, {"scripted": client})
     runner.start()
     done = runner.wait(job.id, timeout=5)
     runner.stop()
-    assert done.state == State.READY and provider.submits == 0
+    assert done.state == State.READY and client.submits == 0
 
 
 def test_offline_keeps_job_pending_without_sending(journal, tmp_path):
-    provider = ScriptedProvider([errors.OfflineError("Online access is off")])
-    runner = make_runner(journal, tmp_path, {"scripted": provider})
+    client = ScriptedClient([errors.OfflineError("Online access is off")])
+    runner = make_runner(journal, tmp_path, {"scripted": client})
     runner.start()
     job = runner.submit("scripted", "op")
-    assert provider.submitted.wait(10)
+    assert client.submitted.wait(10)
     runner.stop()  # after the worker's step, which records what happened
     stored = journal.require(job.id)
     assert stored.state == State.PENDING
@@ -313,9 +313,9 @@ def test_events_coalesce_per_job():
 
 def test_an_idle_single_worker_always_wakes_for_new_work(journal, tmp_path):
     # Every submit must reach the one idle worker (not another thread waiting nearby).
-    provider = ScriptedProvider([Submitted("r1", RemoteStatus(Phase.SUCCEEDED,
+    client = ScriptedClient([Submitted("r1", RemoteStatus(Phase.SUCCEEDED,
                                                               results=[glb_file()]))])
-    runner = make_runner(journal, tmp_path, {"scripted": provider}, workers=1)
+    runner = make_runner(journal, tmp_path, {"scripted": client}, workers=1)
     runner.start()
     for _ in range(12):
         threading.Event().wait(0.05)  # let the worker go idle
@@ -325,16 +325,16 @@ def test_an_idle_single_worker_always_wakes_for_new_work(journal, tmp_path):
 
 
 def test_submit_refused_by_the_client_itself_fails_rather_than_unknown(journal, tmp_path):
-    provider = ScriptedProvider([errors.InvalidRequestError("image too large", field="image")])
-    done = run_one(journal, tmp_path, provider)
+    client = ScriptedClient([errors.InvalidRequestError("image too large", field="image")])
+    done = run_one(journal, tmp_path, client)
     assert (done.state, done.error_code) == (State.FAILED, "invalid_request")
     assert "image too large" in done.message
-    assert provider.submits == 1
+    assert client.submits == 1
 
 
 def test_a_success_that_is_only_an_answer_is_ready_without_files(journal, tmp_path):
     answer = RemoteStatus(Phase.SUCCEEDED, message="Riggable as biped", no_files=True)
-    done = run_one(journal, tmp_path, ScriptedProvider([Submitted("r1", answer)]))
+    done = run_one(journal, tmp_path, ScriptedClient([Submitted("r1", answer)]))
     assert (done.state, done.message, done.result_files) == (State.READY, "Riggable as biped",
                                                              [])
 
@@ -342,7 +342,7 @@ def test_a_success_that_is_only_an_answer_is_ready_without_files(journal, tmp_pa
 def test_a_success_without_files_is_still_an_error_unless_the_provider_says_so(journal,
                                                                                tmp_path):
     empty = RemoteStatus(Phase.SUCCEEDED)
-    done = run_one(journal, tmp_path, ScriptedProvider([Submitted("r1", empty)], [empty]),
+    done = run_one(journal, tmp_path, ScriptedClient([Submitted("r1", empty)], [empty]),
                    max_failures=0)
     assert done.state == State.FAILED and "0 files" in done.message
 
@@ -356,17 +356,17 @@ def test_jobs_of_a_runner_that_went_away_are_adopted_when_its_lease_runs_out(tmp
     db.execute("UPDATE jobs SET owner = 'elsewhere:1::x', lease_until = ? WHERE id = ?",
                (time.time() + 0.5, job.id))
     db.commit()
-    provider = ScriptedProvider([Submitted("never")], [
+    client = ScriptedClient([Submitted("never")], [
         RemoteStatus(Phase.SUCCEEDED, results=[glb_file()])])
-    runner = make_runner(journal, tmp_path, {"scripted": provider})
+    runner = make_runner(journal, tmp_path, {"scripted": client})
     assert runner.start() == []  # held by a live-looking runner elsewhere
     done = runner.wait(job.id, timeout=5)
     runner.stop()
     journal.close()
-    assert done.state == State.READY and provider.submits == 0
+    assert done.state == State.READY and client.submits == 0
 
 
-class UploadingProvider(ScriptedProvider):
+class UploadingClient(ScriptedClient):
     """Reports upload progress from inside submit, as a client streaming a file does."""
 
     def __init__(self, journal, outcomes):
@@ -384,12 +384,12 @@ class UploadingProvider(ScriptedProvider):
 
 def test_upload_progress_shows_on_the_submitting_job(journal, tmp_path):
     ok = Submitted("r1", RemoteStatus(Phase.SUCCEEDED, results=[glb_file()]))
-    provider = UploadingProvider(journal, [ok])
-    done = run_one(journal, tmp_path, provider)
+    client = UploadingClient(journal, [ok])
+    done = run_one(journal, tmp_path, client)
     assert done.state == State.READY
     # The first report is written, one a moment later is skipped, the last (complete) is.
-    assert [p for p, _ in provider.seen] == [0.0, 0.0, 1.0]
-    assert provider.seen[-1][1] == "Uploading 4.0 of 4.0 MB"
+    assert [p for p, _ in client.seen] == [0.0, 0.0, 1.0]
+    assert client.seen[-1][1] == "Uploading 4.0 of 4.0 MB"
 
 
 def closed_port():
@@ -407,17 +407,17 @@ def test_a_submit_reads_pending_while_it_waits_to_retry_a_connection_that_never_
         [job] = journal.jobs()
         return job.state
 
-    provider = FakeProvider(f"http://127.0.0.1:{closed_port()}",
+    client = FakeClient(f"http://127.0.0.1:{closed_port()}",
                             settings=NetworkSettings(max_retries=2, backoff_base=0.0),
                             sleep=lambda seconds: seen.append(("wait", state())))
-    send = provider.http.session.request
+    send = client.http.session.request
 
     def recording_send(*args, **kwargs):
         seen.append(("send", state()))
         return send(*args, **kwargs)
 
-    provider.http.session.request = recording_send
-    done = run_one(journal, tmp_path, provider, max_failures=0)
+    client.http.session.request = recording_send
+    done = run_one(journal, tmp_path, client, max_failures=0)
     assert seen == [("send", State.SUBMITTING), ("wait", State.PENDING),
                     ("send", State.SUBMITTING), ("wait", State.PENDING),
                     ("send", State.SUBMITTING)]
@@ -435,12 +435,12 @@ def test_a_submit_waiting_to_retry_sends_again_only_into_a_free_slot(journal, tm
         if len(sends) == 1:
             journal.update(other.id, state=State.SUBMITTING)
 
-    provider = FakeProvider(f"http://127.0.0.1:{closed_port()}", max_active=1,
+    client = FakeClient(f"http://127.0.0.1:{closed_port()}", max_active=1,
                             settings=NetworkSettings(max_retries=1, backoff_base=0.0),
                             sleep=take_the_slot)
-    runner = make_runner(journal, tmp_path, {"fake": provider}, max_failures=0)
+    runner = make_runner(journal, tmp_path, {"fake": client}, max_failures=0)
     job = runner.submit("fake", "create")
-    send, count = provider.http.session.request, journal.count
+    send, count = client.http.session.request, journal.count
 
     def recording_send(*args, **kwargs):
         sends.append(journal.require(other.id).state)
@@ -452,7 +452,7 @@ def test_a_submit_waiting_to_retry_sends_again_only_into_a_free_slot(journal, tm
             journal.update(other.id, state=State.FAILED)
         return count(*args)
 
-    provider.http.session.request = recording_send
+    client.http.session.request = recording_send
     journal.count = count_then_free_the_slot
     runner.start()
     done = runner.wait(job.id, timeout=10)
@@ -472,8 +472,8 @@ def test_cancel_ends_a_submit_waiting_to_retry_at_once(journal, tmp_path):
             waiting.set()
 
     slow_retries = NetworkSettings(backoff_base=20.0, backoff_cap=20.0)
-    provider = FakeProvider(f"http://127.0.0.1:{closed_port()}", settings=slow_retries)
-    runner = make_runner(journal, tmp_path, {"fake": provider}, checkpoint=checkpoint)
+    client = FakeClient(f"http://127.0.0.1:{closed_port()}", settings=slow_retries)
+    runner = make_runner(journal, tmp_path, {"fake": client}, checkpoint=checkpoint)
     runner.start()
     job = runner.submit("fake", "create")
     assert waiting.wait(10)  # the client is about to wait 20 s to retry

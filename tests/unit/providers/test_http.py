@@ -97,7 +97,7 @@ def test_provider_mapper_wins():
 
     def mapper(response):
         if response.json().get("code") == 2010:
-            return errors.InsufficientCreditsError("top up", provider="svc")
+            return errors.InsufficientCreditsError("top up", service="svc")
         return None
 
     http, _ = client(error_mapper=mapper)

@@ -20,8 +20,8 @@ from conjure.jobs.model import State
 from conjure.jobs.polling import PollPolicy
 from conjure.jobs.runner import Runner
 from conjure.providers import errors
-from conjure.providers.registry import ClientConfig, make_client
 from conjure.providers.http import NetworkSettings
+from conjure.providers.registry import ClientConfig, make_client
 from support.keyleaks import across_cuts, echoes, fragments
 from support.pictures import png
 
@@ -33,7 +33,7 @@ SERVICES = {
                 "create", {"task": "a stone gargoyle"}),
     "tripo": ("https://api.tripo3d.ai", lambda: "tsk_" + secrets.token_urlsafe(30),
               "text_to_model", {"prompt": "a stone gargoyle"}),
-    "pixazo": ("https://gateway.pixazo.ai", lambda: secrets.token_hex(16),
+    "pixal3d": ("https://gateway.pixazo.ai", lambda: secrets.token_hex(16),
                "image_to_3d", {"image_url": "https://example.com/dog.png"}),
     "voxelai": ("https://voxelai.studio",
                 lambda: "eyJhbGciOiJIUzI1NiJ9." + secrets.token_urlsafe(48),
@@ -56,7 +56,7 @@ def answer(status: int, text: str, key: str, as_json: bool) -> dict:
             "content_type": "application/json"}
 
 
-def provider(service: str, key: str):
+def client(service: str, key: str):
     base, _, _, _ = SERVICES[service]
     network = NetworkSettings(max_retries=1, backoff_base=0.0, backoff_cap=0.0)
     return make_client(service, ClientConfig(base, key=key, network=network))
@@ -66,7 +66,7 @@ def leaks_through_runner(service: str, key: str, tmp_path) -> set[str]:
     """Submit one job through the engine; the pieces of the key in its journal files."""
     _, _, operation, params = SERVICES[service]
     journal = Journal(tmp_path / "jobs.sqlite")
-    runner = Runner(journal, {service: provider(service, key)}, tmp_path,
+    runner = Runner(journal, {service: client(service, key)}, tmp_path,
                     policy=PollPolicy(scale=0.01))
     runner.start()
     try:
@@ -88,7 +88,7 @@ def test_no_piece_of_an_echoed_key_is_kept(service, echo, tmp_path, caplog):
     text = across_cuts(echoes(key)[echo])
     _, _, operation, params = SERVICES[service]
     job = SimpleNamespace(id="job1", operation=operation, params=dict(params), remote_id="r-1",
-                          provider=service)
+                          service=service)
     caplog.set_level(logging.INFO, logger="conjure")
     for status in (401, 500):
         for as_json in (True, False):
@@ -96,9 +96,9 @@ def test_no_piece_of_an_echoed_key_is_kept(service, echo, tmp_path, caplog):
                 for method in ("GET", "POST"):
                     mock.add(method, ANY_URL, **answer(status, text, key, as_json))
                 with pytest.raises(errors.ServiceError) as polled:
-                    provider(service, key).poll(job)
+                    client(service, key).poll(job)
                 with pytest.raises(errors.ServiceError) as sent:
-                    provider(service, key).submit(job)
+                    client(service, key).submit(job)
                 found = leaks_through_runner(service, key, tmp_path / f"{status}-{as_json}")
                 assert len(mock.calls) >= 3, "the service was not asked each time"
             found |= fragments(str(polled.value), key) | fragments(str(sent.value), key)
@@ -108,13 +108,13 @@ def test_no_piece_of_an_echoed_key_is_kept(service, echo, tmp_path, caplog):
 
 
 def test_pixazo_message_of_any_length_is_cut():
-    key = SERVICES["pixazo"][1]()
+    key = SERVICES["pixal3d"][1]()
     with responses.RequestsMock() as mock:
         mock.add("POST", ANY_URL, status=400, json={"error": "Bad Request",
                                                     "message": "the picture is wrong " * 10_000})
         with pytest.raises(errors.InvalidRequestError) as refused:
-            provider("pixazo", key).submit(SimpleNamespace(
-                id="job1", operation="image_to_3d", params=dict(SERVICES["pixazo"][3]),
-                remote_id=None, provider="pixazo"))
+            client("pixal3d", key).submit(SimpleNamespace(
+                id="job1", operation="image_to_3d", params=dict(SERVICES["pixal3d"][3]),
+                remote_id=None, service="pixal3d"))
     assert "the picture is wrong" in refused.value.message
     assert len(refused.value.message) < errors.SAID_LIMIT + 100

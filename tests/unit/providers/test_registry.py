@@ -20,7 +20,7 @@ def test_every_service_has_operations_and_all_come_in_service_order():
     each = [registry.operations(service.id) for service in SERVICES]
     assert all(each)
     assert registry.operations() == [op for ops in each for op in ops]
-    assert all(op.provider == service.id
+    assert all(op.service == service.id
                for service, ops in zip(SERVICES, each, strict=True) for op in ops)
 
 

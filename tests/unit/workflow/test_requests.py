@@ -8,7 +8,8 @@ from conjure.workflow import requests
 
 def test_provider_names_any_case():
     assert requests.service("TRIPO").id == "tripo"
-    assert requests.service("pixal3d").id == "pixazo"
+    assert requests.service("PIXAL3D").id == "pixal3d"
+    assert requests.service("pixazo").id == "pixal3d"  # the id 0.1 saved
     assert requests.service("voxelai").id == "voxelai"
     with pytest.raises(InvalidRequestError, match="choose one of THRIXEL, TRIPO") as caught:
         requests.service("meshy")

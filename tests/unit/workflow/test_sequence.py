@@ -23,13 +23,13 @@ class RecordedSteps:
 
     def submit(self, request):
         self.submitted.append(request)
-        job = Job(provider=request.service, operation=request.operation,
+        job = Job(service=request.service, operation=request.operation,
                   params=request.params, parent_id=request.parent_id)
         return job
 
     def wait(self, job_ids):
         self.waited += job_ids
-        return [self.outcomes.get(job_id) or ready(Job(id=job_id, provider="tripo",
+        return [self.outcomes.get(job_id) or ready(Job(id=job_id, service="tripo",
                                                        operation="text_to_model"))
                 for job_id in job_ids]
 
@@ -53,13 +53,13 @@ def ready(job: Job, files=("model.glb",)) -> Job:
 
 
 def candidates_job(**fields) -> Job:
-    return ready(Job(provider="voxelai", operation="candidates", params={"prompt": "a barn"},
+    return ready(Job(service="voxelai", operation="candidates", params={"prompt": "a barn"},
                      **fields), files=("candidate_0.png", "candidate_1.png", "candidate_2.png"))
 
 
 def test_a_ready_model_is_imported(tmp_path):
     steps = RecordedSteps(tmp_path)
-    job = Job(provider="tripo", operation="text_to_model", params={"prompt": "a gargoyle"})
+    job = Job(service="tripo", operation="text_to_model", params={"prompt": "a gargoyle"})
     outcome = sequence.run_to_end(job, Plan(), steps)
     assert outcome.ok and steps.imported == [job.id] and steps.waited == [job.id]
     assert outcome.message == f"Imported 3 objects from job {job.id} into Collection of {job.id}"
@@ -73,7 +73,7 @@ def test_a_ready_model_is_imported(tmp_path):
 ])
 def test_a_job_that_ended_without_a_result_is_reported_and_nothing_imported(tmp_path, state,
                                                                              words):
-    job = Job(provider="tripo", operation="text_to_model", state=state,
+    job = Job(service="tripo", operation="text_to_model", state=state,
               message="out of credits")
     steps = RecordedSteps(tmp_path, {job.id: job})
     outcome = sequence.run_to_end(job, Plan(), steps)
@@ -115,7 +115,7 @@ def test_a_failed_model_job_after_a_pick_is_reported(tmp_path):
         def wait(self, job_ids):
             if job_ids == [job.id]:
                 return [job]
-            failed = Job(id=job_ids[0], provider="voxelai", operation="voxelize",
+            failed = Job(id=job_ids[0], service="voxelai", operation="voxelize",
                          state=State.FAILED, message="picture refused")
             return [failed]
 
@@ -124,7 +124,7 @@ def test_a_failed_model_job_after_a_pick_is_reported(tmp_path):
 
 
 def test_an_upload_tags_the_objects_it_sent_instead_of_importing(tmp_path):
-    job = Job(provider="thrixel", operation="upload", state=State.READY, remote_id="s-9",
+    job = Job(service="thrixel", operation="upload", state=State.READY, remote_id="s-9",
               result_files=["model.glb"])
     steps = RecordedSteps(tmp_path, {job.id: job})
     outcome = sequence.run_to_end(job, Plan(uploaded=("Cube", "Lamp")), steps)
@@ -133,7 +133,7 @@ def test_an_upload_tags_the_objects_it_sent_instead_of_importing(tmp_path):
 
 
 def test_a_follow_up_result_is_imported_like_a_new_model(tmp_path):
-    parent = ready(Job(provider="thrixel", operation="create", params={"task": "a lamp"}))
+    parent = ready(Job(service="thrixel", operation="create", params={"task": "a lamp"}))
     request = requests.follow_up_request("thrixel", "edit", parent_remote_id="s-1",
                                          parent_job_id=parent.id, prompt="make it blue",
                                          parts="lantern_glass")
@@ -145,15 +145,15 @@ def test_a_follow_up_result_is_imported_like_a_new_model(tmp_path):
 
 
 def test_re_import_from_the_local_copy_needs_an_imported_or_ready_model(tmp_path):
-    imported = ready(Job(provider="tripo", operation="text_to_model"))
+    imported = ready(Job(service="tripo", operation="text_to_model"))
     imported.state = State.IMPORTED
     sequence.check_importable(imported, [tmp_path / "model.glb"])
     assert sequence.decide(imported, Plan()) == Step.IMPORT
-    running = Job(provider="tripo", operation="text_to_model", state=State.RUNNING)
+    running = Job(service="tripo", operation="text_to_model", state=State.RUNNING)
     assert sequence.decide(running, Plan()) == Step.WAIT
     with pytest.raises(ValueError, match="is running, so it has no result"):
         sequence.check_importable(running, [])
-    answer = ready(Job(provider="tripo", operation="check_riggable"), files=())
+    answer = ready(Job(service="tripo", operation="check_riggable"), files=())
     with pytest.raises(ValueError, match="an answer, not a file"):
         sequence.check_importable(answer, [])
     with pytest.raises(ValueError, match="candidate pictures, not a model"):
@@ -161,12 +161,12 @@ def test_re_import_from_the_local_copy_needs_an_imported_or_ready_model(tmp_path
 
 
 def test_advance_waits_on_a_running_job(tmp_path):
-    running = Job(provider="tripo", operation="text_to_model", state=State.QUEUED)
+    running = Job(service="tripo", operation="text_to_model", state=State.QUEUED)
     assert sequence.advance(running, Plan(), RecordedSteps(tmp_path)) is None
 
 
 def test_collection_names_say_service_prompt_and_job():
-    job = Job(provider="tripo", operation="text_to_model", id="abcdef123456",
+    job = Job(service="tripo", operation="text_to_model", id="abcdef123456",
               params={"prompt": "a stone gargoyle"})
     assert sequence.collection_name(job) == "Tripo3D: a stone gargoyle (abcdef)"
 

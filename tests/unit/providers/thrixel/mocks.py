@@ -8,7 +8,7 @@ import responses
 
 from conjure.providers.http import NetworkSettings
 from conjure.providers.registry import ClientConfig
-from conjure.providers.thrixel.client import ThrixelProvider
+from conjure.providers.thrixel.client import ThrixelClient
 
 BASE = "https://api.thrixel.com"
 API = BASE + "/api/v1"
@@ -16,10 +16,10 @@ KEY = "sk-thrixel-UNITKEY"
 SID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 
 
-def provider(**kwargs):
+def service(**kwargs):
     kwargs.setdefault("progress_budget_s", 0)
     settings = NetworkSettings(max_retries=2, backoff_base=0.0, backoff_cap=0.0)
-    return ThrixelProvider(ClientConfig(BASE, KEY, settings), **kwargs)
+    return ThrixelClient(ClientConfig(BASE, KEY, settings), **kwargs)
 
 
 def queued(sid=SID):

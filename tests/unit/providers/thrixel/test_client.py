@@ -9,7 +9,7 @@ import pytest
 import requests
 import responses
 from responses import matchers
-from unit.providers.thrixel.mocks import API, KEY, SID, provider, queued, sent_json
+from unit.providers.thrixel.mocks import API, KEY, SID, queued, sent_json, service
 
 from conjure.providers import errors
 from conjure.providers.base import Phase
@@ -20,7 +20,7 @@ from support.pictures import png
 @responses.activate
 def test_create_sends_the_documented_body_and_headers():
     responses.post(API + "/phase1/submit", json=queued())
-    submitted = provider().submit(job("create", {"task": "a small stone gargoyle"}))
+    submitted = service().submit(job("create", {"task": "a small stone gargoyle"}))
     request = responses.calls[0].request
     assert sent_json() == {"task": "a small stone gargoyle"}
     assert request.headers["Authorization"] == f"Bearer {KEY}"
@@ -34,7 +34,7 @@ def test_create_inlines_local_pictures_and_keeps_links(tmp_path):
     path = tmp_path / "ref.png"
     path.write_bytes(picture)
     responses.post(API + "/phase1/submit", json=queued())
-    provider().submit(job("create", {
+    service().submit(job("create", {
         "images": [str(path), "https://example.com/side.jpg"], "model": "architect-balanced",
         "project_id": "p1", "adaptive_thinking": True, "quality": "lite"}))
     body = sent_json()
@@ -48,7 +48,7 @@ def test_create_inlines_local_pictures_and_keeps_links(tmp_path):
 def test_refine_edit_and_detail_bodies():
     for route in ("phase2/submit", "phase3/submit", "detailer/submit"):
         responses.post(f"{API}/{route}", json=queued())
-    p = provider()
+    p = service()
     p.submit(job("refine", {"parent_submission_id": SID, "adaptive_thinking": False}))
     p.submit(job("edit", {"parent_submission_id": SID, "modification_request": "blue glow",
                           "focus_on_node_names": ["lantern_glass", "lid"]}))
@@ -77,7 +77,7 @@ def test_convert_posts_and_downloads_the_format():
         "job_id": job_id, "submission_id": SID, "format": "fbx", "status": "ready"})
     responses.get(f"{API}/{SID}/download", body=b"Kaydara FBX Binary  \x00rest",
                   match=[matchers.query_param_matcher({"format": "fbx", "target": "unity"})])
-    p = provider()
+    p = service()
     params = {"parent_submission_id": SID, "format": "fbx", "target": "unity"}
     submitted = p.submit(job("convert", params))
     assert submitted.remote_id == job_id and submitted.status.phase == Phase.QUEUED
@@ -91,7 +91,7 @@ def test_convert_posts_and_downloads_the_format():
 def test_a_paid_post_is_not_retried_after_a_read_timeout():
     responses.post(API + "/phase1/submit", body=requests.exceptions.ReadTimeout("slow"))
     with pytest.raises(errors.TransientServiceError) as caught:
-        provider().submit(job("create", {"task": "x"}))
+        service().submit(job("create", {"task": "x"}))
     assert caught.value.status is None  # the engine marks the job unknown, never re-sends
     assert len(responses.calls) == 1
 
@@ -104,7 +104,7 @@ def test_status_normalisation_and_the_full_build_wait():
                                              "full_build_status": "pending"})
     responses.get(f"{API}/{SID}/info", json={"status": "completed", "phase": 1,
                                              "full_build_status": "completed"})
-    p = provider()
+    p = service()
     polled = job("create", {"task": "x"}, SID)
     first = p.poll(polled)
     assert (first.phase, first.message) == (Phase.QUEUED, "long queue")
@@ -122,7 +122,7 @@ def test_lite_quality_does_not_wait_for_the_full_build():
                                              "full_build_status": "pending"})
     responses.get(f"{API}/{SID}/download", body=b"glTF lite",
                   match=[matchers.query_param_matcher({"format": "glb", "quality": "lite"})])
-    status = provider().poll(job("edit", {"quality": "lite"}, SID))
+    status = service().poll(job("edit", {"quality": "lite"}, SID))
     assert status.phase == Phase.SUCCEEDED
     assert b"".join(status.results[0].open()) == b"glTF lite"
 
@@ -131,7 +131,7 @@ def test_lite_quality_does_not_wait_for_the_full_build():
 def test_unknown_status_is_unexpected():
     responses.get(f"{API}/{SID}/info", json={"status": "exploded"})
     with pytest.raises(errors.UnexpectedResponseError, match="exploded"):
-        provider().poll(job("create", {}, SID))
+        service().poll(job("create", {}, SID))
 
 
 @responses.activate
@@ -140,7 +140,7 @@ def test_download_202_preparing_then_200():
     responses.get(url, status=202, json={"status": "preparing"})
     responses.get(url, body=b"glTF\x02\x00\x00\x00model", content_type="model/gltf-binary")
     responses.get(f"{API}/{SID}/info", json={"status": "completed", "phase": 1})
-    result = provider().poll(job("create", {}, SID)).results[0]
+    result = service().poll(job("create", {}, SID)).results[0]
     with pytest.raises(errors.ResultNotReadyError, match="preparing"):
         b"".join(result.open())
     assert b"".join(result.open()).startswith(b"glTF")
@@ -152,7 +152,7 @@ def test_download_follows_redirects_and_refuses_json():
     responses.get(f"{API}/{SID}/download", status=302,
                   headers={"Location": "https://cdn.thrixel.com/m.glb"})
     responses.get("https://cdn.thrixel.com/m.glb", body=b"glTFdata")
-    p = provider()
+    p = service()
     assert b"".join(p.download(f"{API}/{SID}/download", {"format": "glb"})) == b"glTFdata"
     responses.get(f"{API}/other/download", json={"status": "queued", "job_id": "j"})
     with pytest.raises(errors.UnexpectedResponseError, match="JSON instead of a model"):
@@ -164,7 +164,7 @@ def test_a_failed_conversion_answered_with_202_is_not_waited_for():
     responses.get(f"{API}/{SID}/download", status=202,
                   json={"job_id": "j", "status": "failed", "error": "bad mesh"})
     with pytest.raises(errors.UnexpectedResponseError, match="bad mesh"):
-        b"".join(provider().download(f"{API}/{SID}/download", {"format": "fbx"}))
+        b"".join(service().download(f"{API}/{SID}/download", {"format": "fbx"}))
 
 
 @responses.activate
@@ -173,7 +173,7 @@ def test_cancel_queued_job_and_refusal_once_running():
                    match=[matchers.json_params_matcher({})])
     responses.post(f"{API}/run/cancel", status=409,
                    json={"detail": "The job is already running."})
-    p = provider()
+    p = service()
     assert p.cancel(job("create", {}, SID)) is True
     with pytest.raises(errors.InvalidRequestError, match="cannot cancel it any more"):
         p.cancel(job("create", {}, "run"))
@@ -188,7 +188,7 @@ def test_usage_gives_the_balance_line_and_validate_checks_the_key():
     responses.get(API + "/usage", json={"plan": "studio", "is_unlimited": True,
                                         "cubes_balance": None})
     responses.get(API + "/validate", json={"valid": True, "name": "Ada", "role": "member"})
-    p = provider()
+    p = service()
     assert p.balance() == "120.5 Cubes · 4/10 runs this month · free plan"
     assert p.balance() == "unlimited Cubes · studio plan"
     assert p.check_key() == "Thrixel key accepted (Ada, member)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 import responses
-from unit.providers.thrixel.mocks import API, KEY, SID, provider
+from unit.providers.thrixel.mocks import API, KEY, SID, service
 
 from conjure.providers import errors
 from conjure.providers.base import Phase
@@ -40,7 +40,7 @@ from support.jobs import job
 def test_every_documented_error_maps_to_the_taxonomy(status, body, headers, cls, words):
     responses.post(API + "/phase1/submit", json=body, status=status, headers=headers)
     with pytest.raises(cls) as caught:
-        provider().submit(job("create", {"task": "x"}))
+        service().submit(job("create", {"task": "x"}))
     assert words in str(caught.value)
     assert caught.value.status == status
     assert KEY not in str(caught.value)
@@ -57,7 +57,7 @@ def test_every_failure_code_is_explained(code):
     responses.get(f"{API}/{SID}/info", json={
         "submission_id": SID, "status": "failed", "error_code": code,
         "error_message": "server words"})
-    status = provider().poll(job("create", {}, SID))
+    status = service().poll(job("create", {}, SID))
     cls, advice = FAILURE_CODES[code]
     assert status.phase == Phase.FAILED
     assert status.error_code == cls.code
@@ -70,8 +70,8 @@ def test_cancelled_by_user_and_unknown_codes():
     responses.get(f"{API}/{SID}/info", json={"status": "failed",
                                              "error_code": "CANCELLED_BY_USER"})
     responses.get(f"{API}/x/info", json={"status": "failed", "error_code": "NEW_CODE"})
-    assert provider().poll(job("create", {}, SID)).phase == Phase.CANCELLED
-    other = provider().poll(job("create", {}, "x"))
+    assert service().poll(job("create", {}, SID)).phase == Phase.CANCELLED
+    other = service().poll(job("create", {}, "x"))
     assert other.phase == Phase.FAILED and "NEW_CODE" in other.message
 
 

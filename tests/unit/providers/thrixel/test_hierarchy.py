@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import responses
-from unit.providers.thrixel.mocks import API, SID, provider
+from unit.providers.thrixel.mocks import API, SID, service
 
 from conjure.providers import errors
 from conjure.providers.thrixel.hierarchy import parse_hierarchy
@@ -25,7 +25,7 @@ HIERARCHY = {
 @responses.activate
 def test_hierarchy_is_a_tree_of_parts_with_faces_and_bounds():
     responses.get(f"{API}/{SID}/hierarchy", json=HIERARCHY)
-    tree = provider().hierarchy(SID)
+    tree = service().hierarchy(SID)
     assert tree.synthetic_root
     assert tree.part_names() == ["lantern", "lantern_glass", "lid"]
     assert tree.total_faces == 3000  # leaves only; containers repeat their subtree

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import responses
-from unit.providers.thrixel.mocks import SID, provider
+from unit.providers.thrixel.mocks import SID, service
 
 from conjure.providers import errors, registry
 from conjure.providers.thrixel.operations import INLINE_IMAGE_BYTES, OPERATIONS, UNSUPPORTED
@@ -67,7 +67,7 @@ def test_inline_picture_over_the_cap_is_refused_before_sending(tmp_path):
     assert caught.value.field == "image" and caught.value.status is None
     with responses.RequestsMock() as mocked:  # nothing may be sent: no route registered
         with pytest.raises(errors.InvalidRequestError, match=r"big\.png"):
-            provider().submit(job("create", {"images": [str(big)]}))
+            service().submit(job("create", {"images": [str(big)]}))
         assert len(mocked.calls) == 0
 
 

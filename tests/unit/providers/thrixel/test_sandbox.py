@@ -11,7 +11,7 @@ from conjure.jobs.model import State
 from conjure.providers import errors
 from conjure.providers.base import Phase
 from conjure.providers.registry import ClientConfig
-from conjure.providers.thrixel import ThrixelProvider
+from conjure.providers.thrixel import ThrixelClient
 from sandbox import start_sandbox
 from support.engine_env import EngineEnv
 from support.jobs import job
@@ -27,13 +27,13 @@ def sb():
 
 
 class Env(EngineEnv):
-    """One key, one provider, one engine: submit jobs and wait for their end state."""
+    """One key, one service, one engine: submit jobs and wait for their end state."""
 
     def __init__(self, sb, tmp_path, **key_options):
         self.sb = sb
         self.key = f"sk-thrixel-client-{next(_keys)}"
         sb.add_key("thrixel", self.key, **key_options)
-        super().__init__(ThrixelProvider(ClientConfig(sb.service_url("thrixel"), self.key),
+        super().__init__(ThrixelClient(ClientConfig(sb.service_url("thrixel"), self.key),
                                          progress_budget_s=0.3), tmp_path)
 
     def file(self, job):
@@ -57,7 +57,7 @@ def test_create_from_text_then_refine_edit_detail_each_end_with_a_glb(env):
     assert env.file(refined).read_bytes()[:4] == b"glTF"
     assert env.file(refined).name.endswith("_fixed.glb")
 
-    tree = env.provider.hierarchy(created.remote_id)
+    tree = env.client.hierarchy(created.remote_id)
     names = tree.part_names()
     assert names and tree.total_faces > 0 and tree.bounds is not None
     edited = env.run("edit", {"parent_submission_id": created.remote_id,
@@ -86,9 +86,9 @@ def test_upload_a_glb_then_convert_it_to_fbx(env):
     assert env.file(uploaded).read_bytes() == glb.read_bytes()
 
     # Asking for a format not converted yet: 202 with a queued conversion, never a saved JSON.
-    url = f"{env.provider.api}/{uploaded.remote_id}/download"
+    url = f"{env.client.api}/{uploaded.remote_id}/download"
     with pytest.raises(errors.ResultNotReadyError, match="still preparing"):
-        b"".join(env.provider.download(url, {"format": "obj"}))
+        b"".join(env.client.download(url, {"format": "obj"}))
 
     converted = env.run("convert", {"parent_submission_id": uploaded.remote_id, "format": "fbx"})
     assert env.file(converted).suffix == ".fbx"
@@ -127,7 +127,7 @@ def test_cancel_a_queued_job_and_refuse_a_running_one(sb, tmp_path):
         e.runner.cancel(job.id)
         done = e.runner.wait(job.id, timeout=10)
         assert done.state == State.CANCELLED and "service stopped the job" in done.message
-        assert e.provider.poll(done).phase == Phase.CANCELLED
+        assert e.client.poll(done).phase == Phase.CANCELLED
     finally:
         e.close()
 
@@ -138,21 +138,21 @@ def test_cancel_a_queued_job_and_refuse_a_running_one(sb, tmp_path):
         while e.journal.require(job.id).state != State.RUNNING:
             e.runner.wait(job.id, timeout=0.01)
         with pytest.raises(errors.InvalidRequestError, match="cannot cancel it any more"):
-            e.provider.cancel(e.journal.require(job.id))
+            e.client.cancel(e.journal.require(job.id))
     finally:
         e.close()
 
 
 def test_progress_from_the_event_stream_balance_and_key(env):
-    submitted = env.provider.submit(job("create", {"task": "a clock"}))
-    env.provider.progress_budget_s = 2.0
-    progress = env.provider.stream_progress(submitted.remote_id)
+    submitted = env.client.submit(job("create", {"task": "a clock"}))
+    env.client.progress_budget_s = 2.0
+    progress = env.client.stream_progress(submitted.remote_id)
     assert progress is not None and 0.0 <= progress <= 1.0
-    assert "Cubes" in (env.provider.balance() or "")
-    assert env.provider.check_key().startswith("Thrixel key accepted")
+    assert "Cubes" in (env.client.balance() or "")
+    assert env.client.check_key().startswith("Thrixel key accepted")
 
 
 def test_wrong_key_is_an_authentication_error(sb):
-    provider = ThrixelProvider(ClientConfig(sb.service_url("thrixel"), "sk-thrixel-nope"))
+    client = ThrixelClient(ClientConfig(sb.service_url("thrixel"), "sk-thrixel-nope"))
     with pytest.raises(errors.AuthenticationError, match="paste a valid key"):
-        provider.check_key()
+        client.check_key()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import responses
-from unit.providers.thrixel.mocks import API, SID, provider
+from unit.providers.thrixel.mocks import API, SID, service
 
 from conjure.providers.base import Phase
 from conjure.providers.thrixel.stream import sse_progress
@@ -18,7 +18,7 @@ def test_progress_comes_from_the_event_stream():
         b": heartbeat\n\n"
         b'data: {"type":"status","status":"processing"}\n\n'
         b'data: {"type":"progress","percent":0.42,"message":"Generating geometry..."}\n\n'))
-    status = provider(progress_budget_s=1.0).poll(job("create", {}, SID))
+    status = service(progress_budget_s=1.0).poll(job("create", {}, SID))
     assert status.phase == Phase.RUNNING and status.progress == pytest.approx(0.42)
 
 
@@ -26,7 +26,7 @@ def test_progress_comes_from_the_event_stream():
 def test_a_failing_event_stream_costs_only_the_figure():
     responses.get(f"{API}/{SID}/info", json={"status": "processing"})
     responses.get(f"{API}/{SID}/stream", status=500)
-    status = provider(progress_budget_s=1.0).poll(job("create", {}, SID))
+    status = service(progress_budget_s=1.0).poll(job("create", {}, SID))
     assert status.phase == Phase.RUNNING and status.progress is None
     assert len(responses.calls) == 2  # the stream was not retried
 

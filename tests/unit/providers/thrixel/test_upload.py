@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import responses
-from unit.providers.thrixel.mocks import API, SID, provider
+from unit.providers.thrixel.mocks import API, SID, service
 
 from conjure.providers.base import Phase
 from conjure.providers.thrixel.upload import MultipartFile
@@ -19,7 +19,7 @@ def test_upload_streams_a_multipart_glb_with_progress(tmp_path):
         "submission_id": SID, "status": "completed", "original_filename": "my model.glb",
         "file_size_bytes": len(glb), "created_at": "2026-04-20T14:40:15Z"})
     seen = []
-    submitted = provider(on_upload=lambda job_id, sent, total: seen.append((job_id, sent,
+    submitted = service(on_upload=lambda job_id, sent, total: seen.append((job_id, sent,
                                                                             total))).submit(
         job("upload", {"glb_file": str(path), "task": "hand-sculpted base mesh"}))
     request = responses.calls[0].request

@@ -4,7 +4,7 @@ uploads, what is (never) retried, status, results and the account."""
 import pytest
 import requests
 import responses
-from unit.providers.tripo.mocks import CDN, KEY, TASK_ID, V2, V3, ok, provider, sent_json
+from unit.providers.tripo.mocks import CDN, KEY, TASK_ID, V2, V3, ok, sent_json, service
 
 from conjure.jobs.journal import Journal
 from conjure.jobs.model import State
@@ -133,8 +133,8 @@ def test_each_operation_sends_the_documented_body(operation, params, v2_body, v3
     responses.post(f"{V2}/task", json=ok({"task_id": TASK_ID}))
     responses.post(f"{V3}/{v3_route}", json={"code": 0, "status": "success",
                                              "data": {"task_id": TASK_ID}})
-    assert provider("v2").submit(job(operation, cleaned)).remote_id == TASK_ID
-    assert provider("v3").submit(job(operation, cleaned)).remote_id == TASK_ID
+    assert service("v2").submit(job(operation, cleaned)).remote_id == TASK_ID
+    assert service("v3").submit(job(operation, cleaned)).remote_id == TASK_ID
     v2_call, v3_call = responses.calls
     assert sent_json(v2_call) == v2_body
     assert sent_json(v3_call) == v3_body
@@ -155,7 +155,7 @@ def test_local_pictures_are_uploaded_as_file_tokens(picture, api, upload_url, an
     responses.post(f"{V3}/generation/image-to-model", json=ok({"task_id": TASK_ID}))
     responses.post(f"{V3}/generation/multiview-to-model", json=ok({"task_id": TASK_ID}))
     responses.post(f"{V2}/task", json=ok({"task_id": TASK_ID}))
-    client = provider(api)
+    client = service(api)
     client.submit(job("image_to_model", {"image": picture}))
     client.submit(job("multiview_to_model", {"front": picture, "right": picture}))
     upload, single, _, _, multi = responses.calls
@@ -176,7 +176,7 @@ def test_a_data_url_is_decoded_and_uploaded():
     data_url = "data:image/png;base64," + __import__("base64").b64encode(png(64, 48)).decode()
     responses.post(f"{V3}/files", json=ok({"file_token": "file_9"}))
     responses.post(f"{V3}/generation/image-to-image", json=ok({"task_id": TASK_ID}))
-    provider().submit(job("generate_image", {"prompt": "x", "images": [data_url]}))
+    service().submit(job("generate_image", {"prompt": "x", "images": [data_url]}))
     assert png(64, 48) in responses.calls[0].request.body
     assert sent_json(responses.calls[1])["file"] == {"type": "png", "file_token": "file_9"}
 
@@ -186,7 +186,7 @@ def test_a_picture_that_broke_after_validation_fails_the_submit_without_sending(
     path = tmp_path / "a.png"
     path.write_bytes(png(8, 8))
     with pytest.raises(errors.InvalidRequestError) as caught:
-        provider().submit(job("image_to_model", {"image": str(path)}))
+        service().submit(job("image_to_model", {"image": str(path)}))
     assert caught.value.status is None  # the engine fails it (nothing was sent)
     assert len(responses.calls) == 0
 
@@ -196,7 +196,7 @@ def test_no_paid_post_is_retried_after_a_read_timeout():
     responses.post(f"{V3}/generation/text-to-model",
                    body=requests.exceptions.ReadTimeout("read timed out"))
     with pytest.raises(errors.TransientServiceError) as caught:
-        provider("v3").submit(job("text_to_model", {"prompt": "a"}))
+        service("v3").submit(job("text_to_model", {"prompt": "a"}))
     assert caught.value.status is None  # the engine marks it unknown, never re-sends
     assert len(responses.calls) == 1
 
@@ -207,7 +207,7 @@ def test_no_paid_post_is_retried_after_a_server_error_but_uploads_are(picture):
     responses.post(f"{V2}/upload", json=ok({"image_token": "tok"}))
     responses.post(f"{V2}/task", status=503, json={"code": 1000, "message": "busy"})
     with pytest.raises(errors.TransientServiceError):
-        provider("v2").submit(job("image_to_model", {"image": picture}))
+        service("v2").submit(job("image_to_model", {"image": picture}))
     urls = [c.request.url for c in responses.calls]
     assert urls == [f"{V2}/upload", f"{V2}/upload", f"{V2}/task"]
 
@@ -216,7 +216,7 @@ def test_no_paid_post_is_retried_after_a_server_error_but_uploads_are(picture):
 def test_a_failed_upload_is_reported_as_not_sent(picture):
     responses.post(f"{V3}/files", body=requests.exceptions.ReadTimeout("slow"))
     with pytest.raises(errors.ConnectionFailedError, match="paid task was not sent"):
-        provider("v3").submit(job("image_to_model", {"image": picture}))
+        service("v3").submit(job("image_to_model", {"image": picture}))
     assert all(c.request.url == f"{V3}/files" for c in responses.calls)
 
 
@@ -224,12 +224,12 @@ def test_a_failed_upload_is_reported_as_not_sent(picture):
 def test_an_unreadable_submit_answer_has_no_status_so_the_job_becomes_unknown():
     responses.post(f"{V2}/task", body="{\"code\": 0, \"da")
     with pytest.raises(errors.UnexpectedResponseError) as caught:
-        provider("v2").submit(job("text_to_model", {"prompt": "a"}))
+        service("v2").submit(job("text_to_model", {"prompt": "a"}))
     assert caught.value.status is None
 
 
 def status(task, operation="text_to_model", params=None):
-    return provider("v2").status_of(task, operation, params or {})
+    return service("v2").status_of(task, operation, params or {})
 
 
 def test_v2_queue_and_progress_become_phase_progress_eta_and_position():
@@ -315,7 +315,7 @@ def test_an_expired_url_is_answered_with_a_fresh_one_by_the_engine(tmp_path):
     responses.get(old, status=403, body=b"<Error><Code>AccessDenied</Code></Error>")
     responses.get(new, body=b"glTF\x02\x00\x00\x00rest")
     journal = Journal(tmp_path / "jobs.sqlite")
-    runner = Runner(journal, {"tripo": provider("v3")}, tmp_path, policy=PollPolicy(scale=0.01))
+    runner = Runner(journal, {"tripo": service("v3")}, tmp_path, policy=PollPolicy(scale=0.01))
     runner.start()
     try:
         submitted = runner.submit("tripo", "text_to_model", {"prompt": "a cat"})
@@ -344,9 +344,9 @@ def test_expired_download_raises_result_expired():
 def test_balance_lines_for_both_families():
     responses.get(f"{V2}/user/balance", json=ok({"balance": 1200, "frozen": 30}))
     responses.get(f"{V3}/account/balance", json=ok({"balance": 99.5, "frozen": 0}))
-    assert provider("v2").balance() == "1200 credits (30 held by running tasks)"
-    assert provider("v3").balance() == "99.5 credits"
-    assert provider("v3").check_key() == "Tripo3D key accepted (v3 API): 99.5 credits"
+    assert service("v2").balance() == "1200 credits (30 held by running tasks)"
+    assert service("v3").balance() == "99.5 credits"
+    assert service("v3").check_key() == "Tripo3D key accepted (v3 API): 99.5 credits"
 
 
 def test_api_version_comes_from_the_config_then_the_environment_then_v3(monkeypatch):

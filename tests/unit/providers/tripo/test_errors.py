@@ -2,7 +2,7 @@
 
 import pytest
 import responses
-from unit.providers.tripo.mocks import KEY, V2, V3, provider
+from unit.providers.tripo.mocks import KEY, V2, V3, service
 
 from conjure.providers import errors
 from conjure.providers.tripo.errors import CODES
@@ -60,7 +60,7 @@ def test_each_documented_code_maps_to_its_class_and_message(api, status, code):
     headers = {"X-Tripo-Trace-ID": "trace-9", "Retry-After": "5"}
     responses.post(url, json=body, status=status, headers=headers)
     with pytest.raises(errors.ServiceError) as caught:
-        provider(api).submit(job("text_to_model", {"prompt": "a"}))
+        service(api).submit(job("text_to_model", {"prompt": "a"}))
     cls, words = EXPECTED[code]
     assert type(caught.value) is cls
     assert words in str(caught.value)
@@ -75,5 +75,5 @@ def test_an_error_echoing_the_key_does_not_show_it():
     responses.post(f"{V2}/task", status=400, json={
         "code": 1004, "message": f"bad key {KEY}", "suggestion": ""})
     with pytest.raises(errors.InvalidRequestError) as caught:
-        provider("v2").submit(job("text_to_model", {"prompt": "a"}))
+        service("v2").submit(job("text_to_model", {"prompt": "a"}))
     assert KEY not in str(caught.value)

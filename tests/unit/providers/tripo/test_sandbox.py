@@ -11,7 +11,7 @@ import pytest
 from conjure.jobs.model import State
 from conjure.providers import errors
 from conjure.providers.registry import ClientConfig
-from conjure.providers.tripo.client import TripoProvider
+from conjure.providers.tripo.client import TripoClient
 from conjure.providers.tripo.operations import BY_NAME
 from sandbox import start_sandbox
 from support.engine_env import EngineEnv
@@ -36,8 +36,8 @@ def engine(tmp_path):
     """Drives a job of a given client to its end through the real engine; returns the job."""
     envs = []
 
-    def run(provider, operation, params, timeout=20):
-        envs.append(EngineEnv(provider, tmp_path, workers=2))
+    def run(service, operation, params, timeout=20):
+        envs.append(EngineEnv(service, tmp_path, workers=2))
         return envs[-1].run(operation, BY_NAME[operation].validate(params), state=None,
                             timeout=timeout)
 
@@ -46,8 +46,8 @@ def engine(tmp_path):
         env.close()
 
 
-def provider_for(sandbox, key, api):
-    return TripoProvider(ClientConfig(sandbox.service_url("tripo"), key=key), api)
+def client_for(sandbox, key, api):
+    return TripoClient(ClientConfig(sandbox.service_url("tripo"), key=key), api)
 
 
 def result(tmp_path, job):
@@ -59,33 +59,33 @@ def result(tmp_path, job):
 @pytest.mark.parametrize("api", ["v2", "v3"])
 def test_text_to_model_then_texture_convert_rig_and_animate(sandbox, key, engine, tmp_path,
                                                             api):
-    provider = provider_for(sandbox, key, api)
-    model = engine(provider, "text_to_model", {"prompt": "a stone gargoyle",
+    service = client_for(sandbox, key, api)
+    model = engine(service, "text_to_model", {"prompt": "a stone gargoyle",
                                                "texture_quality": "detailed"})
     assert result(tmp_path, model)[:4] == b"glTF"
     source = {"original_model_task_id": model.remote_id}
 
-    textured = engine(provider, "texture_model", {**source, "texture_prompt": "mossy stone"})
+    textured = engine(service, "texture_model", {**source, "texture_prompt": "mossy stone"})
     assert result(tmp_path, textured)[:4] == b"glTF"
 
-    fbx = engine(provider, "convert_model", {**source, "format": "FBX", "fbx_preset": "blender"})
+    fbx = engine(service, "convert_model", {**source, "format": "FBX", "fbx_preset": "blender"})
     assert result(tmp_path, fbx).startswith(b"Kaydara FBX Binary")
     for fmt, suffix, magic in (("USDZ", ".usdz", b"PK\x03\x04"), ("3MF", ".3mf", b"PK\x03\x04"),
                                ("OBJ", ".zip", b"PK\x03\x04"), ("GLTF", ".glb", b"glTF")):
-        converted = engine(provider, "convert_model", {**source, "format": fmt})
+        converted = engine(service, "convert_model", {**source, "format": fmt})
         assert result(tmp_path, converted)[:4] == magic, fmt
         assert converted.result_files[0].endswith(suffix), converted.result_files
-    stl = engine(provider, "convert_model", {**source, "format": "STL"})
+    stl = engine(service, "convert_model", {**source, "format": "STL"})
     data = result(tmp_path, stl)
     assert len(data) == 84 + 50 * int.from_bytes(data[80:84], "little") > 84
     assert stl.result_files == ["model.stl"]
 
-    check = engine(provider, "animate_prerigcheck", source)
+    check = engine(service, "animate_prerigcheck", source)
     assert (check.state, check.message, check.result_files) == (State.READY,
                                                                 "Riggable as biped", [])
-    rig = engine(provider, "animate_rig", {**source, "out_format": "fbx", "rig_type": "biped"})
+    rig = engine(service, "animate_rig", {**source, "out_format": "fbx", "rig_type": "biped"})
     assert result(tmp_path, rig).startswith(b"Kaydara FBX Binary")
-    animated = engine(provider, "animate_retarget", {
+    animated = engine(service, "animate_retarget", {
         "original_model_task_id": rig.remote_id, "animations": ["preset:walk", "preset:run"]})
     assert result(tmp_path, animated)[:4] == b"glTF"
 
@@ -95,11 +95,11 @@ def test_image_and_multiview_upload_local_pictures(sandbox, key, engine, tmp_pat
     front, back = tmp_path / "front.png", tmp_path / "back.png"
     front.write_bytes(png(64, 48))
     back.write_bytes(png(64, 48, lambda x, y: (10, 20, 30)))
-    provider = provider_for(sandbox, key, api)
-    single = engine(provider, "image_to_model", {"image": str(front),
+    service = client_for(sandbox, key, api)
+    single = engine(service, "image_to_model", {"image": str(front),
                                                  "orientation": "align_image"})
     assert result(tmp_path, single)[:4] == b"glTF"
-    multi = engine(provider, "multiview_to_model", {"front": str(front), "back": str(back),
+    multi = engine(service, "multiview_to_model", {"front": str(front), "back": str(back),
                                                     "model_version": "v3.0-20250812",
                                                     "geometry_quality": "detailed"})
     assert result(tmp_path, multi)[:4] == b"glTF"
@@ -107,15 +107,15 @@ def test_image_and_multiview_upload_local_pictures(sandbox, key, engine, tmp_pat
 
 @pytest.mark.parametrize("api", ["v2", "v3"])
 def test_quad_gives_fbx_and_images_give_pictures(sandbox, key, engine, tmp_path, api):
-    provider = provider_for(sandbox, key, api)
-    quad = engine(provider, "text_to_model", {"prompt": "a chair", "quad": True,
+    service = client_for(sandbox, key, api)
+    quad = engine(service, "text_to_model", {"prompt": "a chair", "quad": True,
                                               "smart_low_poly": True, "face_limit": 4000})
     assert result(tmp_path, quad).startswith(b"Kaydara FBX Binary")
-    picture = engine(provider, "text_to_image", {"prompt": "a small cat"})
+    picture = engine(service, "text_to_image", {"prompt": "a small cat"})
     assert result(tmp_path, picture)[:8] == b"\x89PNG\r\n\x1a\n"
     ref = tmp_path / "ref.png"
     ref.write_bytes(png(64, 48))
-    edited = engine(provider, "generate_image", {"prompt": "image[1] as a statue",
+    edited = engine(service, "generate_image", {"prompt": "image[1] as a statue",
                                                  "images": [str(ref)], "t_pose": True})
     assert result(tmp_path, edited)[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -123,7 +123,7 @@ def test_quad_gives_fbx_and_images_give_pictures(sandbox, key, engine, tmp_path,
 def test_no_credits_fails_with_the_top_up_message(sandbox, engine):
     key = f"tsk_{uuid.uuid4().hex}"
     sandbox.add_key("tripo", key, balance=0)
-    done = engine(provider_for(sandbox, key, "v3"), "text_to_model", {"prompt": "a lamp"})
+    done = engine(client_for(sandbox, key, "v3"), "text_to_model", {"prompt": "a lamp"})
     assert (done.state, done.error_code) == (State.FAILED, "insufficient_credits")
     assert "top up at https://platform.tripo3d.ai/billing" in done.message
     assert key not in done.message
@@ -132,16 +132,16 @@ def test_no_credits_fails_with_the_top_up_message(sandbox, engine):
 def test_failed_task_reports_the_content_policy(sandbox, engine):
     key = f"tsk_{uuid.uuid4().hex}"
     sandbox.add_key("tripo", key, faults="fail=banned")
-    done = engine(provider_for(sandbox, key, "v2"), "text_to_model", {"prompt": "a lamp"})
+    done = engine(client_for(sandbox, key, "v2"), "text_to_model", {"prompt": "a lamp"})
     assert (done.state, done.error_code) == (State.FAILED, "content_rejected")
     assert "content policy" in done.message
 
 
 def test_balance_and_key_check(sandbox, key):
     for api in ("v2", "v3"):
-        provider = provider_for(sandbox, key, api)
-        assert provider.balance() == "3000 credits"
-        assert provider.check_key().startswith(f"Tripo3D key accepted ({api} API)")
-    wrong = provider_for(sandbox, "tsk_wrong", "v3")
+        client = client_for(sandbox, key, api)
+        assert client.balance() == "3000 credits"
+        assert client.check_key().startswith(f"Tripo3D key accepted ({api} API)")
+    wrong = client_for(sandbox, "tsk_wrong", "v3")
     with pytest.raises(errors.AuthenticationError, match="refused the API key"):
         wrong.check_key()

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 import responses
-from unit.providers.voxelai.mocks import GEN, provider
+from unit.providers.voxelai.mocks import GEN, service
 
 from conjure.providers import errors
 from support.jobs import job
@@ -27,7 +27,7 @@ from support.pictures import png
 def test_every_documented_submit_error_maps_to_the_taxonomy(status, body, cls, words):
     responses.post(GEN + "/voxelize", status=status, json=body)
     with pytest.raises(cls) as caught:
-        provider().submit(job("voxelize", {"image": "data:image/png;base64,"
+        service().submit(job("voxelize", {"image": "data:image/png;base64,"
                                            + base64.b64encode(png(2, 2)).decode()}))
     assert words in str(caught.value) and caught.value.status == status
     assert caught.value.service_code == body.get("code")
@@ -45,4 +45,4 @@ def test_every_documented_submit_error_maps_to_the_taxonomy(status, body, cls, w
 def test_every_documented_status_error_maps_to_the_taxonomy(status, body, cls, words):
     responses.get(GEN + "/status", status=status, json=body)
     with pytest.raises(cls, match=words):
-        provider().poll(job("candidates", {}, "j1"))
+        service().poll(job("candidates", {}, "j1"))

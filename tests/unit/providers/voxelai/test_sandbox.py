@@ -12,7 +12,7 @@ import pytest
 from conjure.jobs.model import State
 from conjure.providers import errors
 from conjure.providers.registry import ClientConfig
-from conjure.providers.voxelai.client import VoxelAiProvider
+from conjure.providers.voxelai.client import VoxelAiClient
 from sandbox import start_sandbox
 from support.engine_env import EngineEnv
 from support.pictures import png
@@ -30,7 +30,7 @@ class Env(EngineEnv):
     def __init__(self, sb, tmp_path, images_interval_s=15.0, **key_options):
         self.token = f"voxel-client-token-{next(_keys)}"
         sb.add_key("voxelai", self.token, **key_options)
-        super().__init__(VoxelAiProvider(ClientConfig(sb.service_url("voxelai"), self.token),
+        super().__init__(VoxelAiClient(ClientConfig(sb.service_url("voxelai"), self.token),
                                          images_interval_s=images_interval_s), tmp_path)
 
 
@@ -60,7 +60,7 @@ def test_candidates_then_voxelize_the_chosen_one(env, sb):
     [vox] = env.files(voxel)
     assert vox.suffix == ".vox" and max(vox_size(vox.read_bytes())) == 16
     before = sb.account("voxelai", env.token).balance
-    assert env.provider.balance() == f"{int(before)} tokens"
+    assert env.client.balance() == f"{int(before)} tokens"
 
 
 def test_voxelize_any_local_picture(env, tmp_path):
@@ -125,7 +125,7 @@ def test_out_of_tokens_and_expired_token(sb, tmp_path):
     finally:
         e.close()
     assert done.error_code == "insufficient_credits" and "out of tokens" in done.message
-    stale = VoxelAiProvider(ClientConfig(sb.service_url("voxelai"), "expired-token"))
+    stale = VoxelAiClient(ClientConfig(sb.service_url("voxelai"), "expired-token"))
     with pytest.raises(errors.AuthenticationError, match="copy a fresh token"):
         stale.check_key()
-    assert e.provider.check_key() == "Voxel-AI token accepted"
+    assert e.client.check_key() == "Voxel-AI token accepted"

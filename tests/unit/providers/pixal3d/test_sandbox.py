@@ -6,8 +6,8 @@ import pytest
 
 from conjure.jobs.model import State
 from conjure.providers import errors
-from conjure.providers.pixazo.client import PixazoProvider
-from conjure.providers.pixazo.operations import BY_NAME
+from conjure.providers.pixal3d.client import Pixal3dClient
+from conjure.providers.pixal3d.operations import BY_NAME
 from conjure.providers.registry import ClientConfig
 from sandbox import start_sandbox
 from support.engine_env import EngineEnv
@@ -35,7 +35,7 @@ def new_key(sb, **kwargs):
 
 
 def run(sb, key, params, tmp_path):
-    env = EngineEnv(PixazoProvider(ClientConfig(sb.service_url("pixazo"), key=key)),
+    env = EngineEnv(Pixal3dClient(ClientConfig(sb.service_url("pixazo"), key=key)),
                     tmp_path)
     try:
         return env.run("image_to_3d", OP.validate(params), state=None, timeout=20)
@@ -49,7 +49,7 @@ def test_a_public_https_image_becomes_a_glb(sandbox, tmp_path):
                               "texture_size": 1024, "resolution": 1536, "seed": 3}, tmp_path)
     assert done.state == State.READY, done.message
     assert done.result_files == ["output.glb"]
-    data = (tmp_path / "results" / "pixazo" / done.id / "output.glb").read_bytes()
+    data = (tmp_path / "results" / "pixal3d" / done.id / "output.glb").read_bytes()
     assert data[:4] == b"glTF"
     assert sandbox.account("pixazo", key).balance == pytest.approx(25.0 - 0.30)
 
@@ -70,7 +70,7 @@ def test_an_inline_picture_works_where_the_service_takes_it(inline_sandbox, tmp_
     done = run(inline_sandbox, new_key(inline_sandbox),
                {"image_url": str(picture), "send_local_image": True}, tmp_path)
     assert done.state == State.READY, done.message
-    assert (tmp_path / "results" / "pixazo" / done.id / "output.glb").read_bytes()[:4] == b"glTF"
+    assert (tmp_path / "results" / "pixal3d" / done.id / "output.glb").read_bytes()[:4] == b"glTF"
 
 
 def test_system_error_is_reported_as_not_charged_and_refunded(sandbox, tmp_path):
@@ -89,9 +89,9 @@ def test_an_empty_wallet_fails_with_the_top_up_message(sandbox, tmp_path):
 
 
 def test_key_check(sandbox):
-    good = PixazoProvider(ClientConfig(sandbox.service_url("pixazo"),
+    good = Pixal3dClient(ClientConfig(sandbox.service_url("pixazo"),
                                               key=new_key(sandbox)))
     assert good.check_key().startswith("Pixazo key accepted")
-    bad = PixazoProvider(ClientConfig(sandbox.service_url("pixazo"), key="wrong-key"))
+    bad = Pixal3dClient(ClientConfig(sandbox.service_url("pixazo"), key="wrong-key"))
     with pytest.raises(errors.AuthenticationError, match="refused the subscription key"):
         bad.check_key()

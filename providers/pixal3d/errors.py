@@ -8,7 +8,7 @@ import requests
 
 from .. import errors
 from ..http import body_excerpt, parse_retry_after
-from .operations import PROVIDER
+from .operations import SERVICE
 
 DASHBOARD = "https://api-console.pixazo.ai/dashboard"
 KEYS_PAGE = "https://api-console.pixazo.ai/api_keys"
@@ -28,7 +28,7 @@ def _said(response: requests.Response) -> tuple[str, str]:
 def map_error(response: requests.Response) -> errors.ServiceError | None:
     status = response.status_code
     title, message = _said(response)
-    kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status,
+    kwargs: dict[str, Any] = {"service": SERVICE, "status": status,
                               "retry_after": parse_retry_after(response.headers.get("Retry-After"))}
     if status == 400 and title == "Model not found":
         return errors.InvalidRequestError(

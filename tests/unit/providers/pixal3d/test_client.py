@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 import responses
-from unit.providers.pixazo.mocks import (
+from unit.providers.pixal3d.mocks import (
     ACCEPTED,
     BASE,
     DOG,
@@ -20,12 +20,12 @@ from unit.providers.pixazo.mocks import (
     STATUS,
     SUBMIT,
     job,
-    provider,
+    service,
 )
 
 from conjure.providers import errors
 from conjure.providers.base import Phase
-from conjure.providers.pixazo.client import POLL_EVERY, parse_time
+from conjure.providers.pixal3d.client import POLL_EVERY, parse_time
 from support.pictures import png
 
 
@@ -33,7 +33,7 @@ from support.pictures import png
 def test_submit_sends_the_documented_body_and_headers():
     responses.post(SUBMIT, status=202, json=ACCEPTED)
     params = OP.validate({**SEED_EXAMPLE, "seed": 7, "tex_slat_guidance_rescale": 0.2})
-    submitted = provider().submit(job(params))
+    submitted = service().submit(job(params))
     assert submitted.remote_id == RID
     assert submitted.status.phase == Phase.QUEUED
     (call,) = responses.calls
@@ -49,7 +49,7 @@ def test_submit_sends_the_documented_body_and_headers():
 @responses.activate
 def test_only_the_image_is_sent_when_nothing_else_is_set():
     responses.post(SUBMIT, status=202, json=ACCEPTED)
-    provider().submit(job(OP.validate({"image_url": DOG})))
+    service().submit(job(OP.validate({"image_url": DOG})))
     assert json.loads(responses.calls[0].request.body) == {"image_url": DOG}
 
 
@@ -58,11 +58,11 @@ def test_a_local_picture_is_sent_inline_only_when_opted_in(tmp_path):
     path = tmp_path / "dog.png"
     path.write_bytes(png())
     responses.post(SUBMIT, status=202, json=ACCEPTED)
-    provider().submit(job(OP.validate({"image_url": str(path), "send_local_image": True})))
+    service().submit(job(OP.validate({"image_url": str(path), "send_local_image": True})))
     body = json.loads(responses.calls[0].request.body)
     assert body == {"image_url": "data:image/png;base64," + base64.b64encode(png()).decode()}
     with pytest.raises(errors.InvalidRequestError, match="send_local_image"):
-        provider().submit(job({"image_url": str(path)}))
+        service().submit(job({"image_url": str(path)}))
     assert len(responses.calls) == 1
 
 
@@ -73,7 +73,7 @@ def test_the_services_refusal_of_an_inline_picture_is_explained(tmp_path):
     responses.post(SUBMIT, status=400, json={
         "error": "Bad Request", "message": "image_url: must be a publicly accessible URL"})
     with pytest.raises(errors.InvalidRequestError) as caught:
-        provider().submit(job({"image_url": str(path), "send_local_image": True}))
+        service().submit(job({"image_url": str(path), "send_local_image": True}))
     text = str(caught.value)
     assert "refused the inline picture" in text and "publicly accessible" in text
     assert "paste its https link" in text
@@ -84,7 +84,7 @@ def test_the_services_refusal_of_an_inline_picture_is_explained(tmp_path):
 def test_no_paid_post_is_retried_after_a_read_timeout():
     responses.post(SUBMIT, body=requests.exceptions.ReadTimeout("read timed out"))
     with pytest.raises(errors.TransientServiceError) as caught:
-        provider().submit(job({"image_url": DOG}))
+        service().submit(job({"image_url": DOG}))
     assert caught.value.status is None
     assert len(responses.calls) == 1
 
@@ -93,7 +93,7 @@ def test_no_paid_post_is_retried_after_a_read_timeout():
 def test_an_accepted_but_unreadable_answer_has_no_status():
     responses.post(SUBMIT, status=202, body="<html>gateway</html>")
     with pytest.raises(errors.UnexpectedResponseError) as caught:
-        provider().submit(job({"image_url": DOG}))
+        service().submit(job({"image_url": DOG}))
     assert caught.value.status is None  # the request may exist: unknown, never re-sent
 
 
@@ -102,7 +102,7 @@ def test_status_polling_is_retried_on_server_errors_and_sends_the_key():
     responses.get(STATUS, status=503, json={"error": "x", "message": "busy"})
     responses.get(STATUS, json={"request_id": RID, "status": "PROCESSING",
                                 "created_at": "2026-05-22T13:17:32.110Z"})
-    result = provider().poll(job({"image_url": DOG}, RID))
+    result = service().poll(job({"image_url": DOG}, RID))
     assert result.phase == Phase.RUNNING and result.progress is None
     assert result.poll_after == POLL_EVERY
     assert all(c.request.headers["Ocp-Apim-Subscription-Key"] == KEY for c in responses.calls)
@@ -121,7 +121,7 @@ def test_both_timestamp_styles_are_read_as_utc():
 @pytest.mark.parametrize("created", ["2026-05-22T13:17:32.110Z", "2026-05-22 13:17:32"])
 def test_waiting_time_is_shown_from_either_timestamp_style(created):
     now = datetime(2026, 5, 22, 13, 18, 14, tzinfo=UTC)
-    status = provider().status_of({"status": "QUEUED", "created_at": created}, now=now)
+    status = service().status_of({"status": "QUEUED", "created_at": created}, now=now)
     assert status.phase == Phase.QUEUED
     assert status.message in ("Queued at Pixazo for 41 s", "Queued at Pixazo for 42 s")
 
@@ -135,7 +135,7 @@ def test_waiting_time_is_shown_from_either_timestamp_style(created):
 def test_statuses_are_normalised(raw, phase, code, words):
     data = {"status": raw, "error": "Description of the error" if code else None,
             "output": {"media_url": [MEDIA], "media_type": "model/glb"}}
-    status = provider().status_of(data)
+    status = service().status_of(data)
     assert (status.phase, status.error_code) == (phase, code)
     assert words in status.message
     if code:
@@ -144,7 +144,7 @@ def test_statuses_are_normalised(raw, phase, code, words):
 
 def test_an_unknown_status_is_an_unexpected_response():
     with pytest.raises(errors.UnexpectedResponseError, match="'WEIRD'"):
-        provider().status_of({"status": "WEIRD"})
+        service().status_of({"status": "WEIRD"})
 
 
 @responses.activate
@@ -155,7 +155,7 @@ def test_completed_downloads_media_url_without_the_key():
         "created_at": "2026-05-22T13:17:32.110Z", "updated_at": "2026-05-22 13:19:23",
         "completed_at": "2026-05-22 13:19:23"})
     responses.get(MEDIA, body=b"glTF\x02\x00\x00\x00data")
-    status = provider().poll(job({"image_url": DOG}, RID))
+    status = service().poll(job({"image_url": DOG}, RID))
     (result,) = status.results
     assert (result.name, result.kinds) == ("output.glb", {"glb"})
     assert b"".join(result.open()) == b"glTF\x02\x00\x00\x00data"
@@ -167,8 +167,8 @@ def test_completed_downloads_media_url_without_the_key():
 def test_check_key_tells_a_valid_key_from_a_refused_one():
     check = f"{BASE}/v2/requests/status/pixal3d_conjure-key-check"
     responses.get(check, status=404, json={"error": "Not Found", "message": "Request not found"})
-    assert provider().check_key().startswith("Pixazo key accepted")
+    assert service().check_key().startswith("Pixazo key accepted")
     responses.replace(responses.GET, check, status=401, json={"statusCode": 401, "message": "no"})
     with pytest.raises(errors.AuthenticationError):
-        provider().check_key()
-    assert provider().balance() is None
+        service().check_key()
+    assert service().balance() is None

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from .. import errors, imagefiles
 from ..params import Operation, Param, Rule
 
-PROVIDER = "Pixazo"
+SERVICE = "Pixazo"
 
 
 def public_https_problem(url: str) -> str | None:
@@ -44,7 +44,7 @@ def _image_rule(values: Mapping[str, Any]) -> str | None:
                 "has no upload. Paste a public link, or turn on send_local_image to try "
                 "sending this picture inline (Pixazo may refuse it)")
     try:
-        imagefiles.load(value, field="image_url", provider=PROVIDER)
+        imagefiles.load(value, field="image_url", service=SERVICE)
     except errors.InvalidRequestError as exc:
         return exc.message
     return None
@@ -67,7 +67,7 @@ def _sampler(stage: str, label: str, strength: float, rescale: float | None, ste
 
 OPERATIONS = (
     Operation(
-        "pixazo", "image_to_3d", "Image to 3D", "image",
+        "pixal3d", "image_to_3d", "Image to 3D", "image",
         description="A textured GLB from one picture (Pixal3D)",
         params=(
             Param("image_url", "image", "Image", "A public https URL of the picture (or a "

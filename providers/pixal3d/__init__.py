@@ -7,7 +7,7 @@ URIs, but Pixazo does not document it, so a refusal is explained rather than ret
 ``operations`` declares what Conjure offers, ``errors`` maps refusals, ``client`` talks to it.
 """
 
-from .client import PixazoProvider, make, parse_time
+from .client import Pixal3dClient, make, parse_time
 from .operations import OPERATIONS, UNSUPPORTED
 
-__all__ = ["OPERATIONS", "UNSUPPORTED", "PixazoProvider", "make", "parse_time"]
+__all__ = ["OPERATIONS", "UNSUPPORTED", "Pixal3dClient", "make", "parse_time"]

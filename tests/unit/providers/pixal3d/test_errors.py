@@ -2,7 +2,7 @@
 
 import pytest
 import responses
-from unit.providers.pixazo.mocks import DOG, KEY, SUBMIT, job, provider
+from unit.providers.pixal3d.mocks import DOG, KEY, SUBMIT, job, service
 
 from conjure.providers import errors
 
@@ -30,7 +30,7 @@ ERRORS = [
 def test_each_documented_status_maps_to_its_class_and_message(status, body, cls, words):
     responses.post(SUBMIT, status=status, json=body, headers={"Retry-After": "3"})
     with pytest.raises(errors.ServiceError) as caught:
-        provider().submit(job({"image_url": DOG}))
+        service().submit(job({"image_url": DOG}))
     assert type(caught.value) is cls
     assert words in str(caught.value)
     assert caught.value.status == status and caught.value.retry_after == 3

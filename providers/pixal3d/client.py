@@ -14,10 +14,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import errors, imagefiles
-from ..base import ClientConfig, Job, Phase, Provider, RemoteStatus, ResultFile, Submitted
+from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import HttpClient, body_excerpt
 from .errors import DASHBOARD, map_error
-from .operations import LOCAL_ONLY, OPERATIONS, PROVIDER, public_https_problem
+from .operations import LOCAL_ONLY, OPERATIONS, SERVICE, public_https_problem
 
 #: The docs ask for a poll every 5–10 s.
 POLL_EVERY = 5.0
@@ -47,9 +47,9 @@ def parse_time(value: Any) -> datetime | None:
 
 
 
-class PixazoProvider(Provider):
-    name = "pixazo"
-    label = PROVIDER
+class Pixal3dClient(Client):
+    name = "pixal3d"
+    label = SERVICE
     operations = OPERATIONS
     max_active = 3
 
@@ -60,10 +60,10 @@ class PixazoProvider(Provider):
         def auth() -> dict[str, str]:
             return {"Ocp-Apim-Subscription-Key": key} if key else {}
 
-        self.http = HttpClient(PROVIDER, config.network, guard=config.guard,
+        self.http = HttpClient(SERVICE, config.network, guard=config.guard,
                                error_mapper=map_error, auth_headers=auth)
         # Results are public R2 URLs: fetched without the key.
-        self.files = HttpClient(PROVIDER, config.network, guard=config.guard)
+        self.files = HttpClient(SERVICE, config.network, guard=config.guard)
 
     def request_body(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         self.operation(operation)  # refuses one this client does not offer
@@ -73,14 +73,14 @@ class PixazoProvider(Provider):
             problem = public_https_problem(image)
             if problem:
                 raise errors.InvalidRequestError(f"image_url {problem}", field="image_url",
-                                                 provider=PROVIDER)
+                                                 service=SERVICE)
         elif params.get("send_local_image"):
             body["image_url"] = imagefiles.load(image, field="image_url",
-                                                provider=PROVIDER).data_url()
+                                                service=SERVICE).data_url()
         else:
             raise errors.InvalidRequestError(
                 "image_url must be a public https URL (or turn on send_local_image)",
-                field="image_url", provider=PROVIDER)
+                field="image_url", service=SERVICE)
         return body
 
     def submit(self, job: Job) -> Submitted:
@@ -96,7 +96,7 @@ class PixazoProvider(Provider):
                     f"Pixazo refused the inline picture ({exc.message}). It accepts only "
                     "public https URLs: put the picture somewhere public (e.g. an image host) "
                     "and paste its https link as the image", field="image_url",
-                    provider=PROVIDER, status=exc.status) from None
+                    service=SERVICE, status=exc.status) from None
             raise
         try:
             data = response.json()
@@ -106,7 +106,7 @@ class PixazoProvider(Provider):
         if not isinstance(request_id, str) or not request_id:
             # Accepted but unreadable: the request may exist, so no status (never re-sent).
             raise errors.UnexpectedResponseError(
-                f"no request_id in Pixazo's answer: {body_excerpt(response)}", provider=PROVIDER)
+                f"no request_id in Pixazo's answer: {body_excerpt(response)}", service=SERVICE)
         return Submitted(request_id, self.status_of(data))
 
     def poll(self, job: Job) -> RemoteStatus:
@@ -117,7 +117,7 @@ class PixazoProvider(Provider):
             data = None
         if not isinstance(data, dict):
             raise errors.UnexpectedResponseError(
-                f"unreadable status from Pixazo: {body_excerpt(response)}", provider=PROVIDER)
+                f"unreadable status from Pixazo: {body_excerpt(response)}", service=SERVICE)
         return self.status_of(data)
 
     def status_of(self, data: Mapping[str, Any], now: datetime | None = None) -> RemoteStatus:
@@ -125,7 +125,7 @@ class PixazoProvider(Provider):
         phase = _PHASES.get(raw)
         if phase is None:
             raise errors.UnexpectedResponseError(f"unknown Pixazo status {data.get('status')!r}",
-                                                 provider=PROVIDER)
+                                                 service=SERVICE)
         now = now or datetime.now(UTC)
         created = parse_time(data.get("created_at"))
         waited = ""
@@ -154,7 +154,7 @@ class PixazoProvider(Provider):
         urls = [u for u in urls or () if isinstance(u, str) and u]
         if not urls:
             raise errors.UnexpectedResponseError("Pixazo reports COMPLETED without a media_url",
-                                                 provider=PROVIDER)
+                                                 service=SERVICE)
         kinds = frozenset({"glb"}) if "glb" in str(output.get("media_type") or "glb") else None
         results = []
         for index, url in enumerate(urls):
@@ -174,5 +174,5 @@ class PixazoProvider(Provider):
         return f"Pixazo key accepted (balance: {DASHBOARD})"
 
 
-def make(config: ClientConfig) -> PixazoProvider:
-    return PixazoProvider(config)
+def make(config: ClientConfig) -> Pixal3dClient:
+    return Pixal3dClient(config)

@@ -1,7 +1,7 @@
 """Pixal3D's declaration: every documented parameter with its default, and every rule."""
 
 import pytest
-from unit.providers.pixazo.mocks import DOG, OP, SEED_EXAMPLE
+from unit.providers.pixal3d.mocks import DOG, OP, SEED_EXAMPLE
 
 from conjure.providers import errors
 

@@ -4,7 +4,7 @@ and the seed's example request."""
 from types import SimpleNamespace
 
 from conjure.providers.http import NetworkSettings
-from conjure.providers.pixazo.operations import BY_NAME
+from conjure.providers.pixal3d.operations import BY_NAME
 from conjure.providers.registry import ClientConfig, make_client
 
 KEY = "pixazo-unit-SECRET-key"
@@ -17,9 +17,9 @@ OP = BY_NAME["image_to_3d"]
 DOG = "https://example.com/example_inputs/dog.png"
 
 
-def provider():
+def service():
     network = NetworkSettings(max_retries=2, backoff_base=0.0, backoff_cap=0.0)
-    return make_client("pixazo", ClientConfig(BASE, key=KEY, network=network))
+    return make_client("pixal3d", ClientConfig(BASE, key=KEY, network=network))
 
 
 def job(params, remote_id=None):
