@@ -5,14 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .faults import NO_FAULTS, FaultSet
 from .http import Request, Response, file_response, json_response
-from .service import Service
-
-if TYPE_CHECKING:
-    from .server import Sandbox
+from .service import Host, Service
 
 
 @dataclass
@@ -43,8 +39,8 @@ def _s3_error(status: int, code: str, message: str) -> Response:
 class Cdn(Service):
     name = "cdn"
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
         self._files: dict[str, CdnFile] = {}
         self._uploads: dict[str, Callable[[bytes], None]] = {}
         self._lock = threading.Lock()
@@ -69,7 +65,7 @@ class Cdn(Service):
         """Public URL of a published file; signed files get a fresh signature each call."""
         with self._lock:
             item = self._files[path]
-        full = f"{self.sandbox.url}/cdn{path}"
+        full = f"{self.host.url}/cdn{path}"
         if not item.signed:
             return full
         wall = self.state.wall()
@@ -80,7 +76,7 @@ class Cdn(Service):
     def accept_upload(self, path: str, receiver: Callable[[bytes], None]) -> str:
         with self._lock:
             self._uploads[path] = receiver
-        return f"{self.sandbox.url}/cdn{path}"
+        return f"{self.host.url}/cdn{path}"
 
     def handle(self, req: Request) -> Response:
         if req.method == "PUT":

@@ -10,17 +10,14 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from .faults import DOWNLOAD_FAULTS, JOB_FAULTS, FaultSet
 from .http import Request, Response, json_response
-from .service import Service
+from .service import Host, Service
 from .state import Account, Timeline, iso_z
 from .validate import Checker, decode_data_url, image_kind
-
-if TYPE_CHECKING:
-    from .server import Sandbox
 
 MODEL_ID = "pixal3d"
 # Price per request in US dollars, by texture size (the seed's price table).
@@ -80,8 +77,8 @@ class PixazoRequest:
 class PixazoService(Service):
     name = "pixazo"
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
         self.requests: dict[str, PixazoRequest] = {}
         self.router.add("POST", "/pixal3d/v1/pixal3d-request", self._submit)
         self.router.add("POST", "/{api_id}/v1/{operation}", self._unknown_model)
@@ -195,7 +192,7 @@ class PixazoService(Service):
         webhook = req.header("X-Webhook-URL")
         mode = (req.header("X-Webhook-Mode") or "terminal").lower()
         if webhook is not None:
-            allowed = ("https://", "http://") if self.sandbox.webhooks_allow_http else ("https://",)
+            allowed = ("https://", "http://") if self.host.webhooks_allow_http else ("https://",)
             if not webhook.startswith(allowed):
                 checker.fail("X-Webhook-URL", "must be an https URL")
             if mode not in ("terminal", "sync"):
@@ -226,22 +223,22 @@ class PixazoService(Service):
                 image_url or "",
             )
             self.requests[request_id] = job
-        self.sandbox.cdn.publish(
+        self.host.cdn.publish(
             f"/pixazo/v1/{request_id}/output.glb",
-            lambda: self.sandbox.models.choose(job.seed_text),
+            lambda: self.host.models.choose(job.seed_text),
             "model/gltf-binary",
             faults.subset(DOWNLOAD_FAULTS),
         )
         if webhook is not None:
             threading.Thread(target=self._deliver, args=(job, webhook, mode), daemon=True).start()
-        polling_url = f"{self.sandbox.url}/pixazo/v2/requests/status/{request_id}"
+        polling_url = f"{self.host.url}/pixazo/v2/requests/status/{request_id}"
         return json_response(
             202, {"request_id": request_id, "status": "QUEUED", "polling_url": polling_url}
         )
 
     def _check_image_url(self, url: str) -> str | None:
         if url.startswith("data:"):
-            if not self.sandbox.pixazo_allow_data_uri:
+            if not self.host.pixazo_allow_data_uri:
                 return "must be a publicly accessible URL (data URIs are not accepted)"
             data = decode_data_url(url)
             if data is None or image_kind(data) is None:
@@ -282,7 +279,7 @@ class PixazoService(Service):
             "completed_at": _plain_time(updated) if terminal else None,
         }
         if status == "COMPLETED":
-            url = self.sandbox.cdn.url(f"/pixazo/v1/{job.request_id}/output.glb")
+            url = self.host.cdn.url(f"/pixazo/v1/{job.request_id}/output.glb")
             view["output"] = {"media_url": [url], "media_type": "model/glb"}
         elif status == "FAILED":
             view["error"] = "Generation failed: the model could not reconstruct the image."

@@ -1,4 +1,6 @@
-"""The HTTP server: one origin, one prefix per service, fault injection around every handler."""
+"""The HTTP server: one origin, one prefix per service, fault injection around every handler.
+
+The only module that imports the services; they see the sandbox through ``service.Host``."""
 
 from __future__ import annotations
 
@@ -25,8 +27,12 @@ from .faults import (
 )
 from .http import JSON_TYPE, Request, Response, json_response
 from .models import ModelLibrary
-from .service import Service
+from .pixazo import PixazoService
+from .service import Host, Service
 from .state import DEFAULT_KEYS, SERVICES, Account, SandboxState
+from .thrixel import ThrixelService
+from .tripo import TripoService
+from .voxelai import VoxelAiService
 
 
 class ControlService(Service):
@@ -34,8 +40,8 @@ class ControlService(Service):
 
     name = "_sandbox"
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
         self.router.add("GET", "/health", self._health)
         self.router.add("POST", "/keys", self._add_key)
         self.router.add("GET", "/keys/{service}/{key}", self._show_key)
@@ -249,11 +255,6 @@ class Sandbox:
         pixazo_allow_data_uri: bool = False,
         webhooks_allow_http: bool = False,
     ) -> None:
-        from .pixazo import PixazoService
-        from .thrixel import ThrixelService
-        from .tripo import TripoService
-        from .voxelai import VoxelAiService
-
         _check_loopback(host)
         self.verbose = verbose
         self.state = SandboxState(speed, seed)

@@ -1,24 +1,68 @@
-"""Base class of the emulated services: routing and the default error shapes."""
+"""What every emulated service shares: the sandbox it runs in (as an interface), routing
+and the default error shapes.
+
+The service modules depend on this module and never on ``server.py``; the server is the only
+module that knows them all, so imports inside the sandbox point one way.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
+from .faults import NO_FAULTS, FaultSet
 from .http import Request, Response, Router, json_response
-from .state import Account
+from .models import ModelLibrary
+from .state import Account, SandboxState
 
-if TYPE_CHECKING:
-    from .server import Sandbox
+
+class ResultFiles(Protocol):
+    """The CDN as the services use it: publish result files, hand out their URLs."""
+
+    def publish(
+        self,
+        path: str,
+        producer: Callable[[], bytes],
+        content_type: str,
+        faults: FaultSet = NO_FAULTS,
+        signed: bool = False,
+    ) -> None: ...
+
+    def url(self, path: str, expires_in: float = 0.0, expired: bool = False) -> str: ...
+
+    def accept_upload(self, path: str, receiver: Callable[[bytes], None]) -> str: ...
+
+
+class Host(Protocol):
+    """The running sandbox as a service sees it."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def state(self) -> SandboxState: ...
+
+    @property
+    def models(self) -> ModelLibrary: ...
+
+    @property
+    def cdn(self) -> ResultFiles: ...
+
+    @property
+    def pixazo_allow_data_uri(self) -> bool: ...
+
+    @property
+    def webhooks_allow_http(self) -> bool: ...
 
 
 class Service:
-    """Base of the four emulated services; subclasses fill ``router`` and the error shapes."""
+    """Base of the emulated services; subclasses fill ``router`` and the error shapes."""
 
     name = ""
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-        self.state = sandbox.state
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.state = host.state
         self.router = Router()
 
     def credential(self, req: Request) -> str | None:

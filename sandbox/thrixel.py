@@ -8,18 +8,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import glb as glb_format
 from .faults import DOWNLOAD_FAULTS, JOB_FAULTS, FaultSet
 from .http import Request, Response, file_response, json_response, parse_multipart
 from .models import glb_to_fbx, glb_to_obj_zip, glb_to_stl, glb_to_usdz, thumbnail
-from .service import Service
+from .service import Host, Service
 from .state import Account, Timeline, iso_z
 from .validate import Checker, decode_data_url
-
-if TYPE_CHECKING:
-    from .server import Sandbox
 
 API = "/api/v1"
 CONCURRENT_JOB_CAP = 3
@@ -151,8 +148,8 @@ def _detail(status: int, message: str, headers: list[tuple[str, str]] | None = N
 class ThrixelService(Service):
     name = "thrixel"
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
         self.submissions: dict[str, Submission] = {}
         self.conversions: dict[str, Conversion] = {}
         self.projects: dict[str, dict[str, Any]] = {}
@@ -381,7 +378,7 @@ class ThrixelService(Service):
             project_id=project_id,
             adaptive=bool(adaptive),
             cost=COSTS["architect-balanced" if model == "architect-balanced" else "architect"],
-            produce=lambda: self.sandbox.models.choose(seed_text),
+            produce=lambda: self.host.models.choose(seed_text),
         )
 
     def _submit_architect(self, req: Request) -> Response:
@@ -413,7 +410,7 @@ class ThrixelService(Service):
             project_id=project_id,
             adaptive=bool(adaptive),
             cost=COSTS["architect-balanced" if model == "architect-balanced" else "architect"],
-            produce=lambda: self.sandbox.models.choose(prompt),
+            produce=lambda: self.host.models.choose(prompt),
         )
 
     def _submit_sculptor(self, req: Request) -> Response:
@@ -447,7 +444,7 @@ class ThrixelService(Service):
             project_id=project_id,
             adaptive=False,
             cost=COSTS["sculptor"],
-            produce=lambda: self.sandbox.models.choose(seed_text),
+            produce=lambda: self.host.models.choose(seed_text),
             kind="thrixel-gpu",
         )
 
@@ -839,7 +836,7 @@ class ThrixelService(Service):
     def _conversion_payload(self, conversion: Conversion, now: float) -> dict[str, Any]:
         stage = conversion.timeline.stage(now)
         status = {"queued": "queued", "running": "processing"}.get(stage, "ready")
-        base = f"{self.sandbox.url}/thrixel{API}"
+        base = f"{self.host.url}/thrixel{API}"
         return {
             "job_id": conversion.job_id,
             "submission_id": conversion.submission_id,

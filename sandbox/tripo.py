@@ -7,18 +7,15 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .faults import DOWNLOAD_FAULTS, JOB_FAULTS, FaultSet
 from .http import Request, Response, json_response, parse_multipart
 from .images import candidate_image
 from .models import glb_to_3mf, glb_to_fbx, glb_to_obj_zip, glb_to_stl, glb_to_usdz, thumbnail
-from .service import Service
+from .service import Host, Service
 from .state import Account, Timeline, iso_z
 from .validate import Checker, image_kind
-
-if TYPE_CHECKING:
-    from .server import Sandbox
 
 V2 = "/v2/openapi"
 URL_LIFETIME = 300  # seconds; the docs disagree (60 s to 24 h), so clients must be prompt.
@@ -215,8 +212,8 @@ def _is_version_at_least(version: str | None, floor: str) -> bool:
 class TripoService(Service):
     name = "tripo"
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
         self.tasks: dict[str, Task] = {}
         self.uploads: dict[str, Upload] = {}
         r = self.router
@@ -358,7 +355,7 @@ class TripoService(Service):
             with self.state.lock:
                 self.uploads[token] = Upload(token, account.key, fmt or "png", data)
 
-        url = self.sandbox.cdn.accept_upload(f"/tripo-upload/{token}", receive)
+        url = self.host.cdn.accept_upload(f"/tripo-upload/{token}", receive)
         return self._ok(
             req, {"upload_url": url, "presigned_url": url, "file_token": token, "expires_in": 900}
         )
@@ -729,7 +726,7 @@ class TripoService(Service):
 
     def _plan_outputs(self, task: Task, body: dict[str, Any], account: Account, seed: str) -> None:
         """Publish the task's result files on the CDN (built lazily when first fetched)."""
-        cdn = self.sandbox.cdn
+        cdn = self.host.cdn
         faults = task.faults.subset(DOWNLOAD_FAULTS)
         base = f"/tripo/{task.task_id}"
 
@@ -796,7 +793,7 @@ class TripoService(Service):
             parent = self.tasks[source_id]
             if parent.model_source is not None:
                 return parent.model_source
-        library = self.sandbox.models
+        library = self.host.models
         cache: list[bytes] = []
 
         def produce() -> bytes:
@@ -832,7 +829,7 @@ class TripoService(Service):
     # -- views -----------------------------------------------------------------------------
     def _output_urls(self, task: Task, v3: bool) -> dict[str, Any]:
         expired = "expired_url" in task.faults
-        cdn = self.sandbox.cdn
+        cdn = self.host.cdn
         urls = {
             name: cdn.url(path, URL_LIFETIME, expired) for name, (path, _) in task.outputs.items()
         }

@@ -7,19 +7,16 @@ import base64
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .faults import JOB_FAULTS, FaultSet
 from .http import Request, Response, json_response
 from .images import candidate_image
 from .png import PngError, decode_png
-from .service import Service
+from .service import Host, Service
 from .state import Account, Timeline
 from .validate import Checker, decode_data_url, image_kind
 from .vox import VoxelizeError, voxelize
-
-if TYPE_CHECKING:
-    from .server import Sandbox
 
 PROMPT_LIMIT = 500
 IMAGE_LIMIT = 20 * 1024 * 1024
@@ -44,8 +41,8 @@ class VoxelJob:
 class VoxelAiService(Service):
     name = "voxelai"
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
         self.jobs: dict[str, VoxelJob] = {}
         self._vox_count = 0
         self.router.add("POST", "/api/generate/images", self._images)
