@@ -13,7 +13,7 @@ from .faults import DOWNLOAD_FAULTS, JOB_FAULTS, FaultSet
 from .http import Request, Response, json_response, parse_multipart
 from .images import candidate_image
 from .models import glb_to_3mf, glb_to_fbx, glb_to_obj_zip, glb_to_stl, glb_to_usdz, thumbnail
-from .service import Host, Service
+from .service import Host, Service, authenticated, with_form
 from .state import Account, Timeline, iso_z
 from .validate import Checker, image_kind
 
@@ -21,6 +21,7 @@ V2 = "/v2/openapi"
 URL_LIFETIME = 300  # seconds; the docs disagree (60 s to 24 h), so clients must be prompt.
 UPLOAD_LIMIT = 20 * 1024 * 1024
 PER_MINUTE_QUOTA = 200
+BATCH_LIMIT = 100  # task ids per batch read
 
 # code -> (HTTP status, message, suggestion)
 CODES: dict[int, tuple[int, str, str]] = {
@@ -209,6 +210,22 @@ def _is_version_at_least(version: str | None, floor: str) -> bool:
     return number >= wanted
 
 
+JsonHandler = Callable[["TripoService", Request, Account, dict[str, Any]], Response]
+
+
+def _json_route(handler: JsonHandler) -> Callable[[TripoService, Request], Response]:
+    """A route for a known caller whose body must be a JSON object (1003 otherwise)."""
+
+    @authenticated
+    def route(service: TripoService, req: Request, account: Account) -> Response:
+        body = service._body(req)
+        if isinstance(body, Response):
+            return body
+        return handler(service, req, account, body)
+
+    return route
+
+
 class TripoService(Service):
     name = "tripo"
 
@@ -285,7 +302,7 @@ class TripoService(Service):
     def not_found(self) -> Response:
         return json_response(404, {"code": 1003, "message": "Not found.", "suggestion": ""})
 
-    def _auth(self, req: Request) -> Account | Response:
+    def authenticate(self, req: Request) -> Account | Response:
         account = self.account_for(req)
         if account is None:
             return self._error(req, 1002)
@@ -293,8 +310,15 @@ class TripoService(Service):
             return self._error(req, 1005)
         return account
 
+    def unreadable_body(self, req: Request) -> Response:
+        return self._error(req, 1003)
+
+    def invalid(self, req: Request, checker: Checker) -> Response:
+        return self._error(req, 1004, "; ".join(p.text() for p in checker.problems))
+
     # -- files -----------------------------------------------------------------------------
-    def _store_upload(self, req: Request, account: Account, token: str) -> Response | Upload:
+    def _upload(self, req: Request, account: Account, token: str, answer: str) -> Response:
+        """Keep a multipart image upload under ``token``; ``answer`` names the token's field."""
         if not req.content_type().startswith("multipart/"):
             return self._error(req, 1003, "Send the file as multipart/form-data field 'file'.")
         try:
@@ -310,45 +334,27 @@ class TripoService(Service):
         kind = image_kind(data)
         if kind is None or kind == "gif":
             return self._error(req, 2004)
-        upload = Upload(token, account.key, kind, data)
         with self.state.lock:
-            self.uploads[token] = upload
-        return upload
+            self.uploads[token] = Upload(token, account.key, kind, data)
+        return self._ok(req, {answer: token})
 
-    def _v2_upload(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        stored = self._store_upload(req, account, self.state.uuid())
-        if isinstance(stored, Response):
-            return stored
-        return self._ok(req, {"image_token": stored.token})
+    @authenticated
+    def _v2_upload(self, req: Request, account: Account) -> Response:
+        return self._upload(req, account, self.state.uuid(), "image_token")
 
-    def _v3_upload(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        stored = self._store_upload(req, account, "file_" + self.state.uuid())
-        if isinstance(stored, Response):
-            return stored
-        return self._ok(req, {"file_token": stored.token})
+    @authenticated
+    def _v3_upload(self, req: Request, account: Account) -> Response:
+        return self._upload(req, account, "file_" + self.state.uuid(), "file_token")
 
-    def _v3_presign(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        try:
-            body = req.json()
-        except ValueError:
-            return self._error(req, 1003)
-        checker = Checker(body)
+    @with_form
+    def _v3_presign(self, req: Request, account: Account, checker: Checker) -> Response:
         fmt = checker.string(
             "format",
             required=True,
             choices=("webp", "jpeg", "jpg", "png", "glb", "obj", "fbx", "stl"),
         )
         if not checker.ok:
-            return self._error(req, 1004, "; ".join(p.text() for p in checker.problems))
+            return self.invalid(req, checker)
         token = "file_" + self.state.uuid()
 
         def receive(data: bytes) -> None:
@@ -928,44 +934,43 @@ class TripoService(Service):
             return self._error(req, 1003)
         return body
 
-    def _v2_create(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        body = self._body(req)
-        if isinstance(body, Response):
-            return body
+    @_json_route
+    def _v2_create(self, req: Request, account: Account, body: dict[str, Any]) -> Response:
         return self._create(req, account, body, "v2")
 
-    def _v2_get(self, req: Request) -> Response:
-        return self._get(req, self._v2_view)
+    @authenticated
+    def _v2_get(self, req: Request, account: Account) -> Response:
+        return self._get(req, account, self._v2_view)
 
-    def _v3_get(self, req: Request) -> Response:
-        return self._get(req, self._v3_view)
+    @authenticated
+    def _v3_get(self, req: Request, account: Account) -> Response:
+        return self._get(req, account, self._v3_view)
 
-    def _get(self, req: Request, view: Callable[[Task, float], dict[str, Any]]) -> Response:
+    def _get(
+        self, req: Request, account: Account, view: Callable[[Task, float], dict[str, Any]]
+    ) -> Response:
         """One task of the caller's, in the API family's own shape (``view``)."""
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
         try:
             task = self._owned_task(account, req.params["task_id"])
         except TripoError as exc:
             return self._error(req, exc.code)
         return self._ok(req, view(task, self.state.now()))
 
-    def _batch(self, req: Request, limit: int, v3: bool) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        body = self._body(req)
-        if isinstance(body, Response):
-            return body
+    @_json_route
+    def _v2_batch(self, req: Request, account: Account, body: dict[str, Any]) -> Response:
+        return self._batch(req, account, body, v3=False)
+
+    @_json_route
+    def _v3_list(self, req: Request, account: Account, body: dict[str, Any]) -> Response:
+        return self._batch(req, account, body, v3=True)
+
+    def _batch(self, req: Request, account: Account, body: dict[str, Any], v3: bool) -> Response:
+        """The caller's tasks among ``task_ids``, and the ids that are not theirs or unknown."""
         ids = body.get("task_ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or not ids:
             return self._error(req, 1004, "task_ids must be a non-empty list of strings")
-        if len(ids) > limit:
-            return self._error(req, 1004, f"at most {limit} task_ids")
+        if len(ids) > BATCH_LIMIT:
+            return self._error(req, 1004, f"at most {BATCH_LIMIT} task_ids")
         now = self.state.now()
         tasks: dict[str, Any] = {}
         missed = []
@@ -977,22 +982,15 @@ class TripoService(Service):
                 tasks[task_id] = self._v3_view(task, now) if v3 else self._v2_view(task, now)
         return self._ok(req, {"tasks": tasks, "missed": missed})
 
-    def _v2_batch(self, req: Request) -> Response:
-        return self._batch(req, 100, v3=False)
-
-    def _v2_balance(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _v2_balance(self, req: Request, account: Account) -> Response:
         with self.state.lock:
             self._settle_account(account, self.state.now())
             return self._ok(req, {"balance": int(account.balance), "frozen": int(account.frozen)})
 
     # -- v3 routes -------------------------------------------------------------------------
-    def _v3_create(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _v3_create(self, req: Request, account: Account) -> Response:
         if req.content_type() != "application/json":
             return json_response(
                 415,
@@ -1054,23 +1052,16 @@ class TripoService(Service):
                 raise TripoError(1004, "inputs must be a list")
             body["files"] = [as_file(v) if v else {} for v in values]
 
-    def _v3_list(self, req: Request) -> Response:
-        return self._batch(req, 100, v3=True)
-
-    def _v3_balance(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _v3_balance(self, req: Request, account: Account) -> Response:
         with self.state.lock:
             self._settle_account(account, self.state.now())
             return self._ok(
                 req, {"balance": round(account.balance, 2), "frozen": round(account.frozen, 2)}
             )
 
-    def _v3_usage(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _v3_usage(self, req: Request, account: Account) -> Response:
         try:
             limit = int(req.query.get("limit", "20"))
             offset = int(req.query.get("offset", "0"))
