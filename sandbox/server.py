@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .cdn import Cdn
+from .cdn import CdnService
 from .faults import (
     DOWNLOAD_FAULTS,
     FAULT_HEADER,
@@ -28,6 +28,7 @@ from .faults import (
 from .http import JSON_TYPE, Request, Response, json_response
 from .models import ModelLibrary
 from .pixazo import PixazoService
+from .results import ResultFiles
 from .service import Host, Service
 from .state import DEFAULT_KEYS, SERVICES, Account, SandboxState
 from .thrixel import ThrixelService
@@ -271,13 +272,13 @@ class Sandbox:
         bound_host, bound_port = self._server.server_address[:2]
         shown = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
         self.url = f"http://{shown}:{bound_port}"
-        self.cdn = Cdn(self)
+        self.cdn = ResultFiles(self.url, self.state)
         self.services: dict[str, Service] = {
             "thrixel": ThrixelService(self),
             "tripo": TripoService(self),
             "pixazo": PixazoService(self),
             "voxelai": VoxelAiService(self),
-            "cdn": self.cdn,
+            "cdn": CdnService(self),
             "_sandbox": ControlService(self),
         }
         self._thread: threading.Thread | None = None

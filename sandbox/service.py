@@ -11,28 +11,11 @@ import functools
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from .faults import NO_FAULTS, FaultSet
 from .http import Request, Response, Router, json_response
 from .models import ModelLibrary
+from .results import ResultFiles
 from .state import Account, SandboxState
 from .validate import Checker
-
-
-class ResultFiles(Protocol):
-    """The CDN as the services use it: publish result files, hand out their URLs."""
-
-    def publish(
-        self,
-        path: str,
-        producer: Callable[[], bytes],
-        content_type: str,
-        faults: FaultSet = NO_FAULTS,
-        signed: bool = False,
-    ) -> None: ...
-
-    def url(self, path: str, expires_in: float = 0.0, expired: bool = False) -> str: ...
-
-    def accept_upload(self, path: str, receiver: Callable[[bytes], None]) -> str: ...
 
 
 class Host(Protocol):
