@@ -19,25 +19,15 @@ from .validate import Checker
 
 
 class Host(Protocol):
-    """The running sandbox as a service sees it."""
+    """The running sandbox as a service sees it (``server.Sandbox`` is the one there is)."""
 
-    @property
-    def url(self) -> str: ...
-
-    @property
-    def state(self) -> SandboxState: ...
-
-    @property
-    def models(self) -> ModelLibrary: ...
-
-    @property
-    def cdn(self) -> ResultFiles: ...
-
-    @property
-    def pixazo_allow_data_uri(self) -> bool: ...
-
-    @property
-    def webhooks_allow_http(self) -> bool: ...
+    url: str
+    state: SandboxState
+    models: ModelLibrary
+    cdn: ResultFiles
+    # Pixazo options from the command line.
+    pixazo_allow_data_uri: bool
+    webhooks_allow_http: bool
 
 
 class Service:

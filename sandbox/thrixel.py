@@ -281,7 +281,7 @@ class ThrixelService(Service):
         r.add("POST", API + "/detailer/submit", self._submit_detailer)
         r.add("POST", API + "/phase5/submit", self._submit_upload)
         r.add("GET", API + "/usage", self._usage)
-        r.add("GET", API + "/validate", self._validate)
+        r.add("GET", API + "/validate", self._validate_key)
         r.add("GET", API + "/tiers", self._tiers)
         r.add("GET", API + "/submissions", self._list_submissions)
         r.add("GET", API + "/submissions/active", self._active_submissions)
@@ -975,7 +975,7 @@ class ThrixelService(Service):
             )
 
     @authenticated
-    def _validate(self, req: Request, account: Account) -> Response:
+    def _validate_key(self, req: Request, account: Account) -> Response:
         return json_response(200, {"valid": True, "name": "Sandbox user", "role": "member"})
 
     def _tiers(self, req: Request) -> Response:

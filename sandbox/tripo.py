@@ -81,6 +81,41 @@ def _json_route(handler: JsonHandler) -> Callable[[TripoService, Request], Respo
     return route
 
 
+# A model result's format -> (conversion from the GLB, file name, content type).
+MODEL_FILES: dict[str, tuple[Callable[[bytes], bytes] | None, str, str]] = {
+    "glb": (None, "model.glb", "model/gltf-binary"),
+    "fbx": (glb_to_fbx, "model.fbx", "application/octet-stream"),
+    "obj": (glb_to_obj_zip, "model.zip", "application/zip"),
+    "stl": (glb_to_stl, "model.stl", "model/stl"),
+    "usdz": (glb_to_usdz, "model.usdz", "model/vnd.usdz+zip"),
+    "3mf": (glb_to_3mf, "model.3mf", "model/3mf"),
+}
+# convert_model's ``format`` -> the model result's format.
+CONVERTED = {"GLTF": "glb", "FBX": "fbx", "OBJ": "obj", "STL": "stl", "USDZ": "usdz", "3MF": "3mf"}
+
+
+def _model_format(task_type: str, body: dict[str, Any]) -> str:
+    if task_type in GENERATION_TYPES and body.get("quad") is True:
+        return "fbx"
+    if task_type in ("animate_rig", "animate_retarget") and body.get("out_format") == "fbx":
+        return "fbx"
+    if task_type == "convert_model":
+        return CONVERTED[str(body.get("format"))]
+    return "glb"
+
+
+def _task_view(task: Task, status: str) -> dict[str, Any]:
+    """The fields that open a task's view in both API families."""
+    return {
+        "task_id": task.task_id,
+        "type": task.type,
+        "status": status,
+        "input": task.input,
+        "output": {},
+        "progress": 0,
+    }
+
+
 class TripoService(Service):
     name = "tripo"
 
@@ -297,64 +332,39 @@ class TripoService(Service):
 
     def _plan_outputs(self, task: Task, body: dict[str, Any], account: Account, seed: str) -> None:
         """Publish the task's result files on the CDN (built lazily when first fetched)."""
-        cdn = self.host.cdn
-        faults = task.faults.subset(DOWNLOAD_FAULTS)
-        base = f"/tripo/{task.task_id}"
-
-        def publish(name: str, filename: str, producer: Callable[[], bytes], ctype: str) -> None:
-            cdn.publish(f"{base}/{filename}", producer, ctype, faults, signed=True)
-            task.outputs[name] = (f"{base}/{filename}", ctype)
-
-        t = task.type
-        if t in ("text_to_image", "generate_image"):
-            publish(
-                "generated_image",
-                "generated.png",
-                lambda: candidate_image(seed, 0, 0, size=256),
-                "image/png",
-            )
-            return
-        if t in ("generate_multiview_image", "edit_multiview_image"):
+        publish = functools.partial(self._publish, task)
+        if task.type in ("text_to_image", "generate_image"):
+            image = functools.partial(candidate_image, seed, 0, 0, size=256)
+            publish("generated_image", "generated.png", image, "image/png")
+        elif task.type in ("generate_multiview_image", "edit_multiview_image"):
             for index, view in enumerate(("front", "left", "back", "right")):
-                publish(
-                    f"{view}_view_url",
-                    f"{view}.png",
-                    functools.partial(candidate_image, seed, 0, index, size=256),
-                    "image/png",
-                )
-            return
-        if t == "animate_prerigcheck":
+                image = functools.partial(candidate_image, seed, 0, index, size=256)
+                publish(f"{view}_view_url", f"{view}.png", image, "image/png")
+        elif task.type == "animate_prerigcheck":
             task.extra_output = {"riggable": True, "rig_type": "biped"}
-            return
+        else:
+            self._publish_model(task, body, account, seed)
+
+    def _publish(
+        self, task: Task, name: str, filename: str, producer: Callable[[], bytes], ctype: str
+    ) -> None:
+        path = f"/tripo/{task.task_id}/{filename}"
+        faults = task.faults.subset(DOWNLOAD_FAULTS)
+        self.host.cdn.publish(path, producer, ctype, faults, signed=True)
+        task.outputs[name] = (path, ctype)
+
+    def _publish_model(self, task: Task, body: dict[str, Any], account: Account, seed: str) -> None:
         source_model = self._model_source(task, body, account, seed)
         task.model_source = source_model
-        fmt = "glb"
-        if t in GENERATION_TYPES and body.get("quad") is True:
-            fmt = "fbx"
-        elif t in ("animate_rig", "animate_retarget") and body.get("out_format") == "fbx":
-            fmt = "fbx"
-        elif t == "convert_model":
-            fmt = {
-                "GLTF": "glb",
-                "FBX": "fbx",
-                "OBJ": "obj",
-                "STL": "stl",
-                "USDZ": "usdz",
-                "3MF": "3mf",
-            }[str(body.get("format"))]
-        producers: dict[str, tuple[Callable[[], bytes], str, str]] = {
-            "glb": (source_model, "model.glb", "model/gltf-binary"),
-            "fbx": (lambda: glb_to_fbx(source_model()), "model.fbx", "application/octet-stream"),
-            "obj": (lambda: glb_to_obj_zip(source_model()), "model.zip", "application/zip"),
-            "stl": (lambda: glb_to_stl(source_model()), "model.stl", "model/stl"),
-            "usdz": (lambda: glb_to_usdz(source_model()), "model.usdz", "model/vnd.usdz+zip"),
-            "3mf": (lambda: glb_to_3mf(source_model()), "model.3mf", "model/3mf"),
-        }
-        producer, filename, ctype = producers[fmt]
+        fmt = _model_format(task.type, body)
+        convert, filename, ctype = MODEL_FILES[fmt]
+        producer = source_model if convert is None else (lambda: convert(source_model()))
         textured = body.get("texture") is not False or body.get("pbr") is True
-        name = "pbr_model" if (t in GENERATION_TYPES and textured and fmt == "glb") else "model"
-        publish(name, filename, producer, ctype)
-        publish("rendered_image", "rendered.png", lambda: thumbnail(source_model()), "image/png")
+        pbr = task.type in GENERATION_TYPES and textured and fmt == "glb"
+        self._publish(task, "pbr_model" if pbr else "model", filename, producer, ctype)
+        self._publish(
+            task, "rendered_image", "rendered.png", lambda: thumbnail(source_model()), "image/png"
+        )
 
     def _model_source(
         self, task: Task, body: dict[str, Any], account: Account, seed: str
@@ -424,12 +434,7 @@ class TripoService(Service):
         self._settle(task, now)
         status = task.status(now)
         view: dict[str, Any] = {
-            "task_id": task.task_id,
-            "type": task.type,
-            "status": status,
-            "input": task.input,
-            "output": {},
-            "progress": 0,
+            **_task_view(task, status),
             "create_time": int(task.created_wall),
             "queuing_num": -1,
             "running_left_time": -1,
@@ -463,12 +468,7 @@ class TripoService(Service):
         if status in ("banned", "expired"):
             status = "failed"
         view: dict[str, Any] = {
-            "task_id": task.task_id,
-            "type": task.type,
-            "status": status,
-            "input": task.input,
-            "output": {},
-            "progress": 0,
+            **_task_view(task, status),
             "created_at": iso_z(task.created_wall),
             "completed_at": None,
             "credits_consumed": 0,
