@@ -20,12 +20,6 @@ ROOT = Path(__file__).resolve().parents[3]
 THRIXEL_AUTH = {"Authorization": f"Bearer {DEFAULT_KEYS['thrixel']}"}
 
 
-@pytest.fixture(scope="module")
-def sb():
-    with start_sandbox(speed="fast") as sandbox:
-        yield sandbox
-
-
 def test_binds_loopback_free_port_and_stops(sb):
     assert sb.url.startswith("http://127.0.0.1:")
     with start_sandbox() as other:
