@@ -21,7 +21,7 @@ def _key_option(text: str) -> tuple[str, str, str | None]:
     return parts[0], parts[1], parts[2] if len(parts) == 3 else None
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sandbox",
         description="Local emulator of Thrixel, Tripo3D, Pixazo Pixal3D and Voxel-AI.",
@@ -56,23 +56,26 @@ def main(argv: list[str] | None = None) -> int:
         help="let Pixazo deliver webhooks to plain http:// URLs",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
-    args = parser.parse_args(argv)
-    try:
-        sandbox = Sandbox(
-            host=args.host,
-            port=args.port,
-            speed=args.speed,
-            seed=args.seed,
-            models_dir=args.models,
-            verbose=args.verbose,
-            pixazo_allow_data_uri=args.pixazo_allow_data_uri,
-            webhooks_allow_http=args.webhooks_allow_http,
-        )
-        for service, key, faults in args.key:
-            sandbox.add_key(service, key, faults=faults)
-    except (ValueError, OSError, FaultSpecError) as exc:
-        print(f"sandbox: {exc}", file=sys.stderr)
-        return 2
+    return parser
+
+
+def _sandbox(args: argparse.Namespace) -> Sandbox:
+    sandbox = Sandbox(
+        host=args.host,
+        port=args.port,
+        speed=args.speed,
+        seed=args.seed,
+        models_dir=args.models,
+        verbose=args.verbose,
+        pixazo_allow_data_uri=args.pixazo_allow_data_uri,
+        webhooks_allow_http=args.webhooks_allow_http,
+    )
+    for service, key, faults in args.key:
+        sandbox.add_key(service, key, faults=faults)
+    return sandbox
+
+
+def _announce(sandbox: Sandbox, speed: str) -> None:
     # The first line is what scripts read to find the sandbox.
     print(f"SANDBOX_URL={sandbox.url}", flush=True)
     for service in SERVICES:
@@ -80,7 +83,17 @@ def main(argv: list[str] | None = None) -> int:
             f"  {service:8} {sandbox.service_url(service)}  key: {DEFAULT_KEYS[service]}",
             flush=True,
         )
-    print(f"  models   {sandbox.models.source}; speed {args.speed}", flush=True)
+    print(f"  models   {sandbox.models.source}; speed {speed}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        sandbox = _sandbox(args)
+    except (ValueError, OSError, FaultSpecError) as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 2
+    _announce(sandbox, args.speed)
 
     def stop(signum: int, frame: object) -> None:
         sandbox.shutdown_from_signal()

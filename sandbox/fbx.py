@@ -76,68 +76,83 @@ def _p(name: str, kind: str, flavour: str, *values: Prop) -> Node:
     return Node("P", [("S", name), ("S", kind), ("S", flavour), ("S", ""), *values])
 
 
-def write_fbx(
-    meshes: Sequence[tuple[str, Sequence[Sequence[float]], Sequence[Sequence[int]]]],
-) -> bytes:
+Mesh = tuple[str, Sequence[Sequence[float]], Sequence[Sequence[int]]]
+# Y-up, Z front, X right: the axes glTF uses.
+_AXES = (
+    ("UpAxis", 1),
+    ("UpAxisSign", 1),
+    ("FrontAxis", 2),
+    ("FrontAxisSign", 1),
+    ("CoordAxis", 0),
+    ("CoordAxisSign", 1),
+    ("OriginalUpAxis", 1),
+    ("OriginalUpAxisSign", 1),
+)
+
+
+def write_fbx(meshes: Sequence[Mesh]) -> bytes:
     """meshes: (name, positions in metres, Y-up, polygons as vertex index lists)."""
     objects: list[Node] = []
     connections: list[Node] = []
-    next_id = 1_000_000
-    for name, positions, polygons in meshes:
-        geometry_id, model_id = next_id, next_id + 1
-        next_id += 2
-        flat_positions = [float(c) for p in positions for c in p[:3]]
-        indices: list[int] = []
-        for polygon in polygons:
-            # The last index of each polygon is stored as its bitwise complement.
-            indices.extend(int(i) for i in polygon[:-1])
-            indices.append(~int(polygon[-1]))
-        safe = name.replace("\0", "_")
-        objects.append(
-            Node(
-                "Geometry",
-                [("L", geometry_id), ("S", f"{safe}\0\x01Geometry"), ("S", "Mesh")],
-                [
-                    Node("Vertices", [("d", flat_positions)]),
-                    Node("PolygonVertexIndex", [("i", indices)]),
-                    Node("GeometryVersion", [("I", 124)]),
-                ],
-            )
-        )
-        objects.append(
-            Node(
-                "Model",
-                [("L", model_id), ("S", f"{safe}\0\x01Model"), ("S", "Mesh")],
-                [
-                    Node("Version", [("I", 232)]),
-                    Node(
-                        "Properties70",
-                        [],
-                        [_p("DefaultAttributeIndex", "int", "Integer", ("I", 0))],
-                    ),
-                    Node("Shading", [("C", True)]),
-                    Node("Culling", [("S", "CullingOff")]),
-                ],
-            )
-        )
+    for number, mesh in enumerate(meshes):
+        geometry_id, model_id = 1_000_000 + 2 * number, 1_000_001 + 2 * number
+        objects += _mesh_objects(mesh, geometry_id, model_id)
         connections.append(Node("C", [("S", "OO"), ("L", geometry_id), ("L", model_id)]))
         connections.append(Node("C", [("S", "OO"), ("L", model_id), ("L", 0)]))
-
-    axis_settings = [
-        ("UpAxis", 1),
-        ("UpAxisSign", 1),
-        ("FrontAxis", 2),
-        ("FrontAxisSign", 1),
-        ("CoordAxis", 0),
-        ("CoordAxisSign", 1),
-        ("OriginalUpAxis", 1),
-        ("OriginalUpAxisSign", 1),
+    top = [
+        *_header(),
+        _definitions(len(meshes)),
+        Node("Objects", [], objects),
+        Node("Connections", [], connections),
     ]
-    settings = [_p(name, "int", "Integer", ("I", value)) for name, value in axis_settings]
+    out = bytearray(FBX_MAGIC + struct.pack("<I", FBX_VERSION))
+    for node in top:
+        out += node.encode(len(out))
+    out += b"\0" * 13
+    out += _FOOTER_ID + b"\0" * 4
+    out += b"\0" * (16 - len(out) % 16)
+    out += struct.pack("<I", FBX_VERSION) + b"\0" * 120 + _FOOTER_MAGIC
+    return bytes(out)
+
+
+def _mesh_objects(mesh: Mesh, geometry_id: int, model_id: int) -> list[Node]:
+    """The Geometry and Model records of one mesh."""
+    name, positions, polygons = mesh
+    flat_positions = [float(c) for p in positions for c in p[:3]]
+    indices: list[int] = []
+    for polygon in polygons:
+        # The last index of each polygon is stored as its bitwise complement.
+        indices.extend(int(i) for i in polygon[:-1])
+        indices.append(~int(polygon[-1]))
+    safe = name.replace("\0", "_")
+    geometry = Node(
+        "Geometry",
+        [("L", geometry_id), ("S", f"{safe}\0\x01Geometry"), ("S", "Mesh")],
+        [
+            Node("Vertices", [("d", flat_positions)]),
+            Node("PolygonVertexIndex", [("i", indices)]),
+            Node("GeometryVersion", [("I", 124)]),
+        ],
+    )
+    model = Node(
+        "Model",
+        [("L", model_id), ("S", f"{safe}\0\x01Model"), ("S", "Mesh")],
+        [
+            Node("Version", [("I", 232)]),
+            Node("Properties70", [], [_p("DefaultAttributeIndex", "int", "Integer", ("I", 0))]),
+            Node("Shading", [("C", True)]),
+            Node("Culling", [("S", "CullingOff")]),
+        ],
+    )
+    return [geometry, model]
+
+
+def _header() -> list[Node]:
+    settings = [_p(name, "int", "Integer", ("I", value)) for name, value in _AXES]
     # FBX's unit is the centimetre; 100 says "one unit is a metre", as glTF's is.
     settings.append(_p("UnitScaleFactor", "double", "Number", ("D", 100.0)))
     settings.append(_p("OriginalUnitScaleFactor", "double", "Number", ("D", 100.0)))
-    top = [
+    return [
         Node(
             "FBXHeaderExtension",
             [],
@@ -153,25 +168,18 @@ def write_fbx(
             [],
             [Node("Version", [("I", 1000)]), Node("Properties70", [], settings)],
         ),
-        Node(
-            "Definitions",
-            [],
-            [
-                Node("Version", [("I", 100)]),
-                Node("Count", [("I", 1 + len(objects))]),
-                Node("ObjectType", [("S", "GlobalSettings")], [Node("Count", [("I", 1)])]),
-                Node("ObjectType", [("S", "Geometry")], [Node("Count", [("I", len(meshes))])]),
-                Node("ObjectType", [("S", "Model")], [Node("Count", [("I", len(meshes))])]),
-            ],
-        ),
-        Node("Objects", [], objects),
-        Node("Connections", [], connections),
     ]
-    out = bytearray(FBX_MAGIC + struct.pack("<I", FBX_VERSION))
-    for node in top:
-        out += node.encode(len(out))
-    out += b"\0" * 13
-    out += _FOOTER_ID + b"\0" * 4
-    out += b"\0" * (16 - len(out) % 16)
-    out += struct.pack("<I", FBX_VERSION) + b"\0" * 120 + _FOOTER_MAGIC
-    return bytes(out)
+
+
+def _definitions(mesh_count: int) -> Node:
+    return Node(
+        "Definitions",
+        [],
+        [
+            Node("Version", [("I", 100)]),
+            Node("Count", [("I", 1 + 2 * mesh_count)]),
+            Node("ObjectType", [("S", "GlobalSettings")], [Node("Count", [("I", 1)])]),
+            Node("ObjectType", [("S", "Geometry")], [Node("Count", [("I", mesh_count)])]),
+            Node("ObjectType", [("S", "Model")], [Node("Count", [("I", mesh_count)])]),
+        ],
+    )

@@ -21,6 +21,8 @@ _TYPE_WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 
 
 Matrix = list[float]  # 4x4, column-major as glTF stores it
 Vec3 = tuple[float, float, float]
+# A written model's part: name, (positions, normals, triangle indices), translation, colour.
+Part = tuple[str, tuple[list[Vec3], list[Vec3], list[int]], Vec3, tuple[float, ...]]
 
 
 class GlbError(ValueError):
@@ -270,39 +272,15 @@ def hierarchy(glb: Glb) -> dict[str, Any]:
     """Thrixel's node tree: leaves carry triangle counts, containers their subtree's total."""
     nodes = glb.doc.get("nodes", [])
     worlds = glb.world_matrices()
-    low = [math.inf] * 3
-    high = [-math.inf] * 3
-    exact = True
+    bounds = _Bounds()
 
     def visit(index: int) -> dict[str, Any]:
-        nonlocal exact
         node = nodes[index]
         children = [visit(c) for c in node.get("children", [])]
         faces = sum(c["faces"] for c in children)
         if "mesh" in node:
             faces += glb.mesh_triangle_count(node["mesh"])
-            world = worlds.get(index, _IDENTITY)
-            exact = exact and _axis_aligned(world)
-            for primitive in glb.doc["meshes"][node["mesh"]].get("primitives", []):
-                accessor = glb.doc["accessors"][primitive["attributes"]["POSITION"]]
-                if "min" not in accessor or "max" not in accessor:
-                    values = glb.accessor_values(primitive["attributes"]["POSITION"])
-                    if not values:
-                        continue
-                    lo = [min(v[i] for v in values) for i in range(3)]
-                    hi = [max(v[i] for v in values) for i in range(3)]
-                else:
-                    lo, hi = accessor["min"], accessor["max"]
-                for corner in range(8):
-                    point = (
-                        hi[0] if corner & 1 else lo[0],
-                        hi[1] if corner & 2 else lo[1],
-                        hi[2] if corner & 4 else lo[2],
-                    )
-                    placed = transform_point(world, point)
-                    for i in range(3):
-                        low[i] = min(low[i], placed[i])
-                        high[i] = max(high[i], placed[i])
+            bounds.add_mesh(glb, node["mesh"], worlds.get(index, _IDENTITY))
         return {
             "name": node.get("name") or f"node_{index}",
             "type": "Mesh" if "mesh" in node else "Group",
@@ -311,22 +289,66 @@ def hierarchy(glb: Glb) -> dict[str, Any]:
         }
 
     roots = [visit(i) for i in glb.scene_roots()]
-    root: dict[str, Any] = {
+    return {
         "name": "Scene",
         "type": "Scene",
         "faces": sum(r["faces"] for r in roots),
         "children": roots,
+        "bounds": bounds.view(),
     }
-    if low[0] == math.inf:
-        low, high = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
-    root["bounds"] = {
-        "min": [round(v, 6) for v in low],
-        "max": [round(v, 6) for v in high],
-        "size": [round(high[i] - low[i], 6) for i in range(3)],
-        "center": [round((high[i] + low[i]) / 2, 6) for i in range(3)],
-        "exact": exact,
-    }
-    return root
+
+
+class _Bounds:
+    """World-space box around the meshes added; exact while every transform maps axes onto
+    axes (otherwise the box of the transformed corners is larger than the mesh's own)."""
+
+    def __init__(self) -> None:
+        self.low = [math.inf] * 3
+        self.high = [-math.inf] * 3
+        self.exact = True
+
+    def add_mesh(self, glb: Glb, mesh: int, world: Matrix) -> None:
+        self.exact = self.exact and _axis_aligned(world)
+        for primitive in glb.doc["meshes"][mesh].get("primitives", []):
+            box = _position_box(glb, primitive["attributes"]["POSITION"])
+            if box is None:
+                continue
+            lo, hi = box
+            for corner in range(8):
+                point = (
+                    hi[0] if corner & 1 else lo[0],
+                    hi[1] if corner & 2 else lo[1],
+                    hi[2] if corner & 4 else lo[2],
+                )
+                placed = transform_point(world, point)
+                for i in range(3):
+                    self.low[i] = min(self.low[i], placed[i])
+                    self.high[i] = max(self.high[i], placed[i])
+
+    def view(self) -> dict[str, Any]:
+        low, high = self.low, self.high
+        if low[0] == math.inf:
+            low, high = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
+        return {
+            "min": [round(v, 6) for v in low],
+            "max": [round(v, 6) for v in high],
+            "size": [round(high[i] - low[i], 6) for i in range(3)],
+            "center": [round((high[i] + low[i]) / 2, 6) for i in range(3)],
+            "exact": self.exact,
+        }
+
+
+def _position_box(glb: Glb, accessor_index: int) -> tuple[list[float], list[float]] | None:
+    """An accessor's (min, max): as declared, or read from its values; None when empty."""
+    accessor = glb.doc["accessors"][accessor_index]
+    if "min" in accessor and "max" in accessor:
+        return accessor["min"], accessor["max"]
+    values = glb.accessor_values(accessor_index)
+    if not values:
+        return None
+    return [min(v[i] for v in values) for i in range(3)], [
+        max(v[i] for v in values) for i in range(3)
+    ]
 
 
 def node_names(glb: Glb) -> list[str]:
@@ -450,7 +472,7 @@ def build_model(seed: int) -> bytes:
     import random
 
     rng = random.Random(seed)
-    parts: list[tuple[str, tuple[list[Vec3], list[Vec3], list[int]], Vec3, tuple[float, ...]]] = []
+    parts: list[Part] = []
     width = rng.uniform(0.8, 1.2)
     parts.append(("plinth", _box(width, 0.2, width), (0.0, 0.1, 0.0), (0.35, 0.33, 0.3, 1.0)))
     waist = rng.uniform(0.25, 0.4)
@@ -465,36 +487,44 @@ def build_model(seed: int) -> bytes:
     return write_glb(parts)
 
 
-def write_glb(
-    parts: list[tuple[str, tuple[list[Vec3], list[Vec3], list[int]], Vec3, tuple[float, ...]]],
-) -> bytes:
-    doc: dict[str, Any] = {
-        "asset": {"version": "2.0", "generator": "Conjure sandbox"},
-        "scene": 0,
-        "scenes": [{"name": "Scene", "nodes": list(range(len(parts)))}],
-        "nodes": [],
-        "meshes": [],
-        "materials": [],
-        "accessors": [],
-        "bufferViews": [],
-        "buffers": [],
-    }
-    binary = bytearray()
+def write_glb(parts: list[Part]) -> bytes:
+    """A GLB of one mesh node per part."""
+    writer = _GlbWriter(len(parts))
+    for index, part in enumerate(parts):
+        writer.add(index, part)
+    return writer.to_bytes()
 
-    def view(data: bytes, target: int) -> int:
-        nonlocal binary
-        binary += b"\0" * (-len(binary) % 4)
-        doc["bufferViews"].append(
-            {"buffer": 0, "byteOffset": len(binary), "byteLength": len(data), "target": target}
+
+class _GlbWriter:
+    def __init__(self, part_count: int) -> None:
+        self.doc: dict[str, Any] = {
+            "asset": {"version": "2.0", "generator": "Conjure sandbox"},
+            "scene": 0,
+            "scenes": [{"name": "Scene", "nodes": list(range(part_count))}],
+            "nodes": [],
+            "meshes": [],
+            "materials": [],
+            "accessors": [],
+            "bufferViews": [],
+            "buffers": [],
+        }
+        self.binary = bytearray()
+
+    def view(self, data: bytes, target: int) -> int:
+        self.binary += b"\0" * (-len(self.binary) % 4)
+        self.doc["bufferViews"].append(
+            {"buffer": 0, "byteOffset": len(self.binary), "byteLength": len(data), "target": target}
         )
-        binary += data
-        return len(doc["bufferViews"]) - 1
+        self.binary += data
+        return len(self.doc["bufferViews"]) - 1
 
-    for index, (name, (positions, normals, indices), translation, colour) in enumerate(parts):
-        pos_view = view(b"".join(struct.pack("<3f", *p) for p in positions), 34962)
-        nrm_view = view(b"".join(struct.pack("<3f", *n) for n in normals), 34962)
-        idx_view = view(struct.pack(f"<{len(indices)}I", *indices), 34963)
-        accessors = doc["accessors"]
+    def add(self, index: int, part: Part) -> None:
+        name, (positions, normals, indices), translation, colour = part
+        pos_view = self.view(b"".join(struct.pack("<3f", *p) for p in positions), 34962)
+        nrm_view = self.view(b"".join(struct.pack("<3f", *n) for n in normals), 34962)
+        idx_view = self.view(struct.pack(f"<{len(indices)}I", *indices), 34963)
+        accessors = self.doc["accessors"]
+        first = len(accessors)
         accessors.append(
             {
                 "bufferView": pos_view,
@@ -511,22 +541,17 @@ def write_glb(
         accessors.append(
             {"bufferView": idx_view, "componentType": 5125, "count": len(indices), "type": "SCALAR"}
         )
-        doc["materials"].append(
+        self.doc["materials"].append(
             {"name": f"{name}_material", "pbrMetallicRoughness": {"baseColorFactor": list(colour)}}
         )
-        first = len(accessors) - 3
-        doc["meshes"].append(
-            {
-                "name": name,
-                "primitives": [
-                    {
-                        "attributes": {"POSITION": first, "NORMAL": first + 1},
-                        "indices": first + 2,
-                        "material": index,
-                    }
-                ],
-            }
-        )
-        doc["nodes"].append({"name": name, "mesh": index, "translation": list(translation)})
-    doc["buffers"].append({"byteLength": len(binary)})
-    return Glb(doc, bytes(binary)).to_bytes()
+        primitive = {
+            "attributes": {"POSITION": first, "NORMAL": first + 1},
+            "indices": first + 2,
+            "material": index,
+        }
+        self.doc["meshes"].append({"name": name, "primitives": [primitive]})
+        self.doc["nodes"].append({"name": name, "mesh": index, "translation": list(translation)})
+
+    def to_bytes(self) -> bytes:
+        self.doc["buffers"].append({"byteLength": len(self.binary)})
+        return Glb(self.doc, bytes(self.binary)).to_bytes()

@@ -10,17 +10,14 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from .faults import DOWNLOAD_FAULTS, JOB_FAULTS, FaultSet
 from .http import Request, Response, json_response
-from .service import Service
+from .service import Host, Service, authenticated, with_form
 from .state import Account, Timeline, iso_z
 from .validate import Checker, decode_data_url, image_kind
-
-if TYPE_CHECKING:
-    from .server import Sandbox
 
 MODEL_ID = "pixal3d"
 # Price per request in US dollars, by texture size (the seed's price table).
@@ -55,6 +52,15 @@ def _public_host(host: str) -> bool:
     return address.is_global
 
 
+def _gateway_refusal(status: int, message: str) -> Response:
+    """The API gateway's own answer to a missing, unknown or unentitled key."""
+    return json_response(status, {"statusCode": status, "message": message})
+
+
+def _bad_request(message: str) -> Response:
+    return json_response(400, {"error": "Bad Request", "message": message})
+
+
 @dataclass
 class PixazoRequest:
     request_id: str
@@ -77,11 +83,15 @@ class PixazoRequest:
         return "COMPLETED"
 
 
+def _output_path(job: PixazoRequest) -> str:
+    return f"/pixazo/v1/{job.request_id}/output.glb"
+
+
 class PixazoService(Service):
     name = "pixazo"
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
         self.requests: dict[str, PixazoRequest] = {}
         self.router.add("POST", "/pixal3d/v1/pixal3d-request", self._submit)
         self.router.add("POST", "/{api_id}/v1/{operation}", self._unknown_model)
@@ -113,67 +123,66 @@ class PixazoService(Service):
     def not_found(self) -> Response:
         return json_response(404, {"statusCode": 404, "message": "Resource not found"})
 
-    def _auth(self, req: Request) -> Account | Response:
+    def authenticate(self, req: Request) -> Account | Response:
         key = self.credential(req)
         if not key:
-            return json_response(
+            return _gateway_refusal(
                 401,
-                {
-                    "statusCode": 401,
-                    "message": (
-                        "Access denied due to missing subscription key. Make sure to include "
-                        "subscription key when making requests to an API."
-                    ),
-                },
+                "Access denied due to missing subscription key. Make sure to include "
+                "subscription key when making requests to an API.",
             )
         account = self.state.account(self.name, key)
         if account is None:
-            return json_response(
+            return _gateway_refusal(
                 401,
-                {
-                    "statusCode": 401,
-                    "message": (
-                        "Access denied due to invalid subscription key. Make sure to provide a "
-                        "valid key for an active subscription."
-                    ),
-                },
+                "Access denied due to invalid subscription key. Make sure to provide a "
+                "valid key for an active subscription.",
             )
         if account.forbidden:
-            return json_response(
-                403,
-                {
-                    "statusCode": 403,
-                    "message": (
-                        "Access denied: this subscription does not include the requested API."
-                    ),
-                },
+            return _gateway_refusal(
+                403, "Access denied: this subscription does not include the requested API."
             )
         return account
 
-    @staticmethod
-    def _bad_request(message: str) -> Response:
-        return json_response(400, {"error": "Bad Request", "message": message})
+    def unreadable_body(self, req: Request) -> Response:
+        return _bad_request("Request body must be valid JSON.")
+
+    def invalid(self, req: Request, checker: Checker) -> Response:
+        return _bad_request("; ".join(p.text() for p in checker.problems))
 
     # -- routes ----------------------------------------------------------------------------
-    def _unknown_model(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _unknown_model(self, req: Request, account: Account) -> Response:
         api_id = req.params["api_id"]
         return json_response(
             400,
             {"error": "Model not found", "message": f"Model '{api_id}' not found or is disabled"},
         )
 
-    def _submit(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        try:
-            body = req.json()
-        except (ValueError, UnicodeDecodeError):
-            return self._bad_request("Request body must be valid JSON.")
-        checker = Checker(body)
+    @with_form
+    def _submit(self, req: Request, account: Account, checker: Checker) -> Response:
+        image_url, texture_size = self._check_fields(checker)
+        webhook = self._check_webhook(req, checker)
+        if not checker.ok:
+            return self.invalid(req, checker)
+        job = self._charge(account, PRICES[texture_size or 2048], req.faults, image_url or "")
+        if isinstance(job, Response):
+            return job
+        self.host.cdn.publish(
+            _output_path(job),
+            lambda: self.host.models.choose(job.seed_text),
+            "model/gltf-binary",
+            job.faults.subset(DOWNLOAD_FAULTS),
+        )
+        if webhook is not None:
+            threading.Thread(target=self._deliver, args=(job, *webhook), daemon=True).start()
+        polling_url = f"{self.host.url}/pixazo/v2/requests/status/{job.request_id}"
+        return json_response(
+            202, {"request_id": job.request_id, "status": "QUEUED", "polling_url": polling_url}
+        )
+
+    def _check_fields(self, checker: Checker) -> tuple[str | None, int | None]:
+        """The body's fields; returns the image URL and the texture size."""
         image_url = checker.string("image_url", required=True, min_len=1)
         checker.integer("seed")
         checker.integer("resolution", choices=(1024, 1536))
@@ -192,17 +201,25 @@ class PixazoService(Service):
             problem = self._check_image_url(image_url)
             if problem:
                 checker.fail("image_url", problem)
+        return image_url, texture_size
+
+    def _check_webhook(self, req: Request, checker: Checker) -> tuple[str, str] | None:
+        """The webhook headers; returns (URL, mode) when the caller asked for a webhook."""
         webhook = req.header("X-Webhook-URL")
+        if webhook is None:
+            return None
         mode = (req.header("X-Webhook-Mode") or "terminal").lower()
-        if webhook is not None:
-            allowed = ("https://", "http://") if self.sandbox.webhooks_allow_http else ("https://",)
-            if not webhook.startswith(allowed):
-                checker.fail("X-Webhook-URL", "must be an https URL")
-            if mode not in ("terminal", "sync"):
-                checker.fail("X-Webhook-Mode", "must be terminal or sync")
-        if not checker.ok:
-            return self._bad_request("; ".join(p.text() for p in checker.problems))
-        price = PRICES[texture_size or 2048]
+        allowed = ("https://", "http://") if self.host.webhooks_allow_http else ("https://",)
+        if not webhook.startswith(allowed):
+            checker.fail("X-Webhook-URL", "must be an https URL")
+        if mode not in ("terminal", "sync"):
+            checker.fail("X-Webhook-Mode", "must be terminal or sync")
+        return webhook, mode
+
+    def _charge(
+        self, account: Account, price: float, faults: FaultSet, image_url: str
+    ) -> PixazoRequest | Response:
+        """Take the price from the wallet and queue the request, or refuse for the balance."""
         now = self.state.now()
         with self.state.lock:
             if account.balance + 1e-9 < price:
@@ -214,34 +231,22 @@ class PixazoService(Service):
                     },
                 )
             account.balance -= price
-            faults = req.faults.subset(JOB_FAULTS)
-            request_id = f"{MODEL_ID}_{self.state.uuid7()}"
+            job_faults = faults.subset(JOB_FAULTS)
             job = PixazoRequest(
-                request_id,
+                f"{MODEL_ID}_{self.state.uuid7()}",
                 account.key,
-                self.state.timeline("pixazo", faults),
+                self.state.timeline("pixazo", job_faults),
                 self.state.wall(now),
                 price,
-                faults,
-                image_url or "",
+                job_faults,
+                image_url,
             )
-            self.requests[request_id] = job
-        self.sandbox.cdn.publish(
-            f"/pixazo/v1/{request_id}/output.glb",
-            lambda: self.sandbox.models.choose(job.seed_text),
-            "model/gltf-binary",
-            faults.subset(DOWNLOAD_FAULTS),
-        )
-        if webhook is not None:
-            threading.Thread(target=self._deliver, args=(job, webhook, mode), daemon=True).start()
-        polling_url = f"{self.sandbox.url}/pixazo/v2/requests/status/{request_id}"
-        return json_response(
-            202, {"request_id": request_id, "status": "QUEUED", "polling_url": polling_url}
-        )
+            self.requests[job.request_id] = job
+        return job
 
     def _check_image_url(self, url: str) -> str | None:
         if url.startswith("data:"):
-            if not self.sandbox.pixazo_allow_data_uri:
+            if not self.host.pixazo_allow_data_uri:
                 return "must be a publicly accessible URL (data URIs are not accepted)"
             data = decode_data_url(url)
             if data is None or image_kind(data) is None:
@@ -282,7 +287,7 @@ class PixazoService(Service):
             "completed_at": _plain_time(updated) if terminal else None,
         }
         if status == "COMPLETED":
-            url = self.sandbox.cdn.url(f"/pixazo/v1/{job.request_id}/output.glb")
+            url = self.host.cdn.url(_output_path(job))
             view["output"] = {"media_url": [url], "media_type": "model/glb"}
         elif status == "FAILED":
             view["error"] = "Generation failed: the model could not reconstruct the image."
@@ -290,10 +295,8 @@ class PixazoService(Service):
             view["error"] = "Internal error while processing the request."
         return view
 
-    def _status(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _status(self, req: Request, account: Account) -> Response:
         with self.state.lock:
             job = self.requests.get(req.params["request_id"])
         if job is None or job.key != account.key:

@@ -1,4 +1,6 @@
-"""The HTTP server: one origin, one prefix per service, fault injection around every handler."""
+"""The HTTP server: one origin, one prefix per service, fault injection around every handler.
+
+The only module that imports the services; they see the sandbox through ``service.Host``."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .cdn import Cdn
+from .cdn import CdnService
 from .faults import (
     DOWNLOAD_FAULTS,
     FAULT_HEADER,
@@ -25,8 +27,13 @@ from .faults import (
 )
 from .http import JSON_TYPE, Request, Response, json_response
 from .models import ModelLibrary
-from .service import Service
+from .pixazo import PixazoService
+from .results import ResultFiles
+from .service import Host, Service
 from .state import DEFAULT_KEYS, SERVICES, Account, SandboxState
+from .thrixel import ThrixelService
+from .tripo import TripoService
+from .voxelai import VoxelAiService
 
 
 class ControlService(Service):
@@ -34,8 +41,8 @@ class ControlService(Service):
 
     name = "_sandbox"
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
         self.router.add("GET", "/health", self._health)
         self.router.add("POST", "/keys", self._add_key)
         self.router.add("GET", "/keys/{service}/{key}", self._show_key)
@@ -249,11 +256,6 @@ class Sandbox:
         pixazo_allow_data_uri: bool = False,
         webhooks_allow_http: bool = False,
     ) -> None:
-        from .pixazo import PixazoService
-        from .thrixel import ThrixelService
-        from .tripo import TripoService
-        from .voxelai import VoxelAiService
-
         _check_loopback(host)
         self.verbose = verbose
         self.state = SandboxState(speed, seed)
@@ -270,13 +272,13 @@ class Sandbox:
         bound_host, bound_port = self._server.server_address[:2]
         shown = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
         self.url = f"http://{shown}:{bound_port}"
-        self.cdn = Cdn(self)
+        self.cdn = ResultFiles(self.url, self.state)
         self.services: dict[str, Service] = {
             "thrixel": ThrixelService(self),
             "tripo": TripoService(self),
             "pixazo": PixazoService(self),
             "voxelai": VoxelAiService(self),
-            "cdn": self.cdn,
+            "cdn": CdnService(self),
             "_sandbox": ControlService(self),
         }
         self._thread: threading.Thread | None = None

@@ -8,18 +8,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import glb as glb_format
 from .faults import DOWNLOAD_FAULTS, JOB_FAULTS, FaultSet
 from .http import Request, Response, file_response, json_response, parse_multipart
 from .models import glb_to_fbx, glb_to_obj_zip, glb_to_stl, glb_to_usdz, thumbnail
-from .service import Service
+from .service import Host, Service, authenticated, with_form
 from .state import Account, Timeline, iso_z
 from .validate import Checker, decode_data_url
-
-if TYPE_CHECKING:
-    from .server import Sandbox
 
 API = "/api/v1"
 CONCURRENT_JOB_CAP = 3
@@ -65,11 +62,26 @@ CONVERTIBLE = {
 }
 
 
-def _input(kind: str, task: Any, *, image: Any = None, images: Any = None,
-           modification_request: Any = None) -> dict[str, Any]:
+def _input(
+    kind: str,
+    task: Any,
+    *,
+    image: Any = None,
+    images: Any = None,
+    modification_request: Any = None,
+) -> dict[str, Any]:
     """A submission's ``input`` object as ``/info`` shows it."""
-    return {"type": kind, "task": task, "image": image, "images": images,
-            "modification_request": modification_request}
+    return {
+        "type": kind,
+        "task": task,
+        "image": image,
+        "images": images,
+        "modification_request": modification_request,
+    }
+
+
+def _architect_cost(model: str | None) -> int:
+    return COSTS["architect-balanced" if model == "architect-balanced" else "architect"]
 
 
 @dataclass
@@ -136,6 +148,44 @@ class Submission:
         return sandbox_wall(self.timeline.end)
 
 
+@dataclass
+class Plan:
+    """What one submit route asks for, once its fields are checked."""
+
+    phase: int
+    operation: str
+    model: str
+    input: dict[str, Any]
+    cost: int
+    # Builds the model when its GLB is first needed (edits read the parent's GLB).
+    produce: Callable[[], bytes]
+    parent: Submission | None = None
+    project_id: str | None = None
+    adaptive: bool = False
+    kind: str = "thrixel"  # the timing profile of the job
+    focus: list[str] | None = None
+
+
+def _check_detailer_options(checker: Checker) -> tuple[str | None, list[str] | None]:
+    """The detailer's own fields; returns its prompt and focus node names."""
+    checker.string("image")
+    checker.string("mesh")
+    prompt = checker.string("prompt")
+    checker.integer("seed", low=0, high=999_999)
+    # The docs list 512-2048 and the live service 2048/4096; both sets are accepted.
+    checker.integer("texture_size", choices=(512, 768, 1024, 2048, 4096))
+    checker.integer("decimation_target", low=10_000, high=500_000)
+    checker.boolean("preserve_parts")
+    focus = checker.string_list("focus_on_node_names")
+    checker.integer("adherence_level", low=0, high=20)
+    checker.string("reference_image_id")
+    checker.integer("control_mesh_voxelize_res", low=256, high=2048)
+    checker.string("pipeline_type", choices=("1024_cascade", "1536_cascade"))
+    checker.integer("control_mesh_ss_lat_noise_t0idx", low=0, high=12)
+    checker.string("focus_mode", choices=("latent", "sparse_structure"))
+    return prompt, focus
+
+
 def _validation_error(checker: Checker) -> Response:
     detail = [
         {"loc": ["body", p.field] if p.field else ["body"], "msg": p.message, "type": p.kind}
@@ -148,11 +198,76 @@ def _detail(status: int, message: str, headers: list[tuple[str, str]] | None = N
     return json_response(status, {"detail": message}, headers)
 
 
+PlanRule = Callable[["ThrixelService", Checker, Account], "Plan | None"]
+
+
+def _submit_route(rule: PlanRule) -> Callable[[ThrixelService, Request], Response]:
+    """A submit route: authenticate, read the body, let ``rule`` check the route's fields and
+    plan the job, then answer 422 with every problem found, or admit and queue the job."""
+
+    @with_form
+    def submit(
+        service: ThrixelService, req: Request, account: Account, checker: Checker
+    ) -> Response:
+        plan = rule(service, checker, account)
+        if plan is None or not checker.ok:
+            return service.invalid(req, checker)
+        return service._create(req, account, plan)
+
+    return submit
+
+
+SubmissionHandler = Callable[["ThrixelService", Request, Submission], Response]
+
+
+def _submission_route(handler: SubmissionHandler) -> Callable[[ThrixelService, Request], Response]:
+    """A route on one submission by id, open to any caller (the id is the secret)."""
+
+    def route(service: ThrixelService, req: Request) -> Response:
+        sub = service._get(req.params["sid"])
+        if sub is None:
+            return _detail(404, "Submission not found")
+        return handler(service, req, sub)
+
+    return route
+
+
+def _own_submission_route(
+    handler: SubmissionHandler,
+) -> Callable[[ThrixelService, Request], Response]:
+    """A route that changes one submission: only its owner finds it."""
+
+    @authenticated
+    def route(service: ThrixelService, req: Request, account: Account) -> Response:
+        sub = service._get(req.params["sid"])
+        if sub is None or sub.key != account.key:
+            return _detail(404, "Submission not found")
+        return handler(service, req, sub)
+
+    return route
+
+
+ProjectHandler = Callable[["ThrixelService", Request, dict[str, Any]], Response]
+
+
+def _project_route(handler: ProjectHandler) -> Callable[[ThrixelService, Request], Response]:
+    """A route on one of the caller's projects; another caller's is not found."""
+
+    @authenticated
+    def route(service: ThrixelService, req: Request, account: Account) -> Response:
+        project = service.projects.get(req.params["project_id"])
+        if project is None or project["_key"] != account.key:
+            return _detail(404, "Project not found")
+        return handler(service, req, project)
+
+    return route
+
+
 class ThrixelService(Service):
     name = "thrixel"
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
         self.submissions: dict[str, Submission] = {}
         self.conversions: dict[str, Conversion] = {}
         self.projects: dict[str, dict[str, Any]] = {}
@@ -166,7 +281,7 @@ class ThrixelService(Service):
         r.add("POST", API + "/detailer/submit", self._submit_detailer)
         r.add("POST", API + "/phase5/submit", self._submit_upload)
         r.add("GET", API + "/usage", self._usage)
-        r.add("GET", API + "/validate", self._validate)
+        r.add("GET", API + "/validate", self._validate_key)
         r.add("GET", API + "/tiers", self._tiers)
         r.add("GET", API + "/submissions", self._list_submissions)
         r.add("GET", API + "/submissions/active", self._active_submissions)
@@ -195,7 +310,7 @@ class ThrixelService(Service):
         return _detail(500, "Internal Server Error")
 
     # -- helpers ---------------------------------------------------------------------------
-    def _auth(self, req: Request) -> Account | Response:
+    def authenticate(self, req: Request) -> Account | Response:
         token = req.bearer()
         if token is None:
             return _detail(401, "Missing API key. Send 'Authorization: Bearer sk-thrixel-...'.")
@@ -206,11 +321,16 @@ class ThrixelService(Service):
             return _detail(403, "This API key has been revoked.")
         return account
 
-    def _json_body(self, req: Request) -> Any:
+    def read_form(self, req: Request) -> Checker:
+        # A body that is not JSON is one more problem in the 422 list.
         try:
-            return req.json()
-        except (ValueError, UnicodeDecodeError):
-            return None
+            body = req.json()
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+            body = None
+        return Checker(body)
+
+    def invalid(self, req: Request, checker: Checker) -> Response:
+        return _validation_error(checker)
 
     def _get(self, sid: str) -> Submission | None:
         with self.state.lock:
@@ -295,63 +415,79 @@ class ThrixelService(Service):
             return None
         return parent
 
-    def _create(
-        self,
-        req: Request,
-        account: Account,
-        *,
-        phase: int,
-        operation: str,
-        model: str,
-        input_: dict[str, Any],
-        parent: Submission | None,
-        project_id: str | None,
-        adaptive: bool,
-        cost: int,
-        produce: Callable[[], bytes],
-        kind: str = "thrixel",
-        focus: list[str] | None = None,
-    ) -> Response:
+    def _create(self, req: Request, account: Account, plan: Plan) -> Response:
+        """Admit a checked submission, charge it and queue its job."""
         now = self.state.now()
         with self.state.lock:
-            refusal = self._admit(account, cost, now)
+            refusal = self._admit(account, plan.cost, now)
             if refusal is not None:
                 return refusal
-            account.balance -= cost
+            account.balance -= plan.cost
             if account.monthly_runs_left is not None:
                 account.monthly_runs_left -= 1
             faults = req.faults.subset(JOB_FAULTS)
-            sid = self.state.uuid()
-            sub = Submission(
-                submission_id=sid,
-                key=account.key,
-                phase=phase,
-                operation=operation,
-                model=model,
-                input=input_,
-                parent_id=parent.submission_id if parent else None,
-                project_id=project_id if project_id else (parent.project_id if parent else None),
-                adaptive_thinking=adaptive,
-                timeline=self.state.timeline(kind, faults),
-                created_wall=self.state.wall(now),
-                cost=cost,
-                faults=faults,
-                produce=produce,
-                full_build=self.state.speed.thrixel_full_build,
-                focus=focus,
+            timeline = self.state.timeline(plan.kind, faults)
+            sub = self._record(
+                account, plan, timeline, faults, self.state.speed.thrixel_full_build, now
             )
-            self.submissions[sid] = sub
         return json_response(
             200,
-            {"submission_id": sid, "status": "queued", "created_at": iso_z(sub.created_wall)},
+            {
+                "submission_id": sub.submission_id,
+                "status": "queued",
+                "created_at": iso_z(sub.created_wall),
+            },
         )
 
-    # -- submissions -----------------------------------------------------------------------
-    def _submit_create(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        checker = Checker(self._json_body(req))
+    def _record(
+        self,
+        account: Account,
+        plan: Plan,
+        timeline: Timeline,
+        faults: FaultSet,
+        full_build: float,
+        now: float,
+    ) -> Submission:
+        """Store a new submission; the caller holds the state lock."""
+        parent = plan.parent
+        sub = Submission(
+            submission_id=self.state.uuid(),
+            key=account.key,
+            phase=plan.phase,
+            operation=plan.operation,
+            model=plan.model,
+            input=plan.input,
+            parent_id=parent.submission_id if parent else None,
+            project_id=plan.project_id or (parent.project_id if parent else None),
+            adaptive_thinking=plan.adaptive,
+            timeline=timeline,
+            created_wall=self.state.wall(now),
+            cost=plan.cost,
+            faults=faults,
+            produce=plan.produce,
+            full_build=full_build,
+            focus=plan.focus,
+        )
+        self.submissions[sub.submission_id] = sub
+        return sub
+
+    def _generated(self, seed_text: str) -> Callable[[], bytes]:
+        """A new model, chosen when the submission's GLB is first needed."""
+        return lambda: self.host.models.choose(seed_text)
+
+    def _check_focus(
+        self, checker: Checker, parent: Submission | None, focus: list[str] | None
+    ) -> None:
+        if parent is None or not focus:
+            return
+        known = set(glb_format.node_names(glb_format.Glb.parse(parent.glb())))
+        missing = [name for name in focus if name not in known]
+        if missing:
+            checker.fail("focus_on_node_names", f"unknown node names: {', '.join(missing)}")
+
+    # -- submissions: each route's fields, and the job it asks for -------------------------
+    @_submit_route
+    def _submit_create(self, checker: Checker, account: Account) -> Plan | None:
         task = checker.string("task")
         image = checker.string("image")
         images = checker.string_list("images", max_items=MAX_IMAGES)
@@ -366,29 +502,20 @@ class ThrixelService(Service):
             self._check_images(checker, "image", [image])
         if images:
             self._check_images(checker, "images", images)
-        if not checker.ok:
-            return _validation_error(checker)
         input_type = "images" if images else "image" if image else "text"
-        seed_text = task or image or "|".join(images or [])
-        return self._create(
-            req,
-            account,
+        return Plan(
             phase=1,
             operation="architect",
             model=model or "thrixel+",
-            input_=_input(input_type, task, image=image, images=images),
-            parent=None,
+            input=_input(input_type, task, image=image, images=images),
+            cost=_architect_cost(model),
+            produce=self._generated(task or image or "|".join(images or [])),
             project_id=project_id,
             adaptive=bool(adaptive),
-            cost=COSTS["architect-balanced" if model == "architect-balanced" else "architect"],
-            produce=lambda: self.sandbox.models.choose(seed_text),
         )
 
-    def _submit_architect(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        checker = Checker(self._json_body(req))
+    @_submit_route
+    def _submit_architect(self, checker: Checker, account: Account) -> Plan | None:
         task = checker.string("task", required=True, min_len=1)
         model = checker.string("model", choices=("architect-plus", "architect-balanced"))
         images = checker.string_list("images", max_items=MAX_IMAGES)
@@ -399,28 +526,19 @@ class ThrixelService(Service):
         adaptive = checker.boolean("adaptive_thinking")
         if images:
             self._check_images(checker, "images", images)
-        if not checker.ok:
-            return _validation_error(checker)
-        prompt = task or ""
-        return self._create(
-            req,
-            account,
+        return Plan(
             phase=1,
             operation="architect",
             model=model or "architect-plus",
-            input_=_input("images" if images else "text", task, images=images),
-            parent=None,
+            input=_input("images" if images else "text", task, images=images),
+            cost=_architect_cost(model),
+            produce=self._generated(task or ""),
             project_id=project_id,
             adaptive=bool(adaptive),
-            cost=COSTS["architect-balanced" if model == "architect-balanced" else "architect"],
-            produce=lambda: self.sandbox.models.choose(prompt),
         )
 
-    def _submit_sculptor(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        checker = Checker(self._json_body(req))
+    @_submit_route
+    def _submit_sculptor(self, checker: Checker, account: Account) -> Plan | None:
         task = checker.string("task")
         images = checker.string_list("images", max_items=1)
         checker.string("reference_image_id")
@@ -433,57 +551,42 @@ class ThrixelService(Service):
             checker.fail("task", "a prompt, an image or a reference image is required")
         if images:
             self._check_images(checker, "images", images)
-        if not checker.ok:
-            return _validation_error(checker)
-        seed_text = task or "|".join(images or [])
-        return self._create(
-            req,
-            account,
+        return Plan(
             phase=1,
             operation="sculptor",
             model="sculptor",
-            input_=_input("image" if images else "text", task, images=images),
-            parent=None,
-            project_id=project_id,
-            adaptive=False,
+            input=_input("image" if images else "text", task, images=images),
             cost=COSTS["sculptor"],
-            produce=lambda: self.sandbox.models.choose(seed_text),
+            produce=self._generated(task or "|".join(images or [])),
+            project_id=project_id,
             kind="thrixel-gpu",
         )
 
-    def _submit_autofix(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        checker = Checker(self._json_body(req))
+    @_submit_route
+    def _submit_autofix(self, checker: Checker, account: Account) -> Plan | None:
         parent = self._parent(checker, account)
         project_id = self._check_project(checker, account)
         adaptive = checker.boolean("adaptive_thinking")
-        if parent is not None and parent.phase not in (1, 2):
+        if parent is None:
+            return None
+        if parent.phase not in (1, 2):
             checker.fail(
                 "parent_submission_id", "auto-refine needs a Phase 1 or Phase 2 submission"
             )
-        if not checker.ok or parent is None:
-            return _validation_error(checker)
-        return self._create(
-            req,
-            account,
+        return Plan(
             phase=2,
             operation="autofix",
             model=parent.model,
-            input_=_input("refine", parent.input.get("task")),
+            input=_input("refine", parent.input.get("task")),
+            cost=COSTS["autofix"],
+            produce=lambda: glb_format.edit(parent.glb(), None, 0.96),
             parent=parent,
             project_id=project_id,
             adaptive=bool(adaptive),
-            cost=COSTS["autofix"],
-            produce=lambda: glb_format.edit(parent.glb(), None, 0.96),
         )
 
-    def _submit_edit(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        checker = Checker(self._json_body(req))
+    @_submit_route
+    def _submit_edit(self, checker: Checker, account: Account) -> Plan | None:
         parent = self._parent(checker, account)
         request_text = checker.string("modification_request", required=True, min_len=1)
         focus = checker.string_list("focus_on_node_names")
@@ -491,97 +594,89 @@ class ThrixelService(Service):
         adaptive = checker.boolean("adaptive_thinking")
         if parent is not None and parent.phase == 4:
             checker.fail("parent_submission_id", "a detailed (Phase 4) model cannot be edited")
-        if parent is not None and focus:
-            known = set(glb_format.node_names(glb_format.Glb.parse(parent.glb())))
-            missing = [name for name in focus if name not in known]
-            if missing:
-                checker.fail("focus_on_node_names", f"unknown node names: {', '.join(missing)}")
-        if not checker.ok or parent is None:
-            return _validation_error(checker)
-        return self._create(
-            req,
-            account,
+        self._check_focus(checker, parent, focus)
+        if parent is None:
+            return None
+        return Plan(
             phase=3,
             operation="edit",
             model=parent.model,
-            input_=_input("edit", parent.input.get("task"), modification_request=request_text),
+            input=_input("edit", parent.input.get("task"), modification_request=request_text),
+            cost=COSTS["edit"],
+            produce=lambda: glb_format.edit(parent.glb(), focus or None, 1.15),
             parent=parent,
             project_id=project_id,
             adaptive=bool(adaptive),
-            cost=COSTS["edit"],
-            produce=lambda: glb_format.edit(parent.glb(), focus or None, 1.15),
             focus=focus or None,
         )
 
-    def _submit_detailer(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        checker = Checker(self._json_body(req))
+    @_submit_route
+    def _submit_detailer(self, checker: Checker, account: Account) -> Plan | None:
         parent = self._parent(checker, account)
-        checker.string("image")
-        checker.string("mesh")
-        prompt = checker.string("prompt")
-        checker.integer("seed", low=0, high=999_999)
-        # The docs list 512-2048 and the live service 2048/4096; both sets are accepted.
-        checker.integer("texture_size", choices=(512, 768, 1024, 2048, 4096))
-        checker.integer("decimation_target", low=10_000, high=500_000)
-        checker.boolean("preserve_parts")
-        focus = checker.string_list("focus_on_node_names")
-        checker.integer("adherence_level", low=0, high=20)
-        checker.string("reference_image_id")
-        checker.integer("control_mesh_voxelize_res", low=256, high=2048)
-        checker.string("pipeline_type", choices=("1024_cascade", "1536_cascade"))
-        checker.integer("control_mesh_ss_lat_noise_t0idx", low=0, high=12)
-        checker.string("focus_mode", choices=("latent", "sparse_structure"))
+        prompt, focus = _check_detailer_options(checker)
         project_id = self._check_project(checker, account)
         if checker.has("image"):
             self._check_images(checker, "image", [str(checker.body["image"])])
-        if parent is not None and focus:
-            known = set(glb_format.node_names(glb_format.Glb.parse(parent.glb())))
-            missing = [name for name in focus if name not in known]
-            if missing:
-                checker.fail("focus_on_node_names", f"unknown node names: {', '.join(missing)}")
-        if not checker.ok or parent is None:
-            return _validation_error(checker)
-        return self._create(
-            req,
-            account,
+        self._check_focus(checker, parent, focus)
+        if parent is None:
+            return None
+        request = {"mode": "detailer", "prompt": prompt, "parent_task": parent.input.get("task")}
+        return Plan(
             phase=4,
             operation="detailer",
             model="detailer",
-            input_=_input("detail", json.dumps(
-                {"mode": "detailer", "prompt": prompt, "parent_task": parent.input.get("task")})),
-            parent=parent,
-            project_id=project_id,
-            adaptive=False,
+            input=_input("detail", json.dumps(request)),
             cost=COSTS["detailer"],
             produce=lambda: glb_format.edit(parent.glb(), focus or None, 1.05),
+            parent=parent,
+            project_id=project_id,
             kind="thrixel-gpu",
             focus=focus or None,
         )
 
-    def _submit_upload(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _submit_upload(self, req: Request, account: Account) -> Response:
+        """Phase 5: a GLB of the caller's own, complete at once and free."""
+        form = self._read_upload(req, account)
+        if isinstance(form, Response):
+            return form
+        task, project_id, filename, data = form
+        plan = Plan(
+            phase=5,
+            operation="upload",
+            model="upload",
+            input=_input("upload", task),
+            cost=0,
+            produce=lambda: data,
+            project_id=project_id,
+        )
+        now = self.state.now()
+        with self.state.lock:
+            faults = req.faults.subset(DOWNLOAD_FAULTS)
+            sub = self._record(account, plan, Timeline(now, 0.0, 0.0), faults, 0.0, now)
+        return json_response(
+            200,
+            {
+                "submission_id": sub.submission_id,
+                "status": "completed",
+                "original_filename": filename,
+                "file_size_bytes": len(data),
+                "created_at": iso_z(sub.created_wall),
+            },
+        )
+
+    def _read_upload(
+        self, req: Request, account: Account
+    ) -> tuple[str | None, str | None, str | None, bytes] | Response:
+        """The upload form's (task, project id, file name, GLB bytes), or the refusal."""
         # Refuse an oversized upload before reading it into memory.
         if req.content_length > UPLOAD_LIMIT + 64 * 1024:
             req.discard_body()
             return _detail(413, "glb_file is larger than 100 MB.")
         if req.content_type() != "multipart/form-data":
-            return json_response(
-                422,
-                {
-                    "detail": [
-                        {
-                            "loc": ["body", "glb_file"],
-                            "msg": "multipart/form-data with a glb_file is required",
-                            "type": "missing",
-                        }
-                    ]
-                },
-            )
+            checker = Checker({})
+            checker.fail("glb_file", "multipart/form-data with a glb_file is required", "missing")
+            return _validation_error(checker)
         try:
             fields = parse_multipart(req.body, req.header("Content-Type") or "")
         except ValueError as exc:
@@ -603,44 +698,7 @@ class ThrixelService(Service):
             glb_format.Glb.parse(data)
         except glb_format.GlbError as exc:
             return _detail(400, f"glb_file is not a valid GLB: {exc}")
-        now = self.state.now()
-        with self.state.lock:
-            sid = self.state.uuid()
-            timeline = Timeline(now, 0.0, 0.0)
-            sub = Submission(
-                submission_id=sid,
-                key=account.key,
-                phase=5,
-                operation="upload",
-                model="upload",
-                input={
-                    "type": "upload",
-                    "task": task,
-                    "image": None,
-                    "images": None,
-                    "modification_request": None,
-                },
-                parent_id=None,
-                project_id=project_id,
-                adaptive_thinking=False,
-                timeline=timeline,
-                created_wall=self.state.wall(now),
-                cost=0,
-                faults=req.faults.subset(DOWNLOAD_FAULTS),
-                produce=lambda: data,
-                full_build=0.0,
-            )
-            self.submissions[sid] = sub
-        return json_response(
-            200,
-            {
-                "submission_id": sid,
-                "status": "completed",
-                "original_filename": filename,
-                "file_size_bytes": len(data),
-                "created_at": iso_z(sub.created_wall),
-            },
-        )
+        return task, project_id, filename, data
 
     # -- progress --------------------------------------------------------------------------
     def _info_payload(self, sub: Submission, now: float) -> dict[str, Any]:
@@ -689,18 +747,14 @@ class ThrixelService(Service):
     def _full_pending(self, sub: Submission, now: float) -> bool:
         return now < sub.timeline.end + sub.full_build
 
-    def _info(self, req: Request) -> Response:
-        sub = self._get(req.params["sid"])
-        if sub is None:
-            return _detail(404, "Submission not found")
+    @_submission_route
+    def _info(self, req: Request, sub: Submission) -> Response:
         now = self.state.now()
         self._settle(sub, now)
         return json_response(200, self._info_payload(sub, now))
 
-    def _stream(self, req: Request) -> Response:
-        sub = self._get(req.params["sid"])
-        if sub is None:
-            return _detail(404, "Submission not found")
+    @_submission_route
+    def _stream(self, req: Request, sub: Submission) -> Response:
         return Response(200, content_type="text/event-stream", stream=self._events(sub))
 
     def _events(self, sub: Submission) -> Iterator[bytes]:
@@ -752,13 +806,8 @@ class ThrixelService(Service):
                 return
             time.sleep(speed.sse_tick)
 
-    def _cancel(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        sub = self._get(req.params["sid"])
-        if sub is None or sub.key != account.key:
-            return _detail(404, "Submission not found")
+    @_own_submission_route
+    def _cancel(self, req: Request, sub: Submission) -> Response:
         now = self.state.now()
         with self.state.lock:
             status = sub.status(now)
@@ -772,10 +821,8 @@ class ThrixelService(Service):
         return json_response(200, {"cancelled": False, "status": status})
 
     # -- results ---------------------------------------------------------------------------
-    def _download(self, req: Request) -> Response:
-        sub = self._get(req.params["sid"])
-        if sub is None:
-            return _detail(404, "Submission not found")
+    @_submission_route
+    def _download(self, req: Request, sub: Submission) -> Response:
         fmt = req.query.get("format", "glb").lower()
         now = self.state.now()
         status = sub.status(now)
@@ -839,7 +886,7 @@ class ThrixelService(Service):
     def _conversion_payload(self, conversion: Conversion, now: float) -> dict[str, Any]:
         stage = conversion.timeline.stage(now)
         status = {"queued": "queued", "running": "processing"}.get(stage, "ready")
-        base = f"{self.sandbox.url}/thrixel{API}"
+        base = f"{self.host.url}/thrixel{API}"
         return {
             "job_id": conversion.job_id,
             "submission_id": conversion.submission_id,
@@ -855,7 +902,7 @@ class ThrixelService(Service):
         }
 
     def _convert(self, req: Request) -> Response:
-        checker = Checker(self._json_body(req))
+        checker = self.read_form(req)
         sid = checker.string("submission_id", required=True)
         fmt = checker.string("format", required=True, choices=tuple(CONVERTIBLE))
         force = checker.boolean("force")
@@ -876,23 +923,16 @@ class ThrixelService(Service):
             return _detail(404, "Conversion job not found")
         return json_response(200, self._conversion_payload(conversion, self.state.now()))
 
-    def _hierarchy(self, req: Request) -> Response:
-        sub = self._get(req.params["sid"])
-        if sub is None:
-            return _detail(404, "Submission not found")
+    @_submission_route
+    def _hierarchy(self, req: Request, sub: Submission) -> Response:
         status = sub.status(self.state.now())
         if status != "completed":
             return _detail(409, f"The model is not ready yet (status: {status}).")
         return json_response(200, glb_format.hierarchy(glb_format.Glb.parse(sub.glb())))
 
-    def _nickname(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        sub = self._get(req.params["sid"])
-        if sub is None or sub.key != account.key:
-            return _detail(404, "Submission not found")
-        checker = Checker(self._json_body(req))
+    @_own_submission_route
+    def _nickname(self, req: Request, sub: Submission) -> Response:
+        checker = self.read_form(req)
         nickname = checker.string("nickname", required=True, max_len=255)
         if not checker.ok:
             return _validation_error(checker)
@@ -900,10 +940,8 @@ class ThrixelService(Service):
         return json_response(200, {"submission_id": sub.submission_id, "nickname": nickname})
 
     # -- account ---------------------------------------------------------------------------
-    def _usage(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _usage(self, req: Request, account: Account) -> Response:
         now = self.state.now()
         with self.state.lock:
             mine = [s for s in self.submissions.values() if s.key == account.key]
@@ -936,10 +974,8 @@ class ThrixelService(Service):
                 },
             )
 
-    def _validate(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _validate_key(self, req: Request, account: Account) -> Response:
         return json_response(200, {"valid": True, "name": "Sandbox user", "role": "member"})
 
     def _tiers(self, req: Request) -> Response:
@@ -972,10 +1008,8 @@ class ThrixelService(Service):
             "prompt": sub.input.get("task"),
         }
 
-    def _list_submissions(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _list_submissions(self, req: Request, account: Account) -> Response:
         now = self.state.now()
         try:
             limit = int(req.query.get("limit", "50"))
@@ -990,10 +1024,8 @@ class ThrixelService(Service):
                 items = [i for i in items if str(i[name]) == req.query[name]]
         return json_response(200, {"submissions": items[: max(0, limit)]})
 
-    def _active_submissions(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _active_submissions(self, req: Request, account: Account) -> Response:
         now = self.state.now()
         with self.state.lock:
             active = [
@@ -1027,10 +1059,8 @@ class ThrixelService(Service):
         )
         return view
 
-    def _list_projects(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _list_projects(self, req: Request, account: Account) -> Response:
         include_archived = req.query.get("include_archived", "false").lower() == "true"
         with self.state.lock:
             projects = [
@@ -1040,11 +1070,8 @@ class ThrixelService(Service):
             ]
         return json_response(200, {"projects": projects, "count": len(projects)})
 
-    def _create_project(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        checker = Checker(self._json_body(req))
+    @with_form
+    def _create_project(self, req: Request, account: Account, checker: Checker) -> Response:
         name = checker.string("name", required=True, min_len=1, max_len=255)
         description = checker.string("description", max_len=2000)
         if not checker.ok:
@@ -1063,20 +1090,8 @@ class ThrixelService(Service):
             self.projects[str(project["id"])] = project
             return json_response(201, self._project_view(project))
 
-    def _own_project(self, req: Request) -> tuple[Account, dict[str, Any]] | Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        project = self.projects.get(req.params["project_id"])
-        if project is None or project["_key"] != account.key:
-            return _detail(404, "Project not found")
-        return account, project
-
-    def _get_project(self, req: Request) -> Response:
-        found = self._own_project(req)
-        if isinstance(found, Response):
-            return found
-        _, project = found
+    @_project_route
+    def _get_project(self, req: Request, project: dict[str, Any]) -> Response:
         now = self.state.now()
         view = self._project_view(project)
         view["submissions"] = [
@@ -1086,12 +1101,9 @@ class ThrixelService(Service):
         ]
         return json_response(200, view)
 
-    def _update_project(self, req: Request) -> Response:
-        found = self._own_project(req)
-        if isinstance(found, Response):
-            return found
-        _, project = found
-        checker = Checker(self._json_body(req))
+    @_project_route
+    def _update_project(self, req: Request, project: dict[str, Any]) -> Response:
+        checker = self.read_form(req)
         name = checker.string("name", min_len=1, max_len=255)
         description = checker.string("description", max_len=2000)
         if checker.ok and name is None and description is None:
@@ -1106,11 +1118,8 @@ class ThrixelService(Service):
             project["updated_at"] = iso_z(self.state.wall())
             return json_response(200, self._project_view(project))
 
-    def _delete_project(self, req: Request) -> Response:
-        found = self._own_project(req)
-        if isinstance(found, Response):
-            return found
-        _, project = found
+    @_project_route
+    def _delete_project(self, req: Request, project: dict[str, Any]) -> Response:
         with self.state.lock:
             del self.projects[project["id"]]
         return json_response(200, {"deleted": True, "id": project["id"]})

@@ -49,6 +49,12 @@ class Checker:
             return _MISSING
         return value
 
+    def _in_range(self, field: str, value: float, low: float | None, high: float | None) -> bool:
+        if (low is not None and value < low) or (high is not None and value > high):
+            self.fail(field, f"must be between {low} and {high}")
+            return False
+        return True
+
     def string(
         self,
         field: str,
@@ -111,8 +117,7 @@ class Checker:
             if value not in allowed:
                 self.fail(field, f"must be one of {', '.join(str(c) for c in allowed)}")
                 return None
-        if (low is not None and value < low) or (high is not None and value > high):
-            self.fail(field, f"must be between {low} and {high}")
+        if not self._in_range(field, value, low, high):
             return None
         return value
 
@@ -130,8 +135,7 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(field, "must be a number", "type_error")
             return None
-        if (low is not None and value < low) or (high is not None and value > high):
-            self.fail(field, f"must be between {low} and {high}")
+        if not self._in_range(field, value, low, high):
             return None
         return float(value)
 

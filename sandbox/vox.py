@@ -102,6 +102,10 @@ def _median_cut(
     return {colour: slot for slot, box in enumerate(boxes) for colour in box}
 
 
+Cell = tuple[int, int]  # (x, z) on the picture plane
+RGB = tuple[int, int, int]
+
+
 def voxelize(
     image: Image,
     voxel_size: int = 32,
@@ -110,6 +114,30 @@ def voxelize(
     color: str = "surface",
     palette_size: int = 32,
 ) -> bytes:
+    cells, gx, gz = _sample_subject(image, voxel_size)
+    max_half = max(1, (voxel_size - 1) // 4)
+    half = _half_thickness(cells, gx + gz, max_half)
+    colours = {cell: _column_colour(cells, cell, color, texturing) for cell in cells}
+    slot_of, palette = _palette(colours, palette_size)
+    centre = max_half
+    out = bytearray()
+    for (x, z), h_col in half.items():
+        index = slot_of[colours[(x, z)]]
+        neighbours = [half.get(k, -1) for k in ((x - 1, z), (x + 1, z), (x, z - 1), (x, z + 1))]
+        covered = min(neighbours)
+        for t in range(h_col + 1):
+            # A voxel is on the surface when it ends its column or a neighbour column is thinner.
+            if not fill and t < h_col and t <= covered:
+                continue
+            out += bytes((x, centre + t, z, index))
+            if t:
+                out += bytes((x, centre - t, z, index))
+    return write_vox((gx, 2 * max_half + 1, gz), bytes(out), palette)
+
+
+def _sample_subject(image: Image, voxel_size: int) -> tuple[dict[Cell, RGB], int, int]:
+    """The subject's colours on an X/Z grid at most ``voxel_size`` wide and high (z = 0 is the
+    picture's bottom row); returns the cells and the grid's width and height."""
     mask = _subject_mask(image)
     w = image.width
     xs = [i % w for i, m in enumerate(mask) if m]
@@ -121,9 +149,7 @@ def voxelize(
     scale = voxel_size / max(box_w, box_h)
     gx = max(1, min(voxel_size, round(box_w * scale)))
     gz = max(1, min(voxel_size, round(box_h * scale)))
-
-    # Sample the subject onto the X/Z grid (z = 0 is the picture's bottom row).
-    cells: dict[tuple[int, int], tuple[int, int, int]] = {}
+    cells: dict[Cell, RGB] = {}
     for z in range(gz):
         row = top + min(box_h - 1, int((gz - 1 - z + 0.5) / scale))
         for x in range(gx):
@@ -131,60 +157,52 @@ def voxelize(
             if mask[row * w + col]:
                 r, g, b, _ = image.pixel(col, row)
                 cells[(x, z)] = (r, g, b)
+    return cells, gx, gz
 
-    # Distance to the outline (city-block, two passes) sets the half-thickness of each column.
-    far = gx + gz
+
+def _half_thickness(cells: dict[Cell, RGB], far: int, max_half: int) -> dict[Cell, int]:
+    """Distance to the outline (city-block, two passes) sets the half-thickness of each column."""
     dist = {key: far for key in cells}
     for x, z in sorted(cells):
         dist[(x, z)] = min(dist[(x, z)], dist.get((x - 1, z), 0) + 1, dist.get((x, z - 1), 0) + 1)
     for x, z in sorted(cells, reverse=True):
         dist[(x, z)] = min(dist[(x, z)], dist.get((x + 1, z), 0) + 1, dist.get((x, z + 1), 0) + 1)
-    max_half = max(1, (voxel_size - 1) // 4)
-    half = {key: min(max_half, d - 1) for key, d in dist.items()}
-    gy = 2 * max_half + 1
-    centre = max_half
+    return {key: min(max_half, d - 1) for key, d in dist.items()}
 
-    colours: dict[tuple[int, int], tuple[int, int, int]] = {}
-    for (x, z), rgb in cells.items():
-        if color == "vertex":
-            # Vertex colouring blends each column with its neighbours, as interpolated
-            # per-vertex colours would.
-            around = [
-                cells[k]
-                for k in ((x + dx, z + dz) for dx in (-1, 0, 1) for dz in (-1, 0, 1))
-                if k in cells
-            ]
-            rgb = tuple(sum(c[i] for c in around) // len(around) for i in range(3))  # type: ignore[assignment]
-        if texturing == "gray":
-            luminance = (rgb[0] * 299 + rgb[1] * 587 + rgb[2] * 114) // 1000
-            rgb = (luminance, luminance, luminance)
-        colours[(x, z)] = rgb
 
-    counts: dict[tuple[int, int, int], int] = {}
+def _column_colour(cells: dict[Cell, RGB], cell: Cell, color: str, texturing: str) -> RGB:
+    rgb = cells[cell]
+    if color == "vertex":
+        # Vertex colouring blends each column with its neighbours, as interpolated
+        # per-vertex colours would.
+        x, z = cell
+        around = [
+            cells[k]
+            for k in ((x + dx, z + dz) for dx in (-1, 0, 1) for dz in (-1, 0, 1))
+            if k in cells
+        ]
+        rgb = tuple(sum(c[i] for c in around) // len(around) for i in range(3))  # type: ignore[assignment]
+    if texturing == "gray":
+        luminance = (rgb[0] * 299 + rgb[1] * 587 + rgb[2] * 114) // 1000
+        rgb = (luminance, luminance, luminance)
+    return rgb
+
+
+def _palette(colours: dict[Cell, RGB], palette_size: int) -> tuple[dict[RGB, int], list[RGB]]:
+    """At most ``palette_size`` (and 255) colours, each the weighted mean of the colours it
+    stands for; returns colour -> .vox colour index (from 1), and the palette."""
+    counts: dict[RGB, int] = {}
     for rgb in colours.values():
         counts[rgb] = counts.get(rgb, 0) + 1
     slots = _median_cut(counts, min(palette_size, 255))
-    members: dict[int, list[tuple[tuple[int, int, int], int]]] = {}
+    members: dict[int, list[tuple[RGB, int]]] = {}
     for rgb, slot in slots.items():
         members.setdefault(slot, []).append((rgb, counts[rgb]))
-    palette: list[tuple[int, int, int]] = []
+    palette: list[RGB] = []
     slot_index: dict[int, int] = {}
     for slot in sorted(members):
         total = sum(n for _, n in members[slot])
         mean = tuple(round(sum(c[i] * n for c, n in members[slot]) / total) for i in range(3))
         slot_index[slot] = len(palette) + 1
         palette.append(mean)  # type: ignore[arg-type]
-
-    out = bytearray()
-    for (x, z), h_col in half.items():
-        index = slot_index[slots[colours[(x, z)]]]
-        neighbours = [half.get(k, -1) for k in ((x - 1, z), (x + 1, z), (x, z - 1), (x, z + 1))]
-        covered = min(neighbours)
-        for t in range(h_col + 1):
-            # A voxel is on the surface when it ends its column or a neighbour column is thinner.
-            if not fill and t < h_col and t <= covered:
-                continue
-            out += bytes((x, centre + t, z, index))
-            if t:
-                out += bytes((x, centre - t, z, index))
-    return write_vox((gx, gy, gz), bytes(out), palette)
+    return {rgb: slot_index[slot] for rgb, slot in slots.items()}, palette

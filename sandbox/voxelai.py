@@ -7,19 +7,16 @@ import base64
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .faults import JOB_FAULTS, FaultSet
 from .http import Request, Response, json_response
 from .images import candidate_image
 from .png import PngError, decode_png
-from .service import Service
+from .service import Host, Service, authenticated, with_form
 from .state import Account, Timeline
 from .validate import Checker, decode_data_url, image_kind
 from .vox import VoxelizeError, voxelize
-
-if TYPE_CHECKING:
-    from .server import Sandbox
 
 PROMPT_LIMIT = 500
 IMAGE_LIMIT = 20 * 1024 * 1024
@@ -44,8 +41,8 @@ class VoxelJob:
 class VoxelAiService(Service):
     name = "voxelai"
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
         self.jobs: dict[str, VoxelJob] = {}
         self._vox_count = 0
         self.router.add("POST", "/api/generate/images", self._images)
@@ -70,7 +67,7 @@ class VoxelAiService(Service):
     def not_found(self) -> Response:
         return self._error(404, "Not found")
 
-    def _auth(self, req: Request) -> Account | Response:
+    def authenticate(self, req: Request) -> Account | Response:
         account = self.account_for(req)
         if account is None:
             return self._error(
@@ -78,26 +75,21 @@ class VoxelAiService(Service):
             )
         return account
 
-    def _body(self, req: Request) -> Checker | Response:
-        try:
-            return Checker(req.json())
-        except (ValueError, UnicodeDecodeError):
-            return self._error(400, "Invalid request body")
+    def unreadable_body(self, req: Request) -> Response:
+        return self._error(400, "Invalid request body")
+
+    def invalid(self, req: Request, checker: Checker) -> Response:
+        return self._error(400, "; ".join(p.text() for p in checker.problems))
 
     # -- routes ----------------------------------------------------------------------------
-    def _images(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        checker = self._body(req)
-        if isinstance(checker, Response):
-            return checker
+    @with_form
+    def _images(self, req: Request, account: Account, checker: Checker) -> Response:
         prompt = checker.string("prompt", required=True, min_len=1, max_len=PROMPT_LIMIT)
         if prompt is not None and not prompt.strip():
             checker.fail("prompt", "must not be empty")
         seed = checker.integer("seed")
         if not checker.ok:
-            return self._error(400, "; ".join(p.text() for p in checker.problems))
+            return self.invalid(req, checker)
         now = self.state.now()
         interval = self.state.speed.voxelai_image_interval
         with self.state.lock:
@@ -121,13 +113,8 @@ class VoxelAiService(Service):
             )
         return json_response(200, {"jobId": job.job_id})
 
-    def _voxelize(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
-        checker = self._body(req)
-        if isinstance(checker, Response):
-            return checker
+    @with_form
+    def _voxelize(self, req: Request, account: Account, checker: Checker) -> Response:
         image_text = checker.string("image_base64", required=True, min_len=1)
         voxel_size = checker.integer("voxel_size", low=8, high=128)
         texturing = checker.string("texturing", choices=("textured", "gray"))
@@ -142,7 +129,7 @@ class VoxelAiService(Service):
             elif len(image) > IMAGE_LIMIT:
                 checker.fail("image_base64", "image is too large")
         if not checker.ok:
-            return self._error(400, "; ".join(p.text() for p in checker.problems))
+            return self.invalid(req, checker)
         if account.forbidden:
             return self._error(403, "No token balance found for this account", code="NO_BALANCE")
         with self.state.lock:
@@ -183,10 +170,8 @@ class VoxelAiService(Service):
         self.jobs[job.job_id] = job
         return job
 
-    def _status(self, req: Request) -> Response:
-        account = self._auth(req)
-        if isinstance(account, Response):
-            return account
+    @authenticated
+    def _status(self, req: Request, account: Account) -> Response:
         job_id = req.query.get("jobId", "")
         if not job_id:
             return self._error(400, "Missing jobId")

@@ -20,12 +20,6 @@ ROOT = Path(__file__).resolve().parents[3]
 THRIXEL_AUTH = {"Authorization": f"Bearer {DEFAULT_KEYS['thrixel']}"}
 
 
-@pytest.fixture(scope="module")
-def sb():
-    with start_sandbox(speed="fast") as sandbox:
-        yield sandbox
-
-
 def test_binds_loopback_free_port_and_stops(sb):
     assert sb.url.startswith("http://127.0.0.1:")
     with start_sandbox() as other:
@@ -221,6 +215,48 @@ def test_sandbox_imports_no_client_code():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 assert node.level <= 1, f"{path.name} imports from outside sandbox/"
+
+
+def _sandbox_imports(path: Path, modules: set[str]) -> set[str]:
+    """The sandbox modules one file imports, wherever the import stands (functions and
+    ``if TYPE_CHECKING:`` blocks included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level == 0 and not module.startswith("sandbox"):
+                continue
+            module = module.removeprefix("sandbox").lstrip(".")
+            names = [module.split(".")[0]] if module else [a.name for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name.split(".")[1] for a in node.names if a.name.startswith("sandbox.")]
+        else:
+            continue
+        found.update(name for name in names if name in modules)
+    return found
+
+
+def test_sandbox_imports_point_one_way():
+    paths = {path.stem: path for path in (ROOT / "sandbox").glob("*.py")}
+    graph = {name: _sandbox_imports(path, set(paths)) for name, path in paths.items()}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen: set[str] = set()
+        todo = list(graph[start])
+        while todo:
+            name = todo.pop()
+            if name == goal:
+                return True
+            if name not in seen:
+                seen.add(name)
+                todo.extend(graph[name])
+        return False
+
+    circles = sorted(name for name in graph if reaches(name, name))
+    assert circles == [], f"modules on an import circle: {', '.join(circles)}"
+    # The server is the one module that knows the services.
+    services = {"cdn", "pixazo", "thrixel", "tripo", "voxelai"}
+    assert {name for name in graph if graph[name] & services} == {"server"}
 
 
 def test_sandbox_runs_with_the_standard_library_only():

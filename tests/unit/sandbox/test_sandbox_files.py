@@ -201,7 +201,6 @@ def test_built_in_models_when_no_fixtures(monkeypatch, tmp_path):
     }
 
 
-
 BLENDER_CHECK = """
 import json, os, sys, tempfile
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp()
@@ -223,9 +222,17 @@ print("RESULT", json.dumps(result))
 
 def _bpy_python() -> Path:
     """The bpy 5.0 environment's python, built by the project's own script if it is not yet."""
-    out = subprocess.run(["bash", str(ROOT / "tools" / "venv.sh"),
-                          str(ROOT / "tools" / "requirements" / "bpy-5.0.txt")],
-                         capture_output=True, text=True, timeout=900, check=True)
+    out = subprocess.run(
+        [
+            "bash",
+            str(ROOT / "tools" / "venv.sh"),
+            str(ROOT / "tools" / "requirements" / "bpy-5.0.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    )
     return Path(out.stdout.strip().splitlines()[-1])
 
 

@@ -11,8 +11,6 @@ import time
 import pytest
 import requests
 
-from sandbox import start_sandbox
-
 ERROR_CODES = [
     "CONTENT_BLOCKED",
     "INVALID_IMAGE",
@@ -28,12 +26,6 @@ ERROR_CODES = [
     "NEVER_DISPATCHED",
 ]
 _keys = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def sb():
-    with start_sandbox(speed="fast") as sandbox:
-        yield sandbox
 
 
 def api(sb) -> str:
@@ -53,6 +45,13 @@ def submit(sb, auth, path="/phase1/submit", body=None, fault=None) -> requests.R
     return requests.post(
         api(sb) + path, json={"task": "a brass orrery"} if body is None else body, headers=headers
     )
+
+
+def edit(sb, auth, parent, request, focus=None, path="/phase3/submit") -> requests.Response:
+    body = {"parent_submission_id": parent, "modification_request": request}
+    if focus is not None:
+        body["focus_on_node_names"] = focus
+    return submit(sb, auth, path=path, body=body)
 
 
 def wait_status(sb, sid, wanted=("completed", "failed"), timeout=5.0) -> dict:
@@ -400,16 +399,7 @@ def test_phase3_focus_keeps_other_nodes_byte_identical(sb):
     parent_bytes = node_mesh_bytes(*read_glb(full_glb(sb, parent)))
     names = sorted(parent_bytes)
     focus = names[:2]
-    answer = submit(
-        sb,
-        auth,
-        path="/phase3/submit",
-        body={
-            "parent_submission_id": parent,
-            "modification_request": "make it glow",
-            "focus_on_node_names": focus,
-        },
-    )
+    answer = edit(sb, auth, parent, "make it glow", focus=focus)
     assert answer.status_code == 200, answer.text
     child = answer.json()["submission_id"]
     info = wait_status(sb, child, ("completed",))
@@ -427,8 +417,7 @@ def test_phase3_without_focus_changes_every_node(sb):
     auth = new_key(sb)
     parent = completed(sb, auth)
     before = node_mesh_bytes(*read_glb(full_glb(sb, parent)))
-    body = {"parent_submission_id": parent, "modification_request": "taller"}
-    child = submit(sb, auth, path="/edit/submit", body=body).json()["submission_id"]
+    child = edit(sb, auth, parent, "taller", path="/edit/submit").json()["submission_id"]
     wait_status(sb, child, ("completed",))
     after = node_mesh_bytes(*read_glb(full_glb(sb, child)))
     assert all(after[name] != before[name] for name in before)
@@ -437,16 +426,7 @@ def test_phase3_without_focus_changes_every_node(sb):
 def test_phase3_rejects_unknown_node_names(sb):
     auth = new_key(sb)
     parent = completed(sb, auth)
-    answer = submit(
-        sb,
-        auth,
-        path="/phase3/submit",
-        body={
-            "parent_submission_id": parent,
-            "modification_request": "x",
-            "focus_on_node_names": ["no_such_part"],
-        },
-    )
+    answer = edit(sb, auth, parent, "x", focus=["no_such_part"])
     assert answer.status_code == 422 and "no_such_part" in answer.text
 
 
@@ -472,13 +452,7 @@ def test_phase2_and_detailer_chain(sb):
     detailed_id = detailed.json()["submission_id"]
     info = wait_status(sb, detailed_id)
     assert info["phase"] == 4 and info["status"] == "completed" and info["cubes_spent"] == 14
-    edit = submit(
-        sb,
-        auth,
-        path="/phase3/submit",
-        body={"parent_submission_id": detailed_id, "modification_request": "x"},
-    )
-    assert edit.status_code == 422
+    assert edit(sb, auth, detailed_id, "x").status_code == 422
     refine_detail = submit(
         sb, auth, path="/phase2/submit", body={"parent_submission_id": detailed_id}
     )

@@ -9,8 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from sandbox import start_sandbox
-
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 _keys = itertools.count()
 
@@ -37,12 +35,6 @@ DOCUMENTED_CODES = {
     2018: 400,
     2019: 404,
 }
-
-
-@pytest.fixture(scope="module")
-def sb():
-    with start_sandbox(speed="fast") as sandbox:
-        yield sandbox
 
 
 def v2(sb) -> str:
@@ -80,6 +72,15 @@ def wait_task(sb, auth, tid, final=("success", "failed", "banned", "expired"), a
             return data
         time.sleep(0.03)
     raise AssertionError(f"task {tid} never finished")
+
+
+def finished(sb, auth, body) -> dict:
+    """Create a task and wait for its end; returns its v2 view."""
+    return wait_task(sb, auth, task_id(create(sb, auth, body)))
+
+
+def answer_code(sb, auth, body) -> int:
+    return create(sb, auth, body).json()["code"]
 
 
 def upload(sb, auth, data=PNG, name="a.png") -> str:
@@ -175,7 +176,7 @@ def test_quad_gives_an_fbx(sb):
 def test_untextured_model_is_in_model(sb):
     auth = new_key(sb)
     body = {"type": "text_to_model", "prompt": "chair", "texture": False, "pbr": False}
-    done = wait_task(sb, auth, task_id(create(sb, auth, body)))
+    done = finished(sb, auth, body)
     assert set(done["output"]) == {"model", "rendered_image"}
 
 
@@ -430,95 +431,33 @@ def test_refine_rules(sb):
     )
 
 
-def test_post_processing_chain(sb):
+def test_rig_check_rig_and_retarget(sb):
     auth = new_key(sb)
-    base = task_id(create(sb, auth, {"type": "text_to_model", "prompt": "robot"}))
-    wait_task(sb, auth, base)
-    check = wait_task(
-        sb,
-        auth,
-        task_id(create(sb, auth, {"type": "animate_prerigcheck", "original_model_task_id": base})),
-    )
+    base = finished(sb, auth, {"type": "text_to_model", "prompt": "robot"})["task_id"]
+    check = finished(sb, auth, {"type": "animate_prerigcheck", "original_model_task_id": base})
     assert check["output"]["riggable"] is True and check["output"]["rig_type"] == "biped"
-    rig = task_id(
-        create(
-            sb,
-            auth,
-            {
-                "type": "animate_rig",
-                "original_model_task_id": base,
-                "out_format": "fbx",
-                "spec": "mixamo",
-            },
-        )
-    )
-    rigged = wait_task(sb, auth, rig)
+    rig_body = {"original_model_task_id": base, "out_format": "fbx", "spec": "mixamo"}
+    rigged = finished(sb, auth, {"type": "animate_rig", **rig_body})
     assert requests.get(rigged["output"]["model"]).content.startswith(b"Kaydara FBX")
-    bad_anim = create(
-        sb,
-        auth,
-        {"type": "animate_retarget", "original_model_task_id": rig, "animation": "preset:moonwalk"},
-    )
-    assert bad_anim.json()["code"] == 1004
-    not_rig = create(
-        sb,
-        auth,
-        {"type": "animate_retarget", "original_model_task_id": base, "animation": "preset:walk"},
-    )
-    assert not_rig.json()["code"] == 1004
-    retarget = wait_task(
-        sb,
-        auth,
-        task_id(
-            create(
-                sb,
-                auth,
-                {
-                    "type": "animate_retarget",
-                    "original_model_task_id": rig,
-                    "animations": ["preset:walk", "preset:run"],
-                },
-            )
-        ),
-    )
-    assert retarget["consumed_credit"] == 20
-    converted = wait_task(
-        sb,
-        auth,
-        task_id(
-            create(
-                sb, auth, {"type": "convert_model", "original_model_task_id": base, "format": "STL"}
-            )
-        ),
-    )
+    rig = rigged["task_id"]
+    retarget = {"type": "animate_retarget", "original_model_task_id": rig}
+    assert answer_code(sb, auth, {**retarget, "animation": "preset:moonwalk"}) == 1004
+    not_rig = {**retarget, "original_model_task_id": base, "animation": "preset:walk"}
+    assert answer_code(sb, auth, not_rig) == 1004
+    both = finished(sb, auth, {**retarget, "animations": ["preset:walk", "preset:run"]})
+    assert both["consumed_credit"] == 20
+
+
+def test_convert_and_texture_a_finished_model(sb):
+    auth = new_key(sb)
+    base = finished(sb, auth, {"type": "text_to_model", "prompt": "robot"})["task_id"]
+    convert = {"type": "convert_model", "original_model_task_id": base}
+    converted = finished(sb, auth, {**convert, "format": "STL"})
     stl = requests.get(converted["output"]["model"]).content
     assert len(stl) == 84 + 50 * int.from_bytes(stl[80:84], "little")
-    symmetric = create(
-        sb,
-        auth,
-        {
-            "type": "convert_model",
-            "original_model_task_id": base,
-            "format": "FBX",
-            "force_symmetry": True,
-        },
-    )
-    assert symmetric.json()["code"] == 1004
-    textured = wait_task(
-        sb,
-        auth,
-        task_id(
-            create(
-                sb,
-                auth,
-                {
-                    "type": "texture_model",
-                    "original_model_task_id": base,
-                    "texture_prompt": {"text": "rusty"},
-                },
-            )
-        ),
-    )
+    assert answer_code(sb, auth, {**convert, "format": "FBX", "force_symmetry": True}) == 1004
+    texture = {"type": "texture_model", "original_model_task_id": base}
+    textured = finished(sb, auth, {**texture, "texture_prompt": {"text": "rusty"}})
     assert requests.get(textured["output"]["model"]).content[:4] == b"glTF"
 
 
@@ -610,16 +549,9 @@ def test_convert_to_every_format(sb, fmt):
     import zipfile
 
     auth = new_key(sb)
-    base = task_id(create(sb, auth, {"type": "text_to_model", "prompt": "stool"}))
-    wait_task(sb, auth, base)
-    done = wait_task(
-        sb,
-        auth,
-        task_id(
-            create(
-                sb, auth, {"type": "convert_model", "original_model_task_id": base, "format": fmt}
-            )
-        ),
+    base = finished(sb, auth, {"type": "text_to_model", "prompt": "stool"})["task_id"]
+    done = finished(
+        sb, auth, {"type": "convert_model", "original_model_task_id": base, "format": fmt}
     )
     assert done["status"] == "success"
     data = requests.get(done["output"]["model"]).content

@@ -11,15 +11,7 @@ import zlib
 import pytest
 import requests
 
-from sandbox import start_sandbox
-
 _keys = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def sb():
-    with start_sandbox(speed="fast") as sandbox:
-        yield sandbox
 
 
 def base(sb) -> str:
