@@ -89,13 +89,8 @@ def build(
     for done, model_id in enumerate(used_models):
         model = vox.models[model_id]
         started = time.perf_counter()
-        arrays = mesh_voxels(
-            model.voxels,
-            model.size,
-            greedy=options.greedy,
-            watertight=options.watertight,
-            transparent=see_through,
-        )
+        arrays = mesh_voxels(model.voxels, model.size, greedy=options.greedy,
+                             watertight=options.watertight, transparent=see_through)
         mesh_seconds += time.perf_counter() - started
         origin = _model_origin(model.size, options.origin)
         mesh = _create_mesh(f"{name} model {model_id}", arrays, origin, options, vox, materials)
@@ -107,15 +102,21 @@ def build(
     created: list[bpy.types.Object] = []
     for node in nodes:
         created.append(_create_object(node, created, result, layer_collections, vox, options, name))
-    for obj, node in zip(created, nodes, strict=True):
-        if node.hidden:
-            obj.hide_set(True, view_layer=context.view_layer)
-            obj.hide_render = True
+    _hide(context, created, nodes)
     result.objects = created
     report(1.0)
     result.timings["mesh"] = mesh_seconds
     result.timings["build"] = time.perf_counter() - build_started - mesh_seconds
     return result
+
+
+def _hide(context: bpy.types.Context, objects: list[bpy.types.Object],
+          nodes: list[SceneNode]) -> None:
+    """Objects of nodes MagicaVoxel hides stay hidden, in the viewport and in renders."""
+    for obj, node in zip(objects, nodes, strict=True):
+        if node.hidden:
+            obj.hide_set(True, view_layer=context.view_layer)
+            obj.hide_render = True
 
 
 def _model_origin(size: tuple[int, int, int], origin: str) -> np.ndarray:

@@ -209,11 +209,7 @@ class HttpClient:
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         may_retry = idempotent and not creates_job
-        headers = dict(kwargs.pop("headers", None) or {})
-        if authenticated:
-            for name, value in self._auth_headers().items():
-                register_secret(value.split(" ", 1)[-1])
-                headers[name] = value
+        headers = self._headers(kwargs.pop("headers", None), authenticated)
         timeout = timeout or (self.settings.connect_timeout, self.settings.read_timeout)
         attempts: PaidAttempts | None = (getattr(this_thread, "paid_attempts", None)
                                          if creates_job else None)
@@ -233,26 +229,38 @@ class HttpClient:
                 )(f"{type(exc).__name__} for {method} {_path(url)}: {exc}", service=self.service)
                 if attempts is not None and isinstance(error, errors.ConnectionFailedError):
                     attempts.unsent(error)
-                if (may_retry or safe) and attempt < self.settings.max_retries:
-                    delay = self.backoff(attempt)
-                    log.info("%s; retrying in %.1f s", error, delay)
-                    self._sleep(delay)
+                if (may_retry or safe) and self._wait_to_retry(error, attempt, None):
                     attempt += 1
                     continue
                 raise error from None
             if response.status_code < 400 or response.status_code in ok:
                 return response
             error = self.map_error(response)
+            response.close()
             retryable = response.status_code == 429 or response.status_code >= 500
-            if may_retry and retryable and attempt < self.settings.max_retries:
-                delay = self.backoff(attempt) if error.retry_after is None else error.retry_after
-                log.info("%s; retrying in %.1f s", error, delay)
-                response.close()
-                self._sleep(delay)
+            if may_retry and retryable and self._wait_to_retry(error, attempt, error.retry_after):
                 attempt += 1
                 continue
-            response.close()
             raise error
+
+    def _headers(self, given: dict[str, str] | None, authenticated: bool) -> dict[str, str]:
+        headers = dict(given or {})
+        if authenticated:
+            for name, value in self._auth_headers().items():
+                register_secret(value.split(" ", 1)[-1])
+                headers[name] = value
+        return headers
+
+    def _wait_to_retry(self, error: errors.ServiceError, attempt: int,
+                       retry_after: float | None) -> bool:
+        """Waits before attempt ``attempt + 1`` (the service's ``retry_after``, else the
+        back-off); False, without waiting, when no attempt is left."""
+        if attempt >= self.settings.max_retries:
+            return False
+        delay = self.backoff(attempt) if retry_after is None else retry_after
+        log.info("%s; retrying in %.1f s", error, delay)
+        self._sleep(delay)
+        return True
 
     def stream(self, url: str, *, chunk_size: int = 1 << 20, authenticated: bool = False,
                not_ready: tuple[int, ...] = (), **kwargs: Any) -> Iterator[bytes]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import random
 import struct
 from typing import Any
 
@@ -469,8 +470,6 @@ def _lathe(
 
 def build_model(seed: int) -> bytes:
     """A small multi-part model (plinth, body, crown, two handles) shaped by ``seed``."""
-    import random
-
     rng = random.Random(seed)
     parts: list[Part] = []
     width = rng.uniform(0.8, 1.2)
