@@ -179,7 +179,7 @@ def _raw(context: bpy.types.Context, op: Operation, image: Any) -> dict[str, Any
 def values(context: bpy.types.Context, service_id: str, operation_name: str) -> dict[str, Any]:
     """Only the values the user set for this operation, ready for ``Operation.validate``;
     pictures are saved as PNG files (Image datablocks that are already files on disk are used
-    where they are). The parent is not included: the engine fills it from the job."""
+    where they are). The parent is not included: the follow-up fills it from the source job."""
     op = registry.operation(service_id, operation_name)
     return formspec.collect(op, _raw(context, op, image_path))
 

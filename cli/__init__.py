@@ -1,5 +1,4 @@
-"""``blender -c conjure ...``: the extension's command line.
-
-``args`` (parsing) and ``batch`` (the CSV and its resumable bookkeeping) are bpy-free and unit
-tested; ``blender`` is the thin part that runs inside Blender.
+"""``blender -c conjure ...``, bpy-free: argument parsing (``args``), the batch CSV and its
+resumable bookkeeping (``batch``) and a batch run over the workflow (``batch_run``). The thin
+part that runs inside Blender is ``blender/command_line.py``.
 """

@@ -107,7 +107,7 @@ def field_for(param: Param, op: Operation) -> Field:
 
 
 def fields(op: Operation) -> list[Field]:
-    """The form of ``op``; the parent parameter is never a field (the engine fills it in)."""
+    """The form of ``op``; the parent parameter is never a field (the source job fills it)."""
     return [field_for(p, op) for p in op.params if p.role != "parent"]
 
 
