@@ -38,7 +38,7 @@ from .events import EventQueue
 from .journal import ClaimLost, Journal
 from .model import ACTIVE, Job, State
 from .polling import PollPolicy
-from .results import StopRequested, job_folder, remove_partials, write_result
+from .results import SizeLimits, StopRequested, job_folder, remove_partials, write_result
 
 _PHASE_STATE = {Phase.QUEUED: State.QUEUED, Phase.RUNNING: State.RUNNING}
 #: States that hold a slot at the service (counted against ``Client.max_active``).
@@ -105,10 +105,14 @@ class Runner:
         policy: PollPolicy | None = None,
         max_failures: int = 5,
         checkpoint: Callable[[str], None] | None = None,
+        limits: SizeLimits | None = None,
     ) -> None:
         self.journal = journal
         self.clients = dict(clients)
         self.results_root = Path(results_root)
+        #: How large a result file may be; replaced whole when the preferences change, and
+        #: read once per file.
+        self.limits = limits or SizeLimits()
         self.events = events
         self.policy = policy or PollPolicy()
         self.max_failures = max_failures
@@ -543,20 +547,14 @@ class Runner:
                 raise errors.UnexpectedResponseError(
                     f"the service reports {status.phase} with {len(status.results)} files for "
                     "a finished job", service=job.service)
-            folder = job_folder(self.results_root, job.service, job.id)
-            remove_partials(folder)
-            stop = self._stop_flag(job.id)
-            saved: list[str] = []
-            for result in status.results:
-                path = write_result(result.open(), folder, result.name, kinds=result.kinds,
-                                    should_stop=stop.is_set, checkpoint=self._checkpoint)
-                if path.name in saved:
-                    raise errors.UnexpectedResponseError(
-                        f"two result files are both named {path.name}", service=job.service)
-                saved.append(path.name)
-                self._checkpoint("file-saved")
+            saved = self._save_files(job, status)
         except StopRequested:
             return 0.0
+        except errors.DownloadLimitError as exc:
+            # The same file meets the same limit: nothing to retry until the user raises it.
+            self._fail(job, f"Result not saved: {exc}. {job.service} keeps the result "
+                            f"(remote job {job.remote_id})", exc.code)
+            return None
         except (errors.ResultNotReadyError, errors.ResultExpiredError) as exc:
             watch.failures += 1
             if watch.failures > 4 * self.max_failures:
@@ -576,6 +574,24 @@ class Runner:
         self._set(job, state=State.READY, result_files=saved, progress=1.0, eta_s=0.0,
                   message="Ready to import", error_code=None)
         return None
+
+    def _save_files(self, job: Job, status: RemoteStatus) -> list[str]:
+        """Download the result files of ``status`` into the job's folder; their names."""
+        folder = job_folder(self.results_root, job.service, job.id)
+        remove_partials(folder)
+        stop = self._stop_flag(job.id)
+        saved: list[str] = []
+        limits = self.limits
+        for result in status.results:
+            path = write_result(result.open(), folder, result.name, kinds=result.kinds,
+                                limits=limits, should_stop=stop.is_set,
+                                checkpoint=self._checkpoint)
+            if path.name in saved:
+                raise errors.UnexpectedResponseError(
+                    f"two result files are both named {path.name}", service=job.service)
+            saved.append(path.name)
+            self._checkpoint("file-saved")
+        return saved
 
     def _cancel_now(self, job: Job, client: Client) -> None:
         if job.remote_id and job.state in (State.QUEUED, State.RUNNING):
