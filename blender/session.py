@@ -311,6 +311,14 @@ def cancel(job_id: str) -> Job:
     return session.runner.cancel(job_id)
 
 
+def download_again(job_id: str) -> Job:
+    """Fetch the result of a job whose download failed from the service again (e.g. once a
+    download limit was raised); refuses at once when offline."""
+    if not refresh_online():
+        raise errors.OfflineError(offline_message())
+    return get().runner.download_again(job(job_id).id)
+
+
 def remove(job_id: str) -> None:
     """Forget a finished job. Its result files stay on disk; a job still running at the
     service is refused, because forgetting it would lose a result that is being paid for."""

@@ -17,7 +17,9 @@ Money rules, in order of importance:
   last wrote (``Journal.update_claimed``): a runner that stalled past its lease and lost the job
   to another stops at its next write without sending or overwriting anything. The claim is
   re-checked in the transaction that writes ``submitting``, immediately before a paid request.
-- A paid result is never deleted; it is written under its final name only when whole.
+- A paid result is never deleted; it is written under its final name only when whole. A job
+  whose result could not be saved (the download kept failing, or broke a download limit) keeps
+  its remote id, and ``download_again`` fetches the result from the service once more.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from ..providers.base import Client, Phase, RemoteStatus
 from ..providers.redaction import log
 from .events import EventQueue
 from .journal import ClaimLost, Journal
-from .model import ACTIVE, Job, State
+from .model import ACTIVE, Job, State, can_download_again
 from .polling import PollPolicy
 from .results import SizeLimits, StopRequested, job_folder, remove_partials, write_result
 
@@ -192,6 +194,24 @@ class Runner:
             job = self.journal.update(job_id, cancel_requested=True)
             self._stop_flag(job_id).set()
             self._schedule(job_id, 0.0)
+        return job
+
+    def download_again(self, job_id: str) -> Job:
+        """Fetch the result of a job whose download failed (``can_download_again``) from the
+        service once more: the job goes back to ``downloading`` and asks for fresh locations.
+        ``ValueError`` in words when it cannot."""
+        job = self.journal.require(job_id)
+        if not can_download_again(job.state, job.remote_id, job.error_code):
+            raise ValueError(f"Job {job.id} is {job.state}"
+                             + (f" ({job.error_code})" if job.error_code else "")
+                             + "; only a job whose result could not be downloaded can be "
+                               "downloaded again")
+        if not self.journal.claim(job_id):
+            raise ValueError(f"Job {job.id} is being handled by another Conjure process")
+        self._watch.pop(job_id, None)
+        job = self._set(job, state=State.DOWNLOADING, message="Downloading the result again…",
+                        error_code=None, eta_s=None)
+        self._schedule(job_id, 0.0)
         return job
 
     def wait(self, job_id: str, timeout: float | None = None, poll: float = 0.02) -> Job:
@@ -553,12 +573,13 @@ class Runner:
         except errors.DownloadLimitError as exc:
             # The same file meets the same limit: nothing to retry until the user raises it.
             self._fail(job, f"Result not saved: {exc}. {job.service} keeps the result "
-                            f"(remote job {job.remote_id})", exc.code)
+                            f"(remote job {job.remote_id}): then press Download Again in the "
+                            "Jobs panel", exc.code)
             return None
         except (errors.ResultNotReadyError, errors.ResultExpiredError) as exc:
             watch.failures += 1
             if watch.failures > 4 * self.max_failures:
-                self._fail(job, f"result never became available: {exc}")
+                self._fail(job, f"result never became available: {exc}", "download_failed")
                 return None
             self._set(job, message=f"Waiting for the result file: {exc}")
             return exc.retry_after if exc.retry_after is not None else self._backoff(watch)
@@ -566,8 +587,8 @@ class Runner:
             watch.failures += 1
             if watch.failures > self.max_failures:
                 self._fail(job, f"result could not be downloaded: {exc} (remote job "
-                                f"{job.remote_id} at {job.service} is still there)",
-                           "download_failed")
+                                f"{job.remote_id} at {job.service} is still there; Download "
+                                "Again in the Jobs panel tries once more)", "download_failed")
                 return None
             self._set(job, message=f"Download failed ({exc}); retrying")
             return self._backoff(watch)
