@@ -1,4 +1,5 @@
-"""The add-on preferences window: keys, base-URL overrides, network, import and cache settings.
+"""The add-on preferences window: keys, base-URL overrides, network, download limits, import and
+cache settings.
 
 Keys are masked password fields stored only in Blender's user preferences; when a field is empty
 the service's environment variable is used (see ``providers.services``). Nothing here is ever
@@ -14,6 +15,8 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
 from ..formats.vox.format import DEFAULT_MAX_FACES
+from ..jobs.results import MB, SizeLimits
+from ..providers.http import STALL_BYTES, NetworkSettings
 from ..providers.services import SERVICES
 from ..workflow import cache, status
 from . import EXTENSION, session, settings
@@ -56,6 +59,26 @@ class ConjurePreferences(bpy.types.AddonPreferences):
     verify_tls: BoolProperty(name="Verify TLS Certificates", default=True, update=_changed)
     workers: IntProperty(name="Network Threads", default=4, min=1, max=16,
                          description="Requests in flight at once (takes effect on restart)")
+
+    # Read through ``settings.size_limits`` and ``settings.network``.
+    download_max_model_mb: IntProperty(
+        name="Largest Model", default=SizeLimits().models // MB, min=1, soft_max=20_000,
+        max=1_000_000, update=_changed,
+        description="Megabytes a model result (or a zip of one) may have: a larger one is "
+                    "refused as soon as its size is announced, or stopped there")
+    download_max_picture_mb: IntProperty(
+        name="Largest Picture", default=SizeLimits().pictures // MB, min=1, soft_max=2000,
+        max=100_000, update=_changed,
+        description="Megabytes a picture result (candidates, renders) may have")
+    download_stall_timeout: FloatProperty(
+        name="Stall Timeout", default=NetworkSettings().download_stall_s, min=5.0, max=3600.0,
+        unit="TIME_ABSOLUTE", update=_changed,
+        description=f"A download that receives less than {STALL_BYTES // 1024} KB in this "
+                    "time is given up and tried again")
+    download_time_limit: FloatProperty(
+        name="Time Limit", default=NetworkSettings().download_time_s, min=60.0, max=86400.0,
+        unit="TIME_ABSOLUTE", update=_changed,
+        description="The longest one result download may take; a slower one is stopped")
 
     tripo_api: EnumProperty(
         name="Tripo3D API", update=_changed, default="AUTO",
@@ -122,6 +145,8 @@ class ConjurePreferences(bpy.types.AddonPreferences):
         if not bpy.app.online_access:
             box.label(text="Online access is off: Preferences > System > Network", icon="ERROR")
 
+        self._draw_downloads(layout.box())
+
         box = layout.box()
         box.label(text="Import")
         for name in ("auto_import", "import_at_cursor", "import_collection_per_job",
@@ -139,6 +164,14 @@ class ConjurePreferences(bpy.types.AddonPreferences):
         row = box.row(align=True)
         row.operator("conjure.open_cache_folder", text="Open", icon="FILEBROWSER")
         row.operator("conjure.clear_cache", text="Clear…", icon="TRASH")
+
+    def _draw_downloads(self, box: Any) -> None:
+        box.label(text="Downloads")
+        # The names say the unit here; messages name the settings without it.
+        box.prop(self, "download_max_model_mb", text="Largest Model (MB)")
+        box.prop(self, "download_max_picture_mb", text="Largest Picture (MB)")
+        box.prop(self, "download_stall_timeout")
+        box.prop(self, "download_time_limit")
 
 
 classes = (ConjurePreferences,)

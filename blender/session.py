@@ -144,7 +144,7 @@ def get() -> Session:
         adopt_saved_folders(root)
         events = EventQueue()
         runner = Runner(journal, build_clients(), root, events=events,
-                        workers=settings.workers())
+                        workers=settings.workers(), limits=settings.size_limits())
         _session = Session(root, journal, events, runner)
         # Blender does not unregister add-ons when it quits; stop the workers before the
         # interpreter goes, or a thread mid-request can outlive the modules it runs in.
@@ -208,9 +208,11 @@ def forget_answers() -> None:
 
 
 def settings_changed() -> None:
-    """Preferences changed: the clients are built again, once, for every later request."""
+    """Preferences changed: the clients are built again, once, for every later request, and
+    the runner takes the new size limits for every later download."""
     if _session is not None:
         _session.runner.clients.update(build_clients())
+        _session.runner.limits = settings.size_limits()
 
 
 def submit(service_id: str, operation: str, params: dict[str, Any],
@@ -307,6 +309,14 @@ def cancel(job_id: str) -> Job:
     session = get()
     session.autoimport.discard(job_id)
     return session.runner.cancel(job_id)
+
+
+def download_again(job_id: str) -> Job:
+    """Fetch the result of a job whose download failed from the service again (e.g. once a
+    download limit was raised); refuses at once when offline."""
+    if not refresh_online():
+        raise errors.OfflineError(offline_message())
+    return get().runner.download_again(job(job_id).id)
 
 
 def remove(job_id: str) -> None:

@@ -1,6 +1,7 @@
-"""Reading Conjure's add-on preferences: the key and base URL of each service, network settings,
-how results are imported. The preferences window itself is ``preferences.py``; this module is
-what the rest of the Blender layer reads, so reading settings never imports the window's code.
+"""Reading Conjure's add-on preferences: the key and base URL of each service, network settings and
+download limits, how results are imported. The preferences window itself is ``preferences.py``;
+this module is what the rest of the Blender layer reads, so reading settings never imports the
+window's code.
 
 Keys come from the preferences field first, then the service's environment variables (see
 ``providers.services``); they are handed to clients and never stored anywhere else.
@@ -12,6 +13,7 @@ from typing import Any
 
 import bpy
 
+from ..jobs.results import MB, SizeLimits
 from ..providers.http import NetworkSettings
 from ..providers.services import Service, resolve_key, resolve_url
 from . import EXTENSION
@@ -38,7 +40,16 @@ def network() -> NetworkSettings:
     return NetworkSettings(connect_timeout=prefs.connect_timeout,
                            read_timeout=prefs.read_timeout, proxy=prefs.proxy,
                            ca_bundle=bpy.path.abspath(prefs.ca_bundle) if prefs.ca_bundle else "",
-                           verify_tls=prefs.verify_tls)
+                           verify_tls=prefs.verify_tls,
+                           download_stall_s=prefs.download_stall_timeout,
+                           download_time_s=prefs.download_time_limit)
+
+
+def size_limits() -> SizeLimits:
+    """How large a result file may be, per kind (the Downloads preferences)."""
+    prefs = get()
+    return SizeLimits(models=prefs.download_max_model_mb * MB,
+                      pictures=prefs.download_max_picture_mb * MB)
 
 
 def client_options(service: Service) -> dict[str, str]:

@@ -9,6 +9,8 @@ result is in a scene. Its life, as written to the journal:
        │                      └─► queued / running / downloading  (that submit's answer came
        │                          after all, to a process that had only been presumed dead)
        └─► cancelled
+    failed ─► downloading   (only a job whose result could not be downloaded, when asked to
+                             download it again: ``can_download_again``)
 
 ``pending`` means the request has not left this machine, so it is safe to send after a restart;
 ``submitting`` means it may have, so a restart must not send it again.
@@ -53,11 +55,22 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     State.DOWNLOADING: frozenset({State.READY, State.FAILED, State.CANCELLED}),
     State.READY: frozenset({State.IMPORTED}),
     State.IMPORTED: frozenset(),
-    State.FAILED: frozenset(),
+    State.FAILED: frozenset({State.DOWNLOADING}),
     State.CANCELLED: frozenset(),
     State.UNKNOWN: frozenset({State.FAILED, State.CANCELLED, State.QUEUED, State.RUNNING,
                               State.DOWNLOADING}),
 }
+
+
+#: Error codes of a job that the service finished but whose result could not be saved (the
+#: download kept failing, or broke a download limit): the result is still at the service.
+DOWNLOAD_ERRORS = frozenset({"download_failed", "download_limit"})
+
+
+def can_download_again(state: str, remote_id: str | None, error_code: str | None) -> bool:
+    """True for a job (its ``state``, ``remote_id`` and ``error_code``) whose result can be
+    fetched from the service again: it failed only in the download."""
+    return state == State.FAILED and bool(remote_id) and error_code in DOWNLOAD_ERRORS
 
 
 def new_job_id() -> str:

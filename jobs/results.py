@@ -6,6 +6,10 @@ page or JSON body is never saved as a model), and only then renamed atomically t
 A file under its final name is therefore always whole. Names that come from a service are reduced
 to a plain file name that cannot leave the job's folder and that every platform can open, and a
 file never replaces a different one already saved under the same name.
+
+A file is no larger than the user's limit for its kind (``SizeLimits``): one that announces more
+is refused before a byte is written, and one that sends more is stopped at the limit. Until its
+first bytes tell its kind, the largest limit of the kinds it may be applies.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from ..providers.errors import UnexpectedResponseError
+from ..providers.errors import DownloadLimitError, UnexpectedResponseError
+from ..providers.http import DOWNLOAD_SETTINGS, Body
 from ..providers.services import SAVED_IDS
 
 PART_SUFFIX = ".part"
@@ -41,6 +48,48 @@ _HEAD_BYTES = 84
 _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"{port}{n}" for port in ("COM", "LPT") for n in range(10)}
 )
+
+
+#: Kinds that are pictures; every other kind is a model (glTF, FBX, STL, MagicaVoxel, or a zip
+#: archive holding a model with its textures).
+_PICTURES = frozenset({"png", "jpg", "webp"})
+#: Every kind ``sniff_whole`` recognises.
+ALL_KINDS = frozenset({kind for _, kind in _MAGIC} | {"webp", "stl"})
+MB = 1_000_000
+
+
+class Limit(NamedTuple):
+    """How large a result file may be, and what it is as the limit's setting names it."""
+
+    size: int
+    #: "model" or "picture": the setting is "Largest Model" or "Largest Picture".
+    what: str
+
+
+@dataclass(frozen=True)
+class SizeLimits:
+    """The largest result file saved, in bytes, per kind of file (set in the preferences)."""
+
+    models: int = 2000 * MB
+    pictures: int = 200 * MB
+
+    def of(self, kinds: Iterable[str]) -> Limit:
+        """The limit for a file of one of ``kinds``: the largest, when they differ."""
+        found = {Limit(self.pictures, "picture") if kind in _PICTURES
+                 else Limit(self.models, "model") for kind in kinds}
+        return max(found or {Limit(self.models, "model")})
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / MB:,.0f} MB" if size >= 10 * MB else f"{size / MB:,.2g} MB"
+
+
+def _too_large(name: str, limit: Limit, announced: int | None) -> DownloadLimitError:
+    said = (f"is {_megabytes(announced)}, more than" if announced is not None
+            else "was stopped at")
+    return DownloadLimitError(
+        f"{name} {said} the {_megabytes(limit.size)} a {limit.what} may be; raise Largest "
+        f"{limit.what.title()} ({DOWNLOAD_SETTINGS}) to download it")
 
 
 def sniff(head: bytes) -> str | None:
@@ -153,35 +202,32 @@ def write_result(
     name: str,
     *,
     kinds: Iterable[str] | None = None,
+    limits: SizeLimits = SizeLimits(),
     should_stop: Callable[[], bool] = lambda: False,
     checkpoint: Callable[[str], None] = lambda point: None,
 ) -> Path:
-    """Stream ``chunks`` into ``folder`` and return the final path of the checked file.
+    """Stream ``chunks`` (a ``Body``, or any chunks) into ``folder`` and return the final path
+    of the checked file.
 
-    ``kinds`` limits the accepted file kinds (default: any in the magic table). A different
-    file already saved under the same name (another result of the job that the service named
-    alike) is kept, and this one is numbered (``model-2.glb``). Raises
+    ``kinds`` limits the accepted file kinds (default: any in the magic table), and with
+    ``limits`` how large the file may be: a body that announces more is refused before anything
+    is written, one that sends more is stopped at the limit (``DownloadLimitError``). A
+    different file already saved under the same name (another result of the job that the
+    service named alike) is kept, and this one is numbered (``model-2.glb``). Raises
     ``UnexpectedResponseError`` when the bytes are not such a file and ``StopRequested`` when
-    ``should_stop`` turns true; in both cases nothing is left under a final name.
+    ``should_stop`` turns true. Whatever happens, the body is closed and no ``.part`` file is
+    left; on failure nothing is left under a final name.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    allowed = set(kinds) if kinds is not None else None
+    limit = limits.of(allowed or ALL_KINDS)
     part = folder / f".{uuid.uuid4().hex[:8]}{PART_SUFFIX}"
-    head = b""
-    size = 0
     try:
-        with open(part, "wb") as out:
-            for chunk in chunks:
-                if should_stop():
-                    raise StopRequested()
-                if len(head) < _HEAD_BYTES:
-                    head += chunk[: _HEAD_BYTES - len(head)]
-                out.write(chunk)
-                size += len(chunk)
-                checkpoint("download-chunk")
-            out.flush()
-            os.fsync(out.fileno())
+        announced = chunks.size if isinstance(chunks, Body) else None
+        if announced is not None and announced > limit.size:
+            raise _too_large(name, limit, announced)
+        folder.mkdir(parents=True, exist_ok=True)
+        head, size = _write_part(part, chunks, name, limit, limits, should_stop, checkpoint)
         kind = sniff_whole(head, size)
-        allowed = set(kinds) if kinds is not None else None
         if kind is None or (allowed is not None and kind not in allowed):
             shown = head[:16].decode("latin-1").encode("unicode_escape").decode("ascii")
             expected = ", ".join(sorted(allowed)) if allowed else "a model or image file"
@@ -194,4 +240,33 @@ def write_result(
         _fsync_dir(folder)
         return final
     finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
         part.unlink(missing_ok=True)
+
+
+def _write_part(part: Path, chunks: Iterable[bytes], name: str, limit: Limit,
+                limits: SizeLimits, should_stop: Callable[[], bool],
+                checkpoint: Callable[[str], None]) -> tuple[bytes, int]:
+    """Write ``chunks`` to ``part`` and sync it; returns the file's first bytes and its size.
+    ``limit`` holds until the first bytes tell the kind, then the kind's own limit does."""
+    head = b""
+    size = 0
+    with open(part, "wb") as out:
+        for chunk in chunks:
+            if should_stop():
+                raise StopRequested()
+            if len(head) < _HEAD_BYTES:
+                head += chunk[: _HEAD_BYTES - len(head)]
+                kind = sniff(head)
+                if kind is not None:
+                    limit = limits.of([kind])
+            if size + len(chunk) > limit.size:
+                raise _too_large(name, limit, None)
+            out.write(chunk)
+            size += len(chunk)
+            checkpoint("download-chunk")
+        out.flush()
+        os.fsync(out.fileno())
+    return head, size

@@ -17,7 +17,9 @@ Money rules, in order of importance:
   last wrote (``Journal.update_claimed``): a runner that stalled past its lease and lost the job
   to another stops at its next write without sending or overwriting anything. The claim is
   re-checked in the transaction that writes ``submitting``, immediately before a paid request.
-- A paid result is never deleted; it is written under its final name only when whole.
+- A paid result is never deleted; it is written under its final name only when whole. A job
+  whose result could not be saved (the download kept failing, or broke a download limit) keeps
+  its remote id, and ``download_again`` fetches the result from the service once more.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ from ..providers.base import Client, Phase, RemoteStatus
 from ..providers.redaction import log
 from .events import EventQueue
 from .journal import ClaimLost, Journal
-from .model import ACTIVE, Job, State
+from .model import ACTIVE, Job, State, can_download_again
 from .polling import PollPolicy
-from .results import StopRequested, job_folder, remove_partials, write_result
+from .results import SizeLimits, StopRequested, job_folder, remove_partials, write_result
 
 _PHASE_STATE = {Phase.QUEUED: State.QUEUED, Phase.RUNNING: State.RUNNING}
 #: States that hold a slot at the service (counted against ``Client.max_active``).
@@ -105,10 +107,14 @@ class Runner:
         policy: PollPolicy | None = None,
         max_failures: int = 5,
         checkpoint: Callable[[str], None] | None = None,
+        limits: SizeLimits | None = None,
     ) -> None:
         self.journal = journal
         self.clients = dict(clients)
         self.results_root = Path(results_root)
+        #: How large a result file may be; replaced whole when the preferences change, and
+        #: read once per file.
+        self.limits = limits or SizeLimits()
         self.events = events
         self.policy = policy or PollPolicy()
         self.max_failures = max_failures
@@ -188,6 +194,24 @@ class Runner:
             job = self.journal.update(job_id, cancel_requested=True)
             self._stop_flag(job_id).set()
             self._schedule(job_id, 0.0)
+        return job
+
+    def download_again(self, job_id: str) -> Job:
+        """Fetch the result of a job whose download failed (``can_download_again``) from the
+        service once more: the job goes back to ``downloading`` and asks for fresh locations.
+        ``ValueError`` in words when it cannot."""
+        job = self.journal.require(job_id)
+        if not can_download_again(job.state, job.remote_id, job.error_code):
+            raise ValueError(f"Job {job.id} is {job.state}"
+                             + (f" ({job.error_code})" if job.error_code else "")
+                             + "; only a job whose result could not be downloaded can be "
+                               "downloaded again")
+        if not self.journal.claim(job_id):
+            raise ValueError(f"Job {job.id} is being handled by another Conjure process")
+        self._watch.pop(job_id, None)
+        job = self._set(job, state=State.DOWNLOADING, message="Downloading the result again…",
+                        error_code=None, eta_s=None)
+        self._schedule(job_id, 0.0)
         return job
 
     def wait(self, job_id: str, timeout: float | None = None, poll: float = 0.02) -> Job:
@@ -543,24 +567,19 @@ class Runner:
                 raise errors.UnexpectedResponseError(
                     f"the service reports {status.phase} with {len(status.results)} files for "
                     "a finished job", service=job.service)
-            folder = job_folder(self.results_root, job.service, job.id)
-            remove_partials(folder)
-            stop = self._stop_flag(job.id)
-            saved: list[str] = []
-            for result in status.results:
-                path = write_result(result.open(), folder, result.name, kinds=result.kinds,
-                                    should_stop=stop.is_set, checkpoint=self._checkpoint)
-                if path.name in saved:
-                    raise errors.UnexpectedResponseError(
-                        f"two result files are both named {path.name}", service=job.service)
-                saved.append(path.name)
-                self._checkpoint("file-saved")
+            saved = self._save_files(job, status)
         except StopRequested:
             return 0.0
+        except errors.DownloadLimitError as exc:
+            # The same file meets the same limit: nothing to retry until the user raises it.
+            self._fail(job, f"Result not saved: {exc}. {job.service} keeps the result "
+                            f"(remote job {job.remote_id}): then press Download Again in the "
+                            "Jobs panel", exc.code)
+            return None
         except (errors.ResultNotReadyError, errors.ResultExpiredError) as exc:
             watch.failures += 1
             if watch.failures > 4 * self.max_failures:
-                self._fail(job, f"result never became available: {exc}")
+                self._fail(job, f"result never became available: {exc}", "download_failed")
                 return None
             self._set(job, message=f"Waiting for the result file: {exc}")
             return exc.retry_after if exc.retry_after is not None else self._backoff(watch)
@@ -568,14 +587,32 @@ class Runner:
             watch.failures += 1
             if watch.failures > self.max_failures:
                 self._fail(job, f"result could not be downloaded: {exc} (remote job "
-                                f"{job.remote_id} at {job.service} is still there)",
-                           "download_failed")
+                                f"{job.remote_id} at {job.service} is still there; Download "
+                                "Again in the Jobs panel tries once more)", "download_failed")
                 return None
             self._set(job, message=f"Download failed ({exc}); retrying")
             return self._backoff(watch)
         self._set(job, state=State.READY, result_files=saved, progress=1.0, eta_s=0.0,
                   message="Ready to import", error_code=None)
         return None
+
+    def _save_files(self, job: Job, status: RemoteStatus) -> list[str]:
+        """Download the result files of ``status`` into the job's folder; their names."""
+        folder = job_folder(self.results_root, job.service, job.id)
+        remove_partials(folder)
+        stop = self._stop_flag(job.id)
+        saved: list[str] = []
+        limits = self.limits
+        for result in status.results:
+            path = write_result(result.open(), folder, result.name, kinds=result.kinds,
+                                limits=limits, should_stop=stop.is_set,
+                                checkpoint=self._checkpoint)
+            if path.name in saved:
+                raise errors.UnexpectedResponseError(
+                    f"two result files are both named {path.name}", service=job.service)
+            saved.append(path.name)
+            self._checkpoint("file-saved")
+        return saved
 
     def _cancel_now(self, job: Job, client: Client) -> None:
         if job.remote_id and job.state in (State.QUEUED, State.RUNNING):

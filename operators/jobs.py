@@ -1,5 +1,6 @@
-"""Operators on jobs in the list: cancel, import (or re-import from the local cache), remove
-from the list, open the result folder, pick a Voxel-AI candidate, copy an id."""
+"""Operators on jobs in the list: cancel, import (or re-import from the local cache), download a
+result again after its download failed, remove from the list, open the result folder, pick a
+Voxel-AI candidate, copy an id."""
 
 from __future__ import annotations
 
@@ -56,6 +57,30 @@ class CONJURE_OT_import_result(bpy.types.Operator):
         where = f" into {objects[0].users_collection[0].name}" if objects else ""
         self.report({"INFO"}, f"Imported {len(objects)} objects{where}")
         return {"FINISHED"}
+
+
+class CONJURE_OT_download_again(bpy.types.Operator):
+    """Fetch a job's result from the service again after its download failed (for example
+    once a download limit was raised), then import it like a new result"""
+
+    bl_idname = "conjure.download_again"
+    bl_label = "Download Again"
+    bl_options = {"REGISTER", "UNDO"}
+
+    job_id: _JOB_ID
+    background_job: BoolProperty(options={"HIDDEN", "SKIP_SAVE"})
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            job = session.download_again(self.job_id)
+            session.tick()
+            return base.run(self, context, job, background=self.background_job)
+        except Exception as exc:
+            return base.fail(self, exc)
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self.background_job = base.interactive(context)
+        return self.execute(context)
 
 
 class CONJURE_OT_remove_job(bpy.types.Operator):
@@ -155,5 +180,6 @@ class CONJURE_OT_copy_text(bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (CONJURE_OT_cancel_job, CONJURE_OT_import_result, CONJURE_OT_remove_job,
-           CONJURE_OT_open_result_folder, CONJURE_OT_pick_candidate, CONJURE_OT_copy_text)
+classes = (CONJURE_OT_cancel_job, CONJURE_OT_import_result, CONJURE_OT_download_again,
+           CONJURE_OT_remove_job, CONJURE_OT_open_result_folder, CONJURE_OT_pick_candidate,
+           CONJURE_OT_copy_text)

@@ -8,7 +8,7 @@ from typing import Any
 import bpy
 
 from ..blender import session
-from ..jobs.model import State
+from ..jobs.model import State, can_download_again
 from ..workflow import sequence, status
 from . import widgets
 from .candidates import is_candidates_item, jobs_list_active
@@ -99,6 +99,9 @@ def draw_job(box: Any, item: Any) -> None:
                        "IMPORT", job_id=item.job_id)
     elif state == State.IMPORTED:
         widgets.button(col, "conjure.import_result", "Re-import", "FILE_REFRESH",
+                       job_id=item.job_id)
+    elif can_download_again(state, item.remote_id, item.error_code):
+        widgets.button(col, "conjure.download_again", "Download Again", "IMPORT",
                        job_id=item.job_id)
     if state in (State.READY, State.IMPORTED):
         widgets.button(col, "conjure.open_result_folder", "Open Result Folder", "FILEBROWSER",

@@ -10,12 +10,12 @@ Each client is built from a ``ClientConfig`` (``registry.make_client``).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from .http import NetworkSettings
+from .http import Body, NetworkSettings
 from .params import Operation, operation_named
 
 
@@ -54,14 +54,15 @@ class Phase(StrEnum):
 
 @dataclass
 class ResultFile:
-    """One file of a finished job. ``open`` yields its bytes in chunks, from the start.
+    """One file of a finished job. ``open`` starts its download and returns its ``Body``
+    (its bytes in chunks, from the start, and the size the sender announced).
 
     ``open`` may raise ``ResultNotReadyError`` (ask again after ``retry_after``) or
     ``ResultExpiredError`` (poll the job again for fresh locations).
     """
 
     name: str
-    open: Callable[[], Iterator[bytes]]
+    open: Callable[[], Body]
     #: Accepted kinds by magic bytes (``jobs.results.sniff``); None accepts any known kind.
     kinds: frozenset[str] | None = None
 

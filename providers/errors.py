@@ -122,6 +122,13 @@ class ResultExpiredError(ServiceError):
     transient = True
 
 
+class DownloadLimitError(ServiceError):
+    """A result file is larger, or its download slower, than the user's download limits allow.
+    Downloading it again meets the same limit until the limit is raised."""
+
+    code = "download_limit"
+
+
 class ResultNotReadyError(ServiceError):
     """The service is still preparing the result file; try again after ``retry_after``."""
 

@@ -8,6 +8,14 @@ Retry policy. Reads (and requests a client marks idempotent) are retried on 429 
 ``Retry-After``), 5xx and connection errors with capped exponential back-off. A request that
 creates a paid job is retried only when the connection failed before any byte was sent: after
 that, the service may already have created and charged the job.
+
+Downloads. A result file is read as a ``Body`` under two guards besides the read timeout (which
+only bounds the wait for each piece): a stall (less than ``STALL_BYTES`` in the stall time, so a
+trickle of a byte now and then is caught too) and a time limit for the whole download. How large
+a file may be depends on its kind, which is known once its first bytes are in, so the size limits
+are applied by the reader (``jobs.results``), against the announced ``size`` and the bytes.
+A streamed answer that is not the file (an error page, a "still preparing" note) is read only up
+to ``NOTE_BYTES``.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import email.utils
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +36,12 @@ from . import errors
 from .redaction import log, redact, register_secret
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: A download that receives less than this within its stall time has stalled.
+STALL_BYTES = 64 * 1024
+#: The most of a streamed answer that is not the file that is read (it only goes into a message).
+NOTE_BYTES = 64 * 1024
+#: Where the download limits are set, as messages name it.
+DOWNLOAD_SETTINGS = "Edit > Preferences > Add-ons > Conjure > Downloads"
 
 #: Set while Conjure stops its workers: a back-off wait in progress ends at once, so disabling
 #: the extension or quitting Blender never waits out a retry delay.
@@ -82,6 +96,111 @@ class NetworkSettings:
     max_retries: int = 4
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
+    #: A result download that receives less than ``STALL_BYTES`` in this many seconds is given
+    #: up (and tried again, as a connection that broke off is).
+    download_stall_s: float = 60.0
+    #: The longest a result download may take in all, however steadily it arrives.
+    download_time_s: float = 3600.0
+
+
+class Body:
+    """A result file's bytes as they arrive, in chunks, read once.
+
+    ``size`` is the length the sender announced (``Content-Length``; None when it did not say).
+    It is only a claim: a reader that limits sizes counts the bytes too. ``close`` ends the
+    download early; it may be called at any time, more than once.
+    """
+
+    def __init__(self, chunks: Iterable[bytes], *, size: int | None = None,
+                 close: Callable[[], None] = lambda: None) -> None:
+        self.size = size
+        self._chunks = iter(chunks)
+        self._close = close
+
+    @classmethod
+    def of(cls, data: bytes) -> Body:
+        """A file that is already in memory (delivered inside an answer)."""
+        return cls([data], size=len(data))
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+        self._close()
+
+
+class _Pace:
+    """The guards of one download besides the read timeout: a stall (less than
+    ``STALL_BYTES`` in the last ``download_stall_s``) and the time limit (``download_time_s``
+    in all). ``arrived`` is told each piece; the reads themselves wait at most the stall time
+    (``HttpClient.download_timeout``), so both are noticed within about one stall time."""
+
+    def __init__(self, settings: NetworkSettings, what: str, service: str) -> None:
+        self.settings = settings
+        self.what = what
+        self.service = service
+        self.start = self.mark = time.monotonic()
+        self.since_mark = 0
+
+    def arrived(self, count: int) -> None:
+        now = time.monotonic()
+        s = self.settings
+        if now - self.start > s.download_time_s:
+            raise errors.DownloadLimitError(
+                f"the download of {self.what} took longer than the time limit of "
+                f"{_duration(s.download_time_s)}; raise Time Limit ({DOWNLOAD_SETTINGS}) to "
+                "allow it more", service=self.service)
+        self.since_mark += count
+        if self.since_mark >= STALL_BYTES:
+            self.mark, self.since_mark = now, 0
+        elif now - self.mark > s.download_stall_s:
+            raise errors.TransientServiceError(
+                f"the download of {self.what} stalled: less than {STALL_BYTES // 1024} KB "
+                f"arrived in {s.download_stall_s:.0f} s (Stall Timeout, {DOWNLOAD_SETTINGS})",
+                service=self.service)
+
+    def silent(self) -> errors.TransientServiceError:
+        """The error for a read that timed out: nothing arrived for a whole read's wait."""
+        s = self.settings
+        setting = (f"Stall Timeout, {DOWNLOAD_SETTINGS}" if s.download_stall_s <= s.read_timeout
+                   else "Read Timeout in Conjure's network preferences")
+        wait = min(s.download_stall_s, s.read_timeout)
+        return errors.TransientServiceError(
+            f"the download of {self.what} stalled: nothing arrived for {wait:.0f} s ({setting})",
+            service=self.service)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+
+
+def announced_size(response: requests.Response) -> int | None:
+    """The body's length as the answer announced it; None when it did not say plainly."""
+    value = response.headers.get("Content-Length", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _pieces(response: requests.Response, size: int) -> Iterator[bytes]:
+    """A streamed body as it arrives, at most ``size`` bytes a piece. Each piece is what one
+    read of the connection gave, so the download guards see a trickle while it trickles; a
+    urllib3 without ``read1`` (before 2.0) gives whole pieces of ``size`` only."""
+    read1 = getattr(response.raw, "read1", None)
+    if read1 is None:
+        yield from response.iter_content(size)
+        return
+    while piece := read1(size, decode_content=True):
+        yield piece
+
+
+def _timed_out(exc: Exception) -> bool:
+    """True when ``exc`` (as urllib3 raised it, or requests around it) is a read that timed
+    out."""
+    if isinstance(exc, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError):
+        return True
+    return bool(exc.args) and isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -233,6 +352,8 @@ class HttpClient:
                     attempt += 1
                     continue
                 raise error from None
+            if stream and response.status_code != 200:
+                self.read_note(response, url)
             if response.status_code < 400 or response.status_code in ok:
                 return response
             error = self.map_error(response)
@@ -262,13 +383,19 @@ class HttpClient:
         self._sleep(delay)
         return True
 
+    def download_timeout(self) -> tuple[float, float]:
+        """The timeouts of a result download: no read waits longer than the stall time."""
+        s = self.settings
+        return s.connect_timeout, min(s.read_timeout, s.download_stall_s)
+
     def stream(self, url: str, *, chunk_size: int = 1 << 20, authenticated: bool = False,
-               not_ready: tuple[int, ...] = (), **kwargs: Any) -> Iterator[bytes]:
-        """GET ``url`` and yield its body in chunks; a broken body raises a transient error.
+               not_ready: tuple[int, ...] = (), **kwargs: Any) -> Body:
+        """GET ``url`` and return its body (see ``body``) once the answer's headers are in.
 
         Result files are usually public or signed URLs, so no key is sent unless asked.
         A status in ``not_ready`` (e.g. 202 "still preparing") raises ``ResultNotReadyError``.
         """
+        kwargs.setdefault("timeout", self.download_timeout())
         response = self.request("GET", url, stream=True, authenticated=authenticated,
                                 ok=not_ready, **kwargs)
         if response.status_code in not_ready:
@@ -277,14 +404,51 @@ class HttpClient:
             response.close()
             raise errors.ResultNotReadyError(f"file not ready yet ({detail or 'preparing'})",
                                              service=self.service, retry_after=retry_after)
+        return self.body(response, url, chunk_size)
+
+    def body(self, response: requests.Response, url: str, chunk_size: int = 1 << 20) -> Body:
+        """The body of a streamed answer (sent with ``download_timeout``) as a ``Body`` read
+        under the download guards: ``TransientServiceError`` when it breaks off or stalls,
+        ``DownloadLimitError`` past the time limit. The answer is closed when the body ends,
+        fails or is closed."""
+        pace = _Pace(self.settings, _path(url), self.service)
+        return Body(self._guarded(response, pace, chunk_size), size=announced_size(response),
+                    close=response.close)
+
+    def _guarded(self, response: requests.Response, pace: _Pace,
+                 chunk_size: int) -> Iterator[bytes]:
         try:
-            yield from response.iter_content(chunk_size)
+            for piece in _pieces(response, chunk_size):
+                pace.arrived(len(piece))
+                yield piece
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            if _timed_out(exc):
+                raise pace.silent() from None
             raise errors.TransientServiceError(
-                f"download of {_path(url)} broke off: {type(exc).__name__}", service=self.service
+                f"download of {pace.what} broke off: {type(exc).__name__}", service=self.service
             ) from None
         finally:
             response.close()
+
+    def read_note(self, response: requests.Response, url: str) -> None:
+        """Reads at most ``NOTE_BYTES`` of a streamed answer that is not the file (an error
+        page, a "still preparing" note), under the download guards, and closes it: its text
+        and JSON are then read from what was kept, and an endless one costs no more."""
+        pace = _Pace(self.settings, _path(url), self.service)
+        kept = bytearray()
+        try:
+            for piece in _pieces(response, NOTE_BYTES):
+                pace.arrived(len(piece))
+                kept += piece
+                if len(kept) >= NOTE_BYTES:
+                    break
+        except (requests.RequestException, urllib3.exceptions.HTTPError,
+                errors.ServiceError):
+            pass  # the status says what matters; the note is only shown
+        finally:
+            response.close()
+        # requests' own cache of the body, which ``text`` and ``json()`` read.
+        response._content = bytes(kept[:NOTE_BYTES])
 
     def map_error(self, response: requests.Response) -> errors.ServiceError:
         mapped = self._error_mapper(response) if self._error_mapper else None

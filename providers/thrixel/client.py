@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
-
-import requests
-import urllib3
 
 from .. import errors
 from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
-from ..http import HttpClient, bearer, body_excerpt, parse_retry_after
+from ..http import Body, HttpClient, bearer, body_excerpt, parse_retry_after
 from ..sources import image_payload
 from .errors import KEY_HELP, failure_status, map_error
 from .hierarchy import Hierarchy, parse_hierarchy
@@ -189,39 +186,34 @@ class ThrixelClient(Client):
         return first_progress(response, deadline)
 
     # -- results ---------------------------------------------------------------------------
-    def download(self, url: str, query: Mapping[str, str]) -> Iterator[bytes]:
+    def download(self, url: str, query: Mapping[str, str]) -> Body:
         """The file's bytes; 202 (still preparing, or a conversion queued) raises
         ``ResultNotReadyError``, a JSON body in place of a file raises
         ``UnexpectedResponseError`` before anything is written. Redirects are followed."""
-        response = self.http.request("GET", url, params=dict(query), stream=True, ok=(202,))
-        try:
-            if response.status_code == 202:
-                try:
-                    info = response.json()
-                except ValueError:
-                    info = {}
-                state = info.get("status") if isinstance(info, dict) else None
-                if state == "failed":
-                    raise errors.UnexpectedResponseError(
-                        f"Thrixel could not prepare the file: {info.get('error') or 'failed'}",
-                        service=SERVICE, status=202)
-                # Without a Retry-After the engine's own back-off decides when to ask again.
-                retry = parse_retry_after(response.headers.get("Retry-After"))
-                raise errors.ResultNotReadyError(
-                    f"Thrixel is still preparing the file ({state or 'preparing'})",
-                    service=SERVICE, retry_after=retry)
-            if "json" in response.headers.get("Content-Type", "").lower():
-                raise errors.UnexpectedResponseError(
-                    f"Thrixel sent JSON instead of a model: {body_excerpt(response, 200)}",
-                    service=SERVICE, status=response.status_code)
+        response = self.http.request("GET", url, params=dict(query), stream=True, ok=(202,),
+                                     timeout=self.http.download_timeout())
+        if response.status_code == 202:
+            response.close()  # what it said was kept (``HttpClient.read_note``)
             try:
-                yield from response.iter_content(1 << 20)
-            except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-                raise errors.TransientServiceError(
-                    f"download broke off ({type(exc).__name__}); trying again",
-                    service=SERVICE) from None
-        finally:
-            response.close()
+                info = response.json()
+            except ValueError:
+                info = {}
+            state = info.get("status") if isinstance(info, dict) else None
+            if state == "failed":
+                raise errors.UnexpectedResponseError(
+                    f"Thrixel could not prepare the file: {info.get('error') or 'failed'}",
+                    service=SERVICE, status=202)
+            # Without a Retry-After the engine's own back-off decides when to ask again.
+            retry = parse_retry_after(response.headers.get("Retry-After"))
+            raise errors.ResultNotReadyError(
+                f"Thrixel is still preparing the file ({state or 'preparing'})",
+                service=SERVICE, retry_after=retry)
+        if "json" in response.headers.get("Content-Type", "").lower():
+            self.http.read_note(response, url)
+            raise errors.UnexpectedResponseError(
+                f"Thrixel sent JSON instead of a model: {body_excerpt(response, 200)}",
+                service=SERVICE, status=response.status_code)
+        return self.http.body(response, url)
 
     def hierarchy(self, submission_id: str) -> Hierarchy:
         """The finished model's parts (names for ``focus_on_node_names``) and bounds."""

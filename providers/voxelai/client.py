@@ -10,12 +10,12 @@ import binascii
 import hashlib
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .. import errors
 from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
-from ..http import HttpClient, bearer
+from ..http import Body, HttpClient, bearer
 from ..sources import image_payload
 from .errors import error_body, map_error
 from .operations import IMAGES_INTERVAL_S, OPERATIONS, SERVICE
@@ -193,11 +193,11 @@ def _inline(name: str, text: Any, kinds: frozenset[str]) -> ResultFile:
         raise errors.UnexpectedResponseError(f"{name}: no file data in the output",
                                              service=SERVICE)
 
-    def open_() -> Iterator[bytes]:
+    def open_() -> Body:
         payload = text.split(",", 1)[1] if text[:5].lower() == "data:" else text
         payload = "".join(payload.split())  # line-wrapped base64 is still base64
         try:
-            yield base64.b64decode(payload, validate=True)
+            return Body.of(base64.b64decode(payload, validate=True))
         except (binascii.Error, ValueError):
             raise errors.UnexpectedResponseError(f"{name}: the base64 data is damaged",
                                                  service=SERVICE) from None

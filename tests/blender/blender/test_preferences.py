@@ -1,5 +1,5 @@
-"""Preferences: key tests off the main thread, import options, the cache folder, and no key
-in a saved .blend."""
+"""Preferences: key tests off the main thread, import options, download limits, the cache folder,
+and no key in a saved .blend."""
 
 import bpy
 import pytest
@@ -31,6 +31,34 @@ def test_preferences_draw_every_service_with_test_button_and_cache(prefs, paint,
     assert {"import_at_cursor", "import_target_size", "auto_import"} <= set(layout.props())
     assert layout.ops("conjure.clear_cache") and layout.ops("conjure.open_cache_folder")
     assert "Results and cached pictures" in text
+
+
+def test_download_limits_reach_the_runner_and_every_client(prefs, mod, paint):
+    session, results, http = mod("blender.session"), mod("jobs.results"), mod("providers.http")
+    runner = session.get().runner
+    assert runner.limits == results.SizeLimits()  # the defaults, 2000 and 200 MB
+    names = ("download_max_model_mb", "download_max_picture_mb", "download_stall_timeout",
+             "download_time_limit")
+    assert set(names) <= set(paint(type(prefs), target=prefs).props())
+    try:
+        prefs.download_max_model_mb = 5
+        prefs.download_max_picture_mb = 1
+        prefs.download_stall_timeout = 12.0
+        prefs.download_time_limit = 600.0
+        # Plain values, captured on the main thread when the preferences changed.
+        assert runner.limits == results.SizeLimits(models=5_000_000, pictures=1_000_000)
+        for name, client in runner.clients.items():
+            clients = [v for v in vars(client).values() if isinstance(v, http.HttpClient)]
+            assert clients, name
+            for one in clients:
+                settings = one.settings
+                assert (settings.download_stall_s, settings.download_time_s) == (12.0, 600.0)
+                assert one.download_timeout()[1] == 12.0
+    finally:
+        for name in names:
+            prefs.property_unset(name)
+        session.settings_changed()
+    assert runner.limits == results.SizeLimits()
 
 
 def test_key_test_reports_the_services_answer(prefs, thrixel, mod, paint):

@@ -72,6 +72,32 @@ def test_reimport_from_cache_after_the_result_url_expired(session, tripo, sandbo
     assert len({c for ob in again for c in ob.users_collection}) == 1
 
 
+def test_a_result_over_the_limit_downloads_again_once_the_preference_is_raised(
+        session, thrixel, mod, fresh_scene):
+    results = mod("jobs.results")
+    # Smaller than any model: the preference's smallest (1 MB) is larger than the sandbox's.
+    session.get().runner.limits = results.SizeLimits(models=100)
+    try:
+        job = session.submit("thrixel", "create", {"task": "a brass key"})
+        [failed] = session.run_blocking([job.id], timeout=60, echo=lambda line: None)
+        assert (failed.state, failed.error_code) == ("failed", "download_limit"), failed.message
+        assert "Largest Model" in failed.message and failed.remote_id in failed.message
+        folder = results.job_folder(session.user_dir(), "thrixel", job.id)
+        assert not list(folder.glob("*"))
+        # Raising the limit in the preferences reaches the runner.
+        thrixel.download_max_model_mb = 1500
+        assert session.get().runner.limits.models == 1500 * results.MB
+        assert bpy.ops.conjure.download_again(job_id=job.id) == {"FINISHED"}
+    finally:
+        thrixel.property_unset("download_max_model_mb")
+        session.settings_changed()
+    done = session.get().journal.require(job.id)
+    assert done.state == "imported" and done.remote_id == failed.remote_id
+    assert conjure_objects(job.id)
+    with pytest.raises(RuntimeError, match="only a job whose result could not be downloaded"):
+        bpy.ops.conjure.download_again(job_id=job.id)
+
+
 def test_remove_keeps_the_files_and_refuses_running_jobs(session, thrixel, sandbox,
                                                          fresh_scene):
     job = session.submit("thrixel", "create", {"task": "a spoon"})

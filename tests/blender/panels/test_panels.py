@@ -138,6 +138,7 @@ def test_jobs_panel_for_every_state(panels, mirror, paint, recorder, state):
     assert ("conjure.remove_job" in ops) == (not active)
     assert ("conjure.import_result" in ops) == (state in ("ready", "imported"))
     assert ("conjure.open_result_folder" in ops) == (state in ("ready", "imported"))
+    assert "conjure.download_again" not in ops  # the failure here was not the download
     for props in ops.values():
         if hasattr(props, "job_id"):
             assert props.job_id == item.job_id
@@ -158,6 +159,17 @@ def test_jobs_panel_for_every_state(panels, mirror, paint, recorder, state):
     rec = recorder()
     row.draw_item(None, bpy.context, rec, None, item, 0, None, "active_index", 0)
     assert rec.log[0][1].startswith("a stone gargoyle")
+
+
+def test_jobs_panel_offers_download_again_when_only_the_download_failed(panels, mirror, paint):
+    item = mirror("job-too-large", state="failed", remote_id="task-5",
+                  error_code="download_limit",
+                  message="Result not saved: model.glb is 2,500 MB, more than the 2,000 MB a "
+                          "model may be; raise Largest Model")
+    layout = paint(panels.CONJURE_PT_jobs)
+    [again] = layout.ops("conjure.download_again")
+    assert again[2].job_id == item.job_id and again[3] == "Download Again"
+    assert layout.ops("conjure.remove_job")
 
 
 def test_jobs_panel_idle_and_newest_first(panels, mirror, paint):

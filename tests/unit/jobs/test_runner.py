@@ -10,6 +10,7 @@ from conjure.jobs.events import EventQueue
 from conjure.jobs.journal import Journal
 from conjure.jobs.model import Job, State
 from conjure.jobs.polling import PollPolicy
+from conjure.jobs.results import SizeLimits
 from conjure.jobs.runner import Runner
 from conjure.providers import errors
 from conjure.providers.base import Client, Phase, RemoteStatus, ResultFile, Submitted
@@ -194,6 +195,38 @@ def test_corrupt_result_fails_after_retries_keeping_the_remote_id(journal, tmp_p
     done = run_one(journal, tmp_path, client, max_failures=2)
     assert done.state == State.FAILED and done.error_code == "download_failed"
     assert "r9" in done.message
+
+
+def test_a_result_over_the_limit_fails_at_once_and_downloads_again_once_raised(journal,
+                                                                               tmp_path):
+    with FakeService(size=256 * 1024) as service:
+        runner = make_runner(journal, tmp_path, {"fake": FakeClient(service.url)},
+                             limits=SizeLimits(models=100_000))
+        runner.start()
+        job = runner.submit("fake", "create", {"prompt": "a lamp"})
+        failed = runner.wait(job.id, timeout=10)
+        folder = tmp_path / "results" / "fake" / job.id
+        assert (failed.state, failed.error_code) == (State.FAILED, "download_limit")
+        assert failed.remote_id == "r0001"
+        # Refused from the announced length, before anything was written.
+        assert "model.glb is 0.26 MB, more than the 0.1 MB a model may be; raise Largest " \
+               "Model" in failed.message
+        assert "(remote job r0001): then press Download Again" in failed.message
+        assert list(folder.glob("*")) == []  # not even a .part file
+        with pytest.raises(ValueError, match="only a job whose result could not be downloaded"):
+            runner.download_again(runner.submit("fake", "create", {}).id)
+
+        runner.limits = SizeLimits()
+        again = runner.download_again(job.id)
+        assert again.state == State.DOWNLOADING and again.error_code is None
+        done = runner.wait(job.id, timeout=10)
+        runner.stop()
+    assert done.state == State.READY, done.message
+    assert done.result_files == ["model.glb"] and done.remote_id == "r0001"
+    assert service.submissions[job.id] == 1  # downloaded again, never sent again
+    path = folder / "model.glb"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == result_digest("r0001", "model.glb",
+                                                                           service.size)
 
 
 def test_stall_watchdog_reports_then_fails_per_policy(journal, tmp_path):
