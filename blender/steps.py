@@ -10,7 +10,7 @@ from pathlib import Path
 import bpy
 
 from ..jobs.model import Job, State
-from ..workflow import sequence
+from ..workflow import lineage, sequence
 from ..workflow.requests import Request
 from . import scene_import, session, settings
 
@@ -21,7 +21,7 @@ def import_job(context: bpy.types.Context, job: Job) -> list[bpy.types.Object]:
     paths = session.result_paths(job)
     sequence.check_importable(job, paths)
     objects = scene_import.import_result(
-        context, service=job.service, job_id=job.id, remote_id=job.remote_id or "",
+        context, service=job.service, job_id=job.id, remote_id=lineage.submission_id(job),
         paths=paths, name=sequence.collection_name(job), settings=settings.import_settings())
     session.mark_imported(job)
     return objects

@@ -18,7 +18,7 @@ from ..blender import selection, session
 from ..jobs.model import Job
 from ..providers import registry
 from ..providers.errors import InvalidRequestError
-from ..workflow import requests, sequence
+from ..workflow import lineage, requests, sequence
 from . import base
 
 #: Per shortcut, the operation name each service uses for it, in order of preference.
@@ -68,6 +68,10 @@ class _FollowUp:
     def build_request(self, context: bpy.types.Context) -> requests.Request:
         source = self.source(context)
         name = self.operation_name(source)
+        refused = lineage.refusal(source, name, session.find)
+        if refused:
+            raise InvalidRequestError(refused, field="operation")
+        parent_remote_id = lineage.submission_id(source)
         if self.from_panel:
             values = base.panel_values(context, source.service, name)
             op = registry.operation(source.service, name)
@@ -75,10 +79,10 @@ class _FollowUp:
             if parent is not None:
                 values.pop(parent.name, None)  # always the selected source's id, never stale
             return requests.follow_up_request(source.service, name,
-                                            parent_remote_id=source.remote_id or "",
-                                            parent_job_id=source.id, options=values)
+                                              parent_remote_id=parent_remote_id,
+                                              parent_job_id=source.id, options=values)
         return requests.follow_up_request(source.service, name,
-                                          parent_remote_id=source.remote_id or "",
+                                          parent_remote_id=parent_remote_id,
                                           parent_job_id=source.id, options=self.options,
                                           **self.extra())
 

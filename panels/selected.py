@@ -10,7 +10,7 @@ import bpy
 from ..blender import forms, session
 from ..providers.params import Operation
 from ..providers.services import BY_ID, current_id
-from ..workflow import formspec, sequence, status
+from ..workflow import formspec, lineage, sequence, status
 from . import widgets
 
 
@@ -76,7 +76,8 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
         ready = widgets.service_ready(layout, service_id)
         if not remote_id:
             layout.label(text="The service has no id for this model yet", icon="ERROR")
-        problem = forms.problem(context, service_id, op.name)
+        refused = lineage.refusal(job, op.name, session.find) if job is not None else None
+        problem = refused or forms.problem(context, service_id, op.name)
         if problem:
             widgets.lines(layout, problem, "ERROR")
         row = layout.row()
