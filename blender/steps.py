@@ -12,7 +12,7 @@ import bpy
 from ..jobs.model import Job, State
 from ..workflow import lineage, sequence
 from ..workflow.requests import Request
-from . import scene_import, session, settings
+from . import hierarchies, scene_import, session, settings
 
 
 def import_job(context: bpy.types.Context, job: Job) -> list[bpy.types.Object]:
@@ -24,6 +24,8 @@ def import_job(context: bpy.types.Context, job: Job) -> list[bpy.types.Object]:
         context, service=job.service, job_id=job.id, remote_id=lineage.submission_id(job),
         paths=paths, name=sequence.collection_name(job), settings=settings.import_settings())
     session.mark_imported(job)
+    # Asked for once now, on a worker thread, so the Parts panel and part-name checks have it.
+    hierarchies.request(job)
     return objects
 
 
@@ -35,6 +37,7 @@ def tag_uploaded(job: Job, names: tuple[str, ...]) -> int:
         scene_import.tag(ob, job.service, job.id, job.remote_id or "", ob.name)
     if job.state == State.READY:
         session.mark_imported(job)
+    hierarchies.request(job)
     return len(objects)
 
 

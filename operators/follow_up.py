@@ -14,7 +14,7 @@ from typing import Any
 import bpy
 from bpy.props import BoolProperty, StringProperty
 
-from ..blender import selection, session
+from ..blender import hierarchies, selection, session
 from ..jobs.model import Job
 from ..providers import registry
 from ..providers.errors import InvalidRequestError
@@ -86,10 +86,20 @@ class _FollowUp:
                                           parent_job_id=source.id, options=self.options,
                                           **self.extra())
 
+    def checked_request(self, context: bpy.types.Context) -> requests.Request:
+        """The request, its part names checked against the model's parts (nothing is sent
+        with a name the model does not have)."""
+        request = self.build_request(context)
+        names = request.params.get("focus_on_node_names") or []
+        if names:
+            hierarchies.check_parts(self.source(context), names,
+                                    blocking=not self.background_job)
+        return request
+
     def run(self, context: bpy.types.Context) -> set[str]:
         op: Any = self
         try:
-            job = session.submit_request(self.build_request(context))
+            job = session.submit_request(self.checked_request(context))
             return base.run(op, context, job, background=self.background_job)
         except Exception as exc:
             return base.fail(op, exc)
@@ -185,6 +195,9 @@ class CONJURE_OT_detail(_FollowUp, bpy.types.Operator):
 
     job_id: _JOB_ID
     prompt: StringProperty(name="Appearance", description="How the surface should look")
+    parts: StringProperty(
+        name="Parts", description="Comma-separated part names to detail (Thrixel); empty: "
+                                  "the whole model")
     options: _OPTIONS
     from_panel: _FROM_PANEL
     background_job: _BACKGROUND
@@ -193,7 +206,7 @@ class CONJURE_OT_detail(_FollowUp, bpy.types.Operator):
         return shortcut_operation("detail", source.service)
 
     def extra(self) -> dict[str, Any]:
-        return {"prompt": self.prompt}
+        return {"prompt": self.prompt, "parts": self.parts}
 
 
 class CONJURE_OT_convert(_FollowUp, bpy.types.Operator):
