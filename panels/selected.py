@@ -7,7 +7,7 @@ from typing import Any
 
 import bpy
 
-from ..blender import forms, session
+from ..blender import forms, hierarchies, parts, session
 from ..providers.params import Operation
 from ..providers.services import BY_ID, current_id
 from ..workflow import formspec, lineage, sequence, status
@@ -72,7 +72,15 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
             return
         if op.description:
             widgets.lines(layout.column(align=True), op.description)
-        forms.draw_fields(layout.column(), context, op, formspec.common(op))
+        fields = formspec.common(op)
+        if job is not None and "focus_on_node_names" in op.by_name and \
+                hierarchies.offers_parts(job):
+            # The Parts panel below chooses the parts; a text field here would disagree.
+            fields = [f for f in fields if f.param.name != "focus_on_node_names"]
+            focus = parts.focus(job, hierarchies.known(job))
+            layout.label(text=f"Parts: {', '.join(focus) if focus else 'the whole model'}",
+                         icon="MESH_DATA")
+        forms.draw_fields(layout.column(), context, op, fields)
         ready = widgets.service_ready(layout, service_id)
         if not remote_id:
             layout.label(text="The service has no id for this model yet", icon="ERROR")

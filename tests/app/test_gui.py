@@ -196,10 +196,12 @@ def test_finished_shot_shows_the_selected_model_panel(run):
     labels = [r[1] for r in rows(shot, "CONJURE_PT_selected", "label")]
     assert "Thrixel" in labels and f"Job: {job['id']}" in labels, labels
     assert f"Remote: {job['remote_id']}" in labels, labels
-    # Scrolled to the sidebar's end, where the last panel drawn is the Selected Model panel.
+    # Scrolled to the sidebar's end, where the last panels drawn are the Selected Model panel
+    # and, for a Thrixel model, the Parts panel inside it.
     panels = [name for name in shot["drawn"] if name.startswith("CONJURE_PT_")]
-    assert shot["scrolled_to"] < 0 and panels[-1] == "CONJURE_PT_selected", (shot["scrolled_to"],
-                                                                             panels)
+    assert shot["scrolled_to"] < 0 and panels[-2:] == ["CONJURE_PT_selected",
+                                                       "CONJURE_PT_parts"], (
+        shot["scrolled_to"], panels)
     assert [i[1] for i in rows(shot, "CONJURE_UL_jobs", "item") if i[3]] == [job["id"]]
 
 

@@ -54,3 +54,35 @@ def test_unknown_part_names_are_refused_before_anything_is_sent(session, orrery,
         bpy.ops.conjure.detail(job_id=orrery.id, parts="Orrery_Body")
     assert list(sandbox.requests_seen) == []
     assert newest(session).id == orrery.id
+
+
+def objects_of(job):
+    return {ob["conjure_node_name"]: ob for ob in bpy.data.objects
+            if ob.get("conjure_job_id") == job.id}
+
+
+def test_a_focused_edit_from_the_panel_sends_the_checked_parts(session, orrery, mod,
+                                                              form_reset):
+    mod("blender.parts").set_checked(orrery.id, {"pointer_arm", "crank"})
+    edit_op = mod("providers.registry").operation("thrixel", "edit")
+    mod("blender.forms").group(bpy.context, edit_op).modification_request = "brass gears"
+    assert bpy.ops.conjure.edit(job_id=orrery.id, from_panel=True) == {"FINISHED"}
+    edit = newest(session)
+    assert edit.params["modification_request"] == "brass gears"
+    assert edit.params["focus_on_node_names"] == ["crank", "pointer_arm"]  # the tree's order
+
+
+def test_from_python_without_parts_the_selected_parts_are_focused(session, orrery, capsys):
+    crank = objects_of(orrery)["crank"]
+    for ob in bpy.context.view_layer.objects:
+        ob.select_set(ob == crank)
+    assert bpy.ops.conjure.edit(request="longer handle") == {"FINISHED"}
+    assert newest(session).params["focus_on_node_names"] == ["crank"]
+
+
+def test_no_parts_is_the_whole_model_said_before_sending(session, orrery, capsys):
+    assert bpy.ops.conjure.edit(job_id=orrery.id, request="steampunk") == {"FINISHED"}
+    assert "focus_on_node_names" not in newest(session).params
+    said = capsys.readouterr().out
+    assert said.index("No parts given: Thrixel may change the whole model") < \
+        said.index("pending")
