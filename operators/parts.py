@@ -6,7 +6,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import StringProperty
 
-from ..blender import hierarchies, parts, selection
+from ..blender import hierarchies, in_place, parts, selection
 from . import base
 
 _JOB_ID = StringProperty(name="Job", description="The model's job (its objects' conjure_job_id)",
@@ -94,5 +94,26 @@ class CONJURE_OT_refresh_parts(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class CONJURE_OT_swap_version(bpy.types.Operator):
+    """Show the version this edit replaced instead of the current one, or back"""
+
+    bl_idname = "conjure.swap_version"
+    bl_label = "Before / After"
+    bl_options = {"REGISTER", "UNDO"}
+
+    job_id: _JOB_ID
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            job_id = self.job_id or selection.source_job(context, "").id
+            before = in_place.swap(job_id)
+        except Exception as exc:
+            return base.fail(self, exc)
+        self.report({"INFO"}, "Showing the earlier version" if before else
+                              "Showing the current version")
+        return {"FINISHED"}
+
+
 classes = (CONJURE_OT_check_part, CONJURE_OT_select_checked_parts,
-           CONJURE_OT_check_selected_parts, CONJURE_OT_fold_part, CONJURE_OT_refresh_parts)
+           CONJURE_OT_check_selected_parts, CONJURE_OT_fold_part, CONJURE_OT_refresh_parts,
+           CONJURE_OT_swap_version)

@@ -8,7 +8,7 @@ from typing import Any
 
 import bpy
 
-from ..blender import forms, hierarchies, parts, selection
+from ..blender import forms, hierarchies, in_place, parts, selection
 from ..jobs.model import Job
 from ..providers import registry
 from ..providers.thrixel.hierarchy import Hierarchy
@@ -126,6 +126,11 @@ class CONJURE_PT_parts(widgets.Sidebar, bpy.types.Panel):
             widgets.button(row, "conjure.check_selected_parts", "Check Selected",
                            "CHECKMARK", job_id=job.id)
         _focused(layout, context, job, tree)
+        if in_place.latest_version(job.id) is not None:
+            before = in_place.showing_before(job.id)
+            widgets.button(layout, "conjure.swap_version",
+                           "Show Current Version" if before else "Show Version Before This Edit",
+                           "LOOP_BACK" if not before else "LOOP_FORWARDS", job_id=job.id)
 
 
 classes = (CONJURE_PT_parts,)

@@ -81,3 +81,73 @@ def check_names(names: Iterable[str], hierarchy: Hierarchy) -> None:
         raise InvalidRequestError(
             f"parts: the model has no part named {name!r}{hint}; its parts are {listed}",
             field="parts")
+
+
+# -- a result's parts against the model in the scene -------------------------------------------
+
+def applies_in_place(service: str, operation: str, params: dict[str, object]) -> bool:
+    """Whether a result keeps its parent's parts, so it replaces them in place: an edit, and
+    a detail focused on some parts. Everything else (auto-refine, conversions, whole-model
+    detail) comes in beside its parent."""
+    if service != "thrixel":
+        return False
+    return operation == "edit" or (operation == "detail"
+                                   and bool(params.get("focus_on_node_names")))
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A part on one side of the comparison: ``key`` is the caller's handle for it."""
+
+    key: int
+    name: str
+    #: "mesh", "empty", ...: a part that changed kind is a removed part and a new one.
+    kind: str
+    #: The mesh content's digest; None when not known (the mesh then counts as changed).
+    digest: str | None
+    #: Its place in its file, so repeated names pair up in file order.
+    order: int
+
+
+@dataclass
+class Match:
+    """(old key, new key) pairs, and the keys left over on each side."""
+
+    unchanged: list[tuple[int, int]]
+    changed: list[tuple[int, int]]
+    added: list[int]
+    gone: list[int]
+
+
+def _pair(olds: list[Piece], news: list[Piece], found: Match) -> None:
+    """One name's parts of one kind: equal digests first, then in file order."""
+    left = sorted(olds, key=lambda p: p.order)
+    rest: list[Piece] = []
+    for new in sorted(news, key=lambda p: p.order):
+        same = next((old for old in left if new.digest is not None
+                     and old.digest == new.digest), None)
+        if same is not None or (new.kind != "mesh" and left):
+            same = same or left[0]
+            left.remove(same)
+            found.unchanged.append((same.key, new.key))
+        else:
+            rest.append(new)
+    for new in rest:
+        if left:
+            found.changed.append((left.pop(0).key, new.key))
+        else:
+            found.added.append(new.key)
+    found.gone += [old.key for old in left]
+
+
+def match(old: list[Piece], new: list[Piece]) -> Match:
+    """Which of a result's parts are the model's parts unchanged (same name, same mesh
+    content), changed (same name, other content), new, and which of the model's are gone."""
+    found = Match([], [], [], [])
+    groups: dict[tuple[str, str], tuple[list[Piece], list[Piece]]] = {}
+    for side, pieces in ((0, old), (1, new)):
+        for piece in pieces:
+            groups.setdefault((piece.name, piece.kind), ([], []))[side].append(piece)
+    for olds, news in groups.values():
+        _pair(olds, news, found)
+    return found

@@ -70,3 +70,44 @@ def test_nothing_near_lists_the_parts_and_cuts_a_long_list():
     message = str(caught.value)
     assert "did you mean" not in message
     assert "bolt_00" in message and "bolt_11" in message and "and 8 more" in message
+
+
+def piece(key, name, digest, order=None, kind="mesh"):
+    return parts.Piece(key, name, kind, digest, key if order is None else order)
+
+
+def test_parts_match_by_name_and_content():
+    old = [piece(0, "body", "B"), piece(1, "crank", "C"), piece(2, "lid", "L"),
+           piece(3, "group", None, kind="empty")]
+    new = [piece(10, "body", "B"), piece(11, "crank", "C2"), piece(12, "flag", "F"),
+           piece(13, "group", None, kind="empty")]
+    found = parts.match(old, new)
+    assert sorted(found.unchanged) == [(0, 10), (3, 13)]
+    assert found.changed == [(1, 11)]
+    assert found.added == [12] and found.gone == [2]
+
+
+def test_repeated_names_pair_equal_content_first_then_in_file_order():
+    old = [piece(0, "wheel", "W1", 0), piece(1, "wheel", "W2", 1), piece(2, "wheel", "W3", 2)]
+    new = [piece(10, "wheel", "W3", 0), piece(11, "wheel", "X", 1), piece(12, "wheel", "Y", 2),
+           piece(13, "wheel", "W1", 3)]
+    found = parts.match(old, new)
+    assert sorted(found.unchanged) == [(0, 13), (2, 10)]
+    assert found.changed == [(1, 11)] and found.added == [12] and found.gone == []
+
+
+def test_unknown_content_counts_as_changed_and_a_change_of_kind_as_remove_and_add():
+    found = parts.match([piece(0, "door", None), piece(1, "lantern", None, kind="empty")],
+                        [piece(10, "door", "D"), piece(11, "lantern", "G")])
+    assert found.changed == [(0, 10)]
+    assert found.gone == [1] and found.added == [11] and found.unchanged == []
+
+
+@pytest.mark.parametrize("operation, params, in_place", [
+    ("edit", {}, True), ("edit", {"focus_on_node_names": ["a"]}, True),
+    ("detail", {"focus_on_node_names": ["a"]}, True), ("detail", {}, False),
+    ("refine", {}, False), ("convert", {}, False), ("create", {}, False),
+])
+def test_what_arrives_in_place(operation, params, in_place):
+    assert parts.applies_in_place("thrixel", operation, params) is in_place
+    assert not parts.applies_in_place("tripo", operation, params)
