@@ -267,3 +267,26 @@ def test_the_pump_applies_an_edit_in_place_as_one_undo_step(session, orrery, mod
     assert now["pointer_arm"].data.as_pointer() != old["pointer_arm"][3]
     assert bpy.ops.ed.undo() == {"FINISHED"}
     assert sorted(live(orrery.id)) == sorted(old) and not live(job.id)
+
+
+def test_an_origin_the_service_moved_is_made_up_for(session, orrery, mod, tmp_path):
+    """Thrixel derives the origin from the lowest geometry, so an edit can shift every part;
+    the model still stays where the user has it, new parts included."""
+    from sandbox import glb
+
+    in_place, model = mod("blender.in_place"), mod("jobs.model")
+    path = crafted_result(session.result_paths(orrery)[0], tmp_path / "edited.glb")
+    shifted = glb.Glb.parse(path.read_bytes())
+    for index in shifted.doc["scenes"][0]["nodes"]:
+        node = shifted.doc["nodes"][index]
+        x, y, z = node.get("translation", (0.0, 0.0, 0.0))
+        node["translation"] = [x + 0.25, y - 0.4, z]
+    path.write_bytes(shifted.to_bytes())
+    old = snapshot(live(orrery.id))
+    job = model.Job("thrixel", "edit", {}, remote_id="sub-5", parent_id=orrery.id)
+    in_place.apply(bpy.context, job, path, in_place.target(bpy.context, job, path),
+                   mod("blender.scene_import").ImportSettings())
+    now = live(job.id)
+    assert all(close(now[name].matrix_world, old[name][2]) for name in now if name in old)
+    relative = now["OrreryBody"].matrix_world.inverted() @ now["flag"].matrix_world
+    assert close(relative, Matrix.Translation((0.4, -0.1, 2.0)))
