@@ -290,3 +290,38 @@ def test_an_origin_the_service_moved_is_made_up_for(session, orrery, mod, tmp_pa
     assert all(close(now[name].matrix_world, old[name][2]) for name in now if name in old)
     relative = now["OrreryBody"].matrix_world.inverted() @ now["flag"].matrix_world
     assert close(relative, Matrix.Translation((0.4, -0.1, 2.0)))
+
+
+def test_an_upload_is_the_root_of_a_lineage_edited_in_place_on_the_users_objects(
+        session, thrixel, fresh_scene, mod, paint):
+    bpy.ops.mesh.primitive_cube_add(location=(2.0, 0.0, 0.5))
+    crate = bpy.context.object
+    crate.name = "Crate"
+    bpy.ops.mesh.primitive_cylinder_add(location=(-1.0, 1.0, 0.0), rotation=(0.3, 0.0, 0.0))
+    barrel = bpy.context.object
+    barrel.name = "Barrel"
+    barrel.data.materials.append(bpy.data.materials.new("Oak"))
+    barrel.modifiers.new("Weighted", "WEIGHTED_NORMAL")
+    for ob in (crate, barrel):
+        ob.select_set(True)
+    assert bpy.ops.conjure.upload_selection(label="props") == {"FINISHED"}
+    upload = newest(session)
+    assert upload.operation == "upload"
+    mod("blender.hierarchies").wait(upload)
+    bpy.context.view_layer.objects.active = barrel
+    panel = mod("panels.parts").CONJURE_PT_parts
+    assert sorted(e[2].name for e in paint(panel).ops("conjure.check_part")) == \
+        ["Barrel", "Crate"]
+    old = snapshot({"Crate": crate, "Barrel": barrel})
+
+    assert bpy.ops.conjure.edit(job_id=upload.id, request="iron bands",
+                                parts="Crate") == {"FINISHED"}
+    edit = newest(session)
+    now = live(edit.id)
+    assert {n: ob.as_pointer() for n, ob in now.items()} == {n: v[0] for n, v in old.items()}
+    assert now["Crate"].data.as_pointer() != old["Crate"][3]
+    assert now["Barrel"].data.as_pointer() == old["Barrel"][3]
+    assert [m.name for m in now["Barrel"].modifiers] == ["Weighted"]
+    assert "Oak" in [m.name for m in now["Barrel"].data.materials if m]
+    assert all(close(now[n].matrix_world, old[n][2]) for n in now)
+    assert visible_parts() == ["Barrel", "Crate"]
