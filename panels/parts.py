@@ -60,17 +60,18 @@ def _rows(layout: Any, job: Job, tree: Hierarchy) -> None:
             line.separator(factor=INDENT)
         if row.container:
             folded = row.path in parts.collapsed(job.id)
-            widgets.button(line, "conjure.fold_part", "",
-                           "DISCLOSURE_TRI_RIGHT" if folded else "DISCLOSURE_TRI_DOWN",
-                           job_id=job.id, path=row.path)
+            fold = line.operator("conjure.fold_part", text="", emboss=False,
+                                 icon="DISCLOSURE_TRI_RIGHT" if folded else "DISCLOSURE_TRI_DOWN")
+            fold.job_id, fold.path = job.id, row.path
         else:
             line.label(text="", icon="BLANK1")
         split = line.split(factor=0.72, align=True)
+        # Dimmed: a part with no object in this scene (the user deleted it).
         split.active = row.name in in_scene
         name = row.name + (f" ({row.same_name}×)" if row.same_name > 1 else "")
-        widgets.button(split, "conjure.check_part", name,
-                       "CHECKBOX_HLT" if row.name in checked else "CHECKBOX_DEHLT",
-                       job_id=job.id, name=row.name)
+        check = split.operator("conjure.check_part", text=name, emboss=False,
+                               icon="CHECKBOX_HLT" if row.name in checked else "CHECKBOX_DEHLT")
+        check.job_id, check.name = job.id, row.name
         split.label(text=f"{row.faces:,}")
 
 
