@@ -44,7 +44,7 @@ def _tree(layout: Any, job: Job) -> Hierarchy | None:
         row.label(text="Reading the parts from Thrixel…", icon="SORTTIME")
     else:
         row.label(text="Parts unavailable", icon="ERROR")
-    widgets.button(row, "conjure.refresh_parts", "", "FILE_REFRESH", job_id=job.id)
+    row.operator("conjure.refresh_parts", text="", icon="FILE_REFRESH").job_id = job.id
     if tree is None and answer is not None and not answer.pending and answer.text:
         widgets.lines(layout, answer.text, "ERROR")
     return tree
@@ -65,14 +65,18 @@ def _rows(layout: Any, job: Job, tree: Hierarchy) -> None:
             fold.job_id, fold.path = job.id, row.path
         else:
             line.label(text="", icon="BLANK1")
-        split = line.split(factor=0.72, align=True)
+        split = line.split(factor=0.75, align=True)
         # Dimmed: a part with no object in this scene (the user deleted it).
         split.active = row.name in in_scene
+        left = split.row(align=True)
+        left.alignment = "LEFT"
         name = row.name + (f" ({row.same_name}×)" if row.same_name > 1 else "")
-        check = split.operator("conjure.check_part", text=name, emboss=False,
-                               icon="CHECKBOX_HLT" if row.name in checked else "CHECKBOX_DEHLT")
+        check = left.operator("conjure.check_part", text=name, emboss=False,
+                              icon="CHECKBOX_HLT" if row.name in checked else "CHECKBOX_DEHLT")
         check.job_id, check.name = job.id, row.name
-        split.label(text=f"{row.faces:,}")
+        right = split.row(align=True)
+        right.alignment = "RIGHT"
+        right.label(text=f"{row.faces:,}")
 
 
 def focus_summary(job: Job, tree: Hierarchy | None) -> str:
@@ -96,12 +100,12 @@ def _focused(layout: Any, context: Any, job: Job, tree: Hierarchy | None) -> Non
     forms.draw_field(box, context, edit, request)
     count = len(parts.focus(job, tree))
     what = f"{count} Part{'s' if count != 1 else ''}" if count else "Whole Model"
-    row = box.row(align=True)
-    row.enabled = widgets.service_ready(box, "thrixel")
-    widgets.button(row, "conjure.edit", f"Edit {what}", "GREASEPENCIL", job_id=job.id,
+    buttons = box.column(align=True)
+    buttons.enabled = widgets.service_ready(box, "thrixel")
+    widgets.button(buttons, "conjure.edit", f"Edit {what}", "GREASEPENCIL", job_id=job.id,
                    from_panel=True)
-    widgets.button(row, "conjure.detail", f"Detail {what}", "SHADING_TEXTURE", job_id=job.id,
-                   from_panel=True)
+    widgets.button(buttons, "conjure.detail", f"Detail {what}", "SHADING_TEXTURE",
+                   job_id=job.id, from_panel=True)
 
 
 class CONJURE_PT_parts(widgets.Sidebar, bpy.types.Panel):
@@ -121,10 +125,10 @@ class CONJURE_PT_parts(widgets.Sidebar, bpy.types.Panel):
         tree = _tree(layout, job)
         if tree is not None:
             _rows(layout, job, tree)
-            row = layout.row(align=True)
-            widgets.button(row, "conjure.select_checked_parts", "Select in Viewport",
+            pair = layout.column(align=True)
+            widgets.button(pair, "conjure.select_checked_parts", "Select in Viewport",
                            "RESTRICT_SELECT_OFF", job_id=job.id)
-            widgets.button(row, "conjure.check_selected_parts", "Check Selected",
+            widgets.button(pair, "conjure.check_selected_parts", "Check Selected",
                            "CHECKMARK", job_id=job.id)
         _focused(layout, context, job, tree)
         if in_place.latest_version(job.id) is not None:
