@@ -221,6 +221,7 @@ def apply(context: bpy.types.Context, job: Job, path: Path, target: Target,
         _retag(old, job, new)
     for n in found.added:
         _retag(incoming[n], job, incoming[n])
+    parts.moved(job.parent_id or "", job.id)
     for new in live_of:
         bpy.data.objects.remove(new)
     for o in found.gone:

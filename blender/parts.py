@@ -72,6 +72,14 @@ def focus(job: Job, tree: Hierarchy | None) -> list[str]:
     return [name for name in tree.part_names() if name in names]
 
 
+def moved(old_job_id: str, new_job_id: str) -> None:
+    """A model's objects now carry ``new_job_id`` (an edit arrived in place): its checks and
+    folded containers go with them."""
+    for state in (_checked, _collapsed):
+        if old_job_id in state and new_job_id not in state:
+            state[new_job_id] = set(state[old_job_id])
+
+
 def collapsed(job_id: str) -> set[str]:
     return set(_collapsed.get(job_id, ()))
 

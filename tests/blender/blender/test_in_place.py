@@ -233,10 +233,18 @@ def test_without_kept_versions_nothing_is_left_behind(session, orrery, thrixel, 
         bpy.ops.conjure.swap_version(job_id=edit.id)
 
 
-def test_the_parts_panel_swaps_before_and_after(session, orrery, mod, paint):
-    assert bpy.ops.conjure.edit(job_id=orrery.id, request="gilded crank",
-                                parts="crank") == {"FINISHED"}
+def test_the_parts_panel_swaps_before_and_after_and_keeps_the_checks(session, orrery, mod,
+                                                                     paint):
+    crank = live(orrery.id)["crank"]
+    for ob in bpy.context.view_layer.objects:
+        ob.select_set(ob == crank)
+    bpy.context.view_layer.update()
+    assert mod("blender.parts").checked(orrery.id) == {"crank"}
+    assert bpy.ops.conjure.edit(job_id=orrery.id, request="gilded crank") == {"FINISHED"}
     edit = newest(session)
+    assert edit.params["focus_on_node_names"] == ["crank"]
+    # The same objects, selected as before, now the edit's model: the check stays.
+    assert mod("blender.parts").checked(edit.id) == {"crank"}
     bpy.context.view_layer.objects.active = live(edit.id)["crank"]
     panel = mod("panels.parts").CONJURE_PT_parts
     [(_, _, props, text, _)] = paint(panel).ops("conjure.swap_version")
