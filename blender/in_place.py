@@ -74,7 +74,9 @@ def target(context: bpy.types.Context, job: Job, path: Path | None) -> Target | 
     homes = Counter(ob.users_collection[0] for ob in live if ob.users_collection)
     home = active.users_collection[0] if active in live and active.users_collection else \
         homes.most_common(1)[0][0]
-    live = [ob for ob in live if home in ob.users_collection]
+    # By name: of a part and the user's copy of it (same tags), the original (``crank``
+    # before ``crank.001``) is the one the result's part pairs with.
+    live = sorted((ob for ob in live if home in ob.users_collection), key=lambda ob: ob.name)
     try:
         incoming = {part.name for part in node_parts(path)}
     except (GltfPartsError, OSError):
@@ -216,11 +218,14 @@ def apply(context: bpy.types.Context, job: Job, path: Path, target: Target,
     live_of = {new: old for old, new in pairs}
     for n in found.added:
         _add(incoming[n], target.collection, live_of, worlds, place)
-    current = [old for old, _ in pairs] + [incoming[n] for n in found.added]
+    current = [old for old, _ in pairs] + [incoming[n] for n in found.added] + \
+        [target.objects[o] for o in found.extra]
     for old, new in pairs:
         _retag(old, job, new)
     for n in found.added:
         _retag(incoming[n], job, incoming[n])
+    for o in found.extra:  # the user's copies of a part: theirs, still of the model
+        _retag(target.objects[o], job, target.objects[o])
     parts.moved(job.parent_id or "", job.id)
     for new in live_of:
         bpy.data.objects.remove(new)

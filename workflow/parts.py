@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..providers.errors import InvalidRequestError
 from ..providers.thrixel.hierarchy import Hierarchy, Part
@@ -116,7 +116,11 @@ class Match:
     unchanged: list[tuple[int, int]]
     changed: list[tuple[int, int]]
     added: list[int]
+    #: Old parts whose name the result no longer has.
     gone: list[int]
+    #: Old parts left over under a name the result still has (the user's duplicates of a
+    #: part, most likely): kept as they are.
+    extra: list[int] = field(default_factory=list)
 
 
 def _pair(olds: list[Piece], news: list[Piece], found: Match) -> None:
@@ -137,12 +141,13 @@ def _pair(olds: list[Piece], news: list[Piece], found: Match) -> None:
             found.changed.append((left.pop(0).key, new.key))
         else:
             found.added.append(new.key)
-    found.gone += [old.key for old in left]
+    (found.extra if news else found.gone).extend(old.key for old in left)
 
 
 def match(old: list[Piece], new: list[Piece]) -> Match:
     """Which of a result's parts are the model's parts unchanged (same name, same mesh
-    content), changed (same name, other content), new, and which of the model's are gone."""
+    content), changed (same name, other content), new, which of the model's are gone (their
+    name with them) and which are extra copies under a name the result still has."""
     found = Match([], [], [], [])
     groups: dict[tuple[str, str], tuple[list[Piece], list[Piece]]] = {}
     for side, pieces in ((0, old), (1, new)):

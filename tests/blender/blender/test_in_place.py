@@ -333,3 +333,21 @@ def test_an_upload_is_the_root_of_a_lineage_edited_in_place_on_the_users_objects
     assert "Oak" in [m.name for m in now["Barrel"].data.materials if m]
     assert all(close(now[n].matrix_world, old[n][2]) for n in now)
     assert visible_parts() == ["Barrel", "Crate"]
+
+
+def test_a_copy_the_user_made_of_a_part_is_kept(session, orrery):
+    crank = live(orrery.id)["crank"]
+    spare = crank.copy()
+    spare.data = crank.data.copy()
+    crank.users_collection[0].objects.link(spare)
+    spare.location.x += 1.0
+    spare_mesh = spare.data.as_pointer()
+    crank_mesh = crank.data.as_pointer()
+    assert bpy.ops.conjure.edit(job_id=orrery.id, request="gilded crank",
+                                parts="crank") == {"FINISHED"}
+    edit = newest(session)
+    assert spare.name > crank.name  # crank.001: the copy
+    assert spare.name in bpy.context.scene.objects and spare.data.as_pointer() == spare_mesh
+    assert crank.data.as_pointer() not in (spare_mesh, crank_mesh)  # the original changed
+    assert spare["conjure_job_id"] == edit.id  # still one of the model's parts
+    assert visible_parts().count("crank") == 2

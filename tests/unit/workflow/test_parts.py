@@ -96,6 +96,12 @@ def test_repeated_names_pair_equal_content_first_then_in_file_order():
     assert found.changed == [(1, 11)] and found.added == [12] and found.gone == []
 
 
+def test_copies_the_user_made_of_a_part_are_extra_not_gone():
+    old = [piece(0, "wheel", "W", 0), piece(1, "wheel", "W", 1), piece(2, "lid", "L", 2)]
+    found = parts.match(old, [piece(10, "wheel", "W2", 0)])
+    assert found.changed == [(0, 10)] and found.extra == [1] and found.gone == [2]
+
+
 def test_unknown_content_counts_as_changed_and_a_change_of_kind_as_remove_and_add():
     found = parts.match([piece(0, "door", None), piece(1, "lantern", None, kind="empty")],
                         [piece(10, "door", "D"), piece(11, "lantern", "G")])
