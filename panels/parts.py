@@ -52,14 +52,15 @@ def _tree(layout: Any, job: Job) -> Hierarchy | None:
 
 def _rows(layout: Any, job: Job, tree: Hierarchy) -> None:
     checked = parts.checked(job.id)
+    folded_paths = parts.collapsed(job.id)
     in_scene = parts.objects_by_part(job.id)
     column = layout.column(align=True)
-    for row in part_rows.rows(tree, parts.collapsed(job.id)):
+    for row in part_rows.rows(tree, folded_paths):
         line = column.row(align=True)
         for _ in range(row.depth):
             line.separator(factor=INDENT)
         if row.container:
-            folded = row.path in parts.collapsed(job.id)
+            folded = row.path in folded_paths
             fold = line.operator("conjure.fold_part", text="", emboss=False,
                                  icon="DISCLOSURE_TRI_RIGHT" if folded else "DISCLOSURE_TRI_DOWN")
             fold.job_id, fold.path = job.id, row.path
