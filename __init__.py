@@ -10,6 +10,7 @@ from __future__ import annotations
 import bpy
 
 from .blender import command_line, forms, mirror, preferences, pump
+from .blender import parts as scene_parts
 from .operators import (
     account,
     cache,
@@ -20,16 +21,19 @@ from .operators import (
     jobs,
     upload,
 )
+from .operators import parts as parts_operators
 from .operators import pump as pump_operator
 from .panels import candidates, selected
 from .panels import generate as generate_panel
 from .panels import jobs as jobs_panel
+from .panels import parts as parts_panel
 
 _MODULES = (
     preferences, mirror, forms,
     pump_operator, generate, follow_up, jobs, upload, images, account, cache, import_vox,
-    generate_panel, jobs_panel, selected, candidates,
-    pump, command_line,
+    parts_operators,
+    generate_panel, jobs_panel, selected, parts_panel, candidates,
+    pump, scene_parts, command_line,
 )
 
 

@@ -18,8 +18,10 @@ from ..cli import args as cli_args
 from ..cli import batch as cli_batch
 from ..cli.batch_run import BatchRun
 from ..jobs.model import Job
-from ..workflow import requests, sequence
-from . import session
+from ..providers.errors import InvalidRequestError
+from ..workflow import lineage, requests, sequence
+from ..workflow import parts as part_rows
+from . import hierarchies, session
 from .scene_import import accepted_options
 from .steps import SceneSteps, import_job
 
@@ -48,6 +50,10 @@ def main(argv: list[str]) -> int:
                              fmt=ns.format, timeout=ns.timeout)
         if ns.command == "jobs":
             return list_jobs()
+        if ns.command == "parts":
+            return list_parts(ns.job_id)
+        if ns.command == "edit":
+            return edit(ns)
         return reimport(ns.job_id, ns.output)
     except (cli_batch.BatchError, *sequence.USER_ERRORS) as exc:
         _err(f"conjure: {sequence.message(exc)}")
@@ -131,6 +137,52 @@ def reimport(job_id: str, output: str) -> int:
     _out(f"[conjure] imported {len(objects)} objects from job {job.id}")
     if output:
         out = write_model(Path(output).resolve(), objects)
+        _out(f"CONJURE_OUTPUT={out}")
+    return 0
+
+
+def list_parts(job_id: str) -> int:
+    """``blender -c conjure parts JOB_ID``: the model's part tree with face counts (read from
+    the copy kept with the job's results, else asked of Thrixel once)."""
+    tree = hierarchies.wait(session.job(job_id))
+    rows = part_rows.rows(tree)
+    width = max((2 * row.depth + len(row.name) for row in rows), default=4) + 2
+    _out(f"{'PART':{width}}  FACES")
+    for row in rows:
+        label = "  " * row.depth + row.name
+        _out(f"{label:{width}}  {row.faces:>9,}{'  (group)' if row.container else ''}")
+    leaves = sum(1 for row in rows if not row.container)
+    _out(f"{leaves} parts, {tree.total_faces:,} faces")
+    return 0
+
+
+def edit(ns: Any) -> int:
+    """``blender -c conjure edit JOB_ID --request ... --parts a,b [--output f]``: the model
+    imported into a fresh file, the focused edit sent (its part names checked first) and
+    applied in place, the updated model written out."""
+    source = session.job(ns.job_id)
+    names = requests.split_parts(ns.parts)
+    refused = lineage.refusal(source, "edit", session.find)
+    if refused:
+        raise InvalidRequestError(refused, field="job_id")
+    hierarchies.check_parts(source, names, blocking=True)
+    request = requests.follow_up_request(
+        source.service, "edit", parent_remote_id=lineage.submission_id(source),
+        parent_job_id=source.id, prompt=ns.request, parts=names)
+    fresh_file()
+    import_job(bpy.context, source)
+    if not names:
+        _out("[conjure] No parts given: Thrixel may change the whole model")
+    steps = SceneSteps(bpy.context, echo=_out, timeout=ns.timeout)
+    job = steps.submit(request)
+    _out(f"[conjure] submitted {job.service} edit job {job.id} of job {source.id}")
+    outcome = sequence.run_to_end(job, sequence.Plan(), steps)
+    if not outcome.ok or outcome.imported is None:
+        _err(f"conjure: {outcome.message}")
+        return 1
+    _out(f"[conjure] {outcome.message}")
+    if ns.output:
+        out = write_model(Path(ns.output).resolve(), list(outcome.imported.objects))
         _out(f"CONJURE_OUTPUT={out}")
     return 0
 

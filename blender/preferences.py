@@ -103,6 +103,14 @@ class ConjurePreferences(bpy.types.AddonPreferences):
                                       soft_max=100.0, subtype="DISTANCE", unit="LENGTH",
                                       description="Scale each imported model so its largest "
                                                   "side has this length; 0 keeps its size")
+    keep_versions: BoolProperty(
+        name="Keep Previous Version", default=True,
+        description="When an edit arrives in place, keep the version it replaces in a hidden "
+                    "history collection inside the model's (to swap back and forth)")
+    gone_parts: EnumProperty(
+        name="Parts an Edit Drops", default="REMOVE",
+        items=[("REMOVE", "Remove", "Delete the objects of parts the edit no longer has"),
+               ("HIDE", "Hide", "Keep their objects, hidden")])
     import_max_faces: IntProperty(
         name="Max Faces", default=DEFAULT_MAX_FACES, min=1000, soft_max=20_000_000,
         description="A MagicaVoxel result that would need more faces is refused instead of "
@@ -150,7 +158,8 @@ class ConjurePreferences(bpy.types.AddonPreferences):
         box = layout.box()
         box.label(text="Import")
         for name in ("auto_import", "import_at_cursor", "import_collection_per_job",
-                     "import_merge_vertices", "import_target_size", "import_max_faces"):
+                     "import_merge_vertices", "import_target_size", "import_max_faces",
+                     "keep_versions", "gone_parts"):
             box.prop(self, name)
 
         box = layout.box()

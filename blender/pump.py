@@ -35,8 +35,10 @@ def carry_on(job: Job) -> None:
     """The interactive path's next step for a ready job."""
     plan = session.taken(job.id)
     if sequence.decide(job, plan) == sequence.Step.IMPORT:
-        # Through the operator, so the import is one undo step of its own.
-        result = bpy.ops.conjure.import_result(job_id=job.id)  # type: ignore[attr-defined]
+        # Through the operator, so the import (or an edit applied in place) is one undo step
+        # of its own (from Python an operator pushes one only when asked to).
+        result = bpy.ops.conjure.import_result(  # type: ignore[attr-defined]
+            "EXEC_DEFAULT", True, job_id=job.id)
         if "FINISHED" not in result:
             log.error("auto-import of job %s failed; it stays ready to import by hand", job.id)
         return

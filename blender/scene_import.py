@@ -9,6 +9,7 @@ survives Blender's ``.001`` renames and a saved file.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import bpy
 from mathutils import Matrix, Vector
 
 from ..formats.gltf_nodes import match_names, node_names
+from ..formats.gltf_parts import GltfPartsError, tagged_copy
 from ..formats.vox.format import DEFAULT_MAX_FACES, VoxFormatError
 from ..workflow.sequence import ImportFailed
 from .vox_import import import_vox
@@ -42,6 +44,10 @@ class ImportSettings:
     target_size: float = 0.0
     #: Most faces a .vox result may be meshed into ("Max Faces"); a bigger one is refused.
     max_faces: int = DEFAULT_MAX_FACES
+    #: An edit applied in place keeps the version it replaces in a hidden collection.
+    keep_history: bool = True
+    #: Parts a result no longer has are deleted (False: hidden).
+    remove_gone: bool = True
 
 
 def tag(ob: bpy.types.Object, service: str, job_id: str, remote_id: str, node_name: str) -> None:
@@ -85,11 +91,17 @@ def _import_file(context: bpy.types.Context, path: Path, settings: ImportSetting
     if not path.is_file():
         raise ImportFailed(f"{path.name} is missing from {path.parent}; the result folder was "
                            "moved or cleared")
-    if suffix in (".glb", ".gltf"):
-        _call(ops.import_scene.gltf, path, merge_vertices=settings.merge_vertices,
-              import_shading="NORMALS", import_pack_images=True,
-              # 5.x: Conjure makes its own collection and selection.
-              import_scene_as_collection=False, import_select_created_objects=False)
+    if suffix == ".glb":
+        with tempfile.TemporaryDirectory(prefix="conjure-") as folder:
+            tagged = Path(folder) / path.name
+            try:
+                # Each node's object gets its node name and mesh digest (see gltf_parts).
+                tagged_copy(path, tagged)
+            except (GltfPartsError, OSError):
+                tagged = path  # Blender's importer says what is wrong with it
+            _import_gltf(tagged, settings)
+    elif suffix == ".gltf":
+        _import_gltf(path, settings)
     elif suffix == ".fbx":
         _call(ops.import_scene.fbx, path, use_custom_props=True)
     elif suffix in (".usdz", ".usd", ".usdc", ".usda"):
@@ -103,7 +115,14 @@ def _import_file(context: bpy.types.Context, path: Path, settings: ImportSetting
         raise ImportFailed(f"{path.name}: Conjure cannot import {suffix or 'this'} files")
 
 
-def _object_mode(context: bpy.types.Context) -> None:
+def _import_gltf(path: Path, settings: ImportSettings) -> None:
+    _call(cast(Any, bpy.ops).import_scene.gltf, path, merge_vertices=settings.merge_vertices,
+          import_shading="NORMALS", import_pack_images=True,
+          # 5.x: Conjure makes its own collection and selection.
+          import_scene_as_collection=False, import_select_created_objects=False)
+
+
+def object_mode(context: bpy.types.Context) -> None:
     ob = context.view_layer.objects.active
     if ob is not None and ob.mode != "OBJECT":
         bpy.ops.object.mode_set(mode="OBJECT")
@@ -158,6 +177,21 @@ def _place(context: bpy.types.Context, objects: list[bpy.types.Object],
     context.view_layer.update()
 
 
+def import_objects(context: bpy.types.Context, path: Path,
+                   settings: ImportSettings) -> list[bpy.types.Object]:
+    """Bring one model file's objects into the file as the importer leaves them (in the
+    active collection, where the file put them); ``ImportFailed`` when there are none."""
+    object_mode(context)
+    before = set(bpy.data.objects)
+    _import_file(context, path, settings)
+    new = [ob for ob in bpy.data.objects if ob not in before]
+    if not new:
+        raise ImportFailed(f"{path.name} contained no objects")
+    if settings.merge_vertices and path.suffix.lower() not in (".glb", ".gltf"):
+        _merge_vertices(new)  # the glTF importer merged them itself
+    return new
+
+
 def import_result(context: bpy.types.Context, *, service: str, job_id: str, remote_id: str,
                   paths: list[Path], name: str | None = None,
                   settings: ImportSettings | None = None) -> list[bpy.types.Object]:
@@ -171,20 +205,9 @@ def import_result(context: bpy.types.Context, *, service: str, job_id: str, remo
     if not files:
         shown = ", ".join(p.name for p in paths) or "no files"
         raise ImportFailed(f"job {job_id} delivered no model Conjure can import ({shown})")
-    _object_mode(context)
     scene = context.scene
-    before = set(bpy.data.objects)
-    originals: list[str] = []
-    for path in files:
-        originals += node_names(path)
-        _import_file(context, path, settings)
-    new = [ob for ob in bpy.data.objects if ob not in before]
-    if not new:
-        raise ImportFailed(f"{files[0].name} contained no objects")
-    if settings.merge_vertices and files[0].suffix.lower() not in (".glb", ".gltf"):
-        _merge_vertices(new)  # the glTF importer merged them itself
-
-    original_of = match_names([ob.name for ob in new], originals)
+    new = import_objects(context, files[0], settings)
+    original_of = match_names([ob.name for ob in new], node_names(files[0]))
     if settings.collection_per_job:
         target = bpy.data.collections.new(name or f"Conjure {service} {job_id}")
         scene.collection.children.link(target)
@@ -194,7 +217,9 @@ def import_result(context: bpy.types.Context, *, service: str, job_id: str, remo
         for old in list(ob.users_collection):
             old.objects.unlink(ob)
         target.objects.link(ob)
-        tag(ob, service, job_id, remote_id, original_of.get(ob.name, ob.name))
+        # A .glb's objects know their node's name already (``tagged_copy``).
+        node_name = ob.get("conjure_node_name") or original_of.get(ob.name, ob.name)
+        tag(ob, service, job_id, remote_id, str(node_name))
     _place(context, new, settings)
 
     for ob in context.view_layer.objects:

@@ -10,7 +10,7 @@ import bpy
 
 from ..jobs.model import Job, State
 from ..providers.services import BY_ID, current_id
-from . import scene_import, session
+from . import parts, scene_import, session
 
 
 def job_of_object(ob: bpy.types.Object | None) -> Job:
@@ -44,19 +44,19 @@ def source_job(context: bpy.types.Context, job_id: str) -> Job:
     return job_of_object(ob)
 
 
-def selected_parts(context: bpy.types.Context) -> list[str]:
-    """Original part names of the selected objects of one Conjure model, when the user
-    selected some of its parts rather than the whole model."""
+def selected_parts(context: bpy.types.Context, job_id: str | None = None) -> list[str]:
+    """Original part names of the selected objects of one Conjure model (``job_id``'s, when
+    given), when the user selected some of its parts rather than the whole model."""
     selected = [ob for ob in getattr(context, "selected_objects", []) or []
-                if ob.get("conjure_node_name")]
+                if ob.get("conjure_node_name") and parts.is_live(ob)]
     jobs = {ob.get("conjure_job_id") for ob in selected}
-    if len(jobs) != 1:
+    if len(jobs) != 1 or (job_id is not None and jobs != {job_id}):
         return []
-    job_id = jobs.pop()
-    total = sum(1 for ob in bpy.data.objects if ob.get("conjure_job_id") == job_id)
-    if len(selected) >= total:
+    model = parts.model_objects(str(jobs.pop()), context.scene)
+    names = list(dict.fromkeys(str(ob["conjure_node_name"]) for ob in selected))
+    if len(names) >= len({str(ob["conjure_node_name"]) for ob in model}):
         return []
-    return [str(ob["conjure_node_name"]) for ob in selected]
+    return names
 
 
 def export_selection(context: bpy.types.Context) -> str:

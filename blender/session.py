@@ -119,6 +119,8 @@ _UNSAVED = f"unsaved:{uuid.uuid4().hex[:12]}"
 #: Kept across sessions (a key test may run before any job does).
 key_tests = Background(max_age=float("inf"))
 balances = Background(max_age=BALANCE_MAX_AGE_S)
+#: Thrixel models' part trees by submission (``hierarchies`` reads and keeps them).
+hierarchies = Background(max_age=float("inf"))
 _size_cache: dict[str, float] = {"at": -1e9, "size": 0}
 
 
@@ -205,6 +207,7 @@ def shutdown() -> None:
 def forget_answers() -> None:
     balances.forget()
     key_tests.forget()
+    hierarchies.forget()
 
 
 def settings_changed() -> None:
@@ -396,6 +399,12 @@ def _client(service_id: str) -> Client:
     return get().runner.clients[service_id]
 
 
+def client(service_id: str) -> Client:
+    """The service's client as the preferences configure it now, for background answers
+    (jobs go through ``submit``)."""
+    return _client(service_id)
+
+
 def balance(service_id: str) -> Answer | None:
     """The service's balance line as known now; starts a fetch when there is none or it is old.
     None when nothing can be asked (offline, no key)."""
@@ -415,6 +424,11 @@ def test_key(service_id: str) -> None:
     _watch()
 
 
+def watch() -> None:
+    """Redraw once the background answers being fetched arrive."""
+    _watch()
+
+
 def _watch() -> None:
     """Redraw the sidebar and preferences once background answers arrive (timers run only in the
     application; elsewhere the next redraw shows them)."""
@@ -423,7 +437,7 @@ def _watch() -> None:
 
 
 def _redraw_when_answered() -> float | None:
-    if balances.pending() or key_tests.pending():
+    if balances.pending() or key_tests.pending() or hierarchies.pending():
         return 0.3
     mirror.redraw(preferences=True)
     return None

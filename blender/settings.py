@@ -65,7 +65,9 @@ def import_settings() -> ImportSettings:
                           collection_per_job=prefs.import_collection_per_job,
                           merge_vertices=prefs.import_merge_vertices,
                           target_size=prefs.import_target_size,
-                          max_faces=prefs.import_max_faces)
+                          max_faces=prefs.import_max_faces,
+                          keep_history=prefs.keep_versions,
+                          remove_gone=prefs.gone_parts == "REMOVE")
 
 
 def auto_import() -> bool:

@@ -9,33 +9,75 @@ from pathlib import Path
 
 import bpy
 
+from ..formats import gltf_parts
 from ..jobs.model import Job, State
-from ..workflow import sequence
+from ..workflow import lineage, sequence
 from ..workflow.requests import Request
-from . import scene_import, session, settings
+from . import hierarchies, in_place, scene_import, session, settings
+
+
+def land(context: bpy.types.Context, job: Job) -> sequence.Imported:
+    """Bring a ready (or earlier imported) job's result into the scene from its local files
+    and mark it imported: in place of its parent's parts when it is an edit (or focused
+    detail) of a model in this scene, else as a model of its own. Works offline and after the
+    service's links expired: only the result folder is read."""
+    paths = session.result_paths(job)
+    sequence.check_importable(job, paths)
+    files = scene_import.model_files(paths)
+    found = in_place.target(context, job, files[0] if files else None)
+    if found is not None:
+        applied = in_place.apply(context, job, files[0], found, settings.import_settings())
+        landed = sequence.Imported(
+            len(applied.objects), applied.collection, applied.objects,
+            f"Applied job {job.id} in place in {applied.collection}: {applied.changed} "
+            f"parts changed, {applied.unchanged} kept, {applied.added} new, "
+            f"{applied.gone} gone")
+    else:
+        objects = scene_import.import_result(
+            context, service=job.service, job_id=job.id, remote_id=lineage.submission_id(job),
+            paths=paths, name=sequence.collection_name(job),
+            settings=settings.import_settings())
+        landed = sequence.Imported(len(objects), objects[0].users_collection[0].name, objects)
+    session.mark_imported(job)
+    # Asked for once now, on a worker thread, so the Parts panel and part-name checks have it.
+    hierarchies.request(job)
+    return landed
 
 
 def import_job(context: bpy.types.Context, job: Job) -> list[bpy.types.Object]:
-    """Import a ready (or earlier imported) job from its local files and mark it imported.
-    Works offline and after the service's links expired: only the result folder is read."""
-    paths = session.result_paths(job)
-    sequence.check_importable(job, paths)
-    objects = scene_import.import_result(
-        context, service=job.service, job_id=job.id, remote_id=job.remote_id or "",
-        paths=paths, name=sequence.collection_name(job), settings=settings.import_settings())
-    session.mark_imported(job)
-    return objects
+    """``land``, returning the model's objects (root first)."""
+    return list(land(context, job).objects)
 
 
 def tag_uploaded(job: Job, names: tuple[str, ...]) -> int:
     """The objects an upload sent become the job's model, exactly as if it had been imported
-    (the exporter names each node after its object, so that is the part name there)."""
+    (the exporter names each node after its object, so that is the part name there, and the
+    uploaded file gives each part's mesh digest)."""
     objects = [bpy.data.objects[name] for name in names if name in bpy.data.objects]
+    digests = _uploaded_parts(job)
     for ob in objects:
         scene_import.tag(ob, job.service, job.id, job.remote_id or "", ob.name)
+        part = digests.get(ob.name)
+        if part is not None:
+            ob[gltf_parts.NODE_INDEX] = part.index
+            if part.digest is not None:
+                ob[gltf_parts.MESH_DIGEST] = part.digest
     if job.state == State.READY:
         session.mark_imported(job)
+    hierarchies.request(job)
     return len(objects)
+
+
+def _uploaded_parts(job: Job) -> dict[str, gltf_parts.NodePart]:
+    """The uploaded file's nodes by name (the file the upload sent, else its download)."""
+    candidates = [Path(str(job.params.get("glb_file") or ""))]
+    candidates += scene_import.model_files(session.result_paths(job))
+    for path in candidates:
+        try:
+            return {part.name: part for part in gltf_parts.node_parts(path)}
+        except (gltf_parts.GltfPartsError, OSError):
+            continue
+    return {}
 
 
 class SceneSteps:
@@ -67,8 +109,7 @@ class SceneSteps:
         return session.result_paths(job)
 
     def import_job(self, job: Job) -> sequence.Imported:
-        objects = import_job(self.context, job)
-        return sequence.Imported(len(objects), objects[0].users_collection[0].name)
+        return land(self.context, job)
 
     def tag(self, job: Job, names: tuple[str, ...]) -> int:
         return tag_uploaded(job, names)

@@ -58,6 +58,18 @@ def parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import a finished job (from the local copy)")
     imp.add_argument("job_id")
     imp.add_argument("--output", default="", help="a .blend or .glb file to write")
+
+    parts = sub.add_parser("parts", help="a Thrixel model's parts, with their face counts")
+    parts.add_argument("job_id")
+
+    edit = sub.add_parser("edit", help="change a Thrixel model in words, only the named "
+                                       "parts (the others stay identical)")
+    edit.add_argument("job_id", help="the model's job")
+    edit.add_argument("--request", required=True, help="what to change")
+    edit.add_argument("--parts", default="", help="comma-separated part names; none: the "
+                                                  "whole model")
+    edit.add_argument("--output", default="", help="a .blend or .glb file to write")
+    edit.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
     return top
 
 
@@ -66,10 +78,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ns = parser().parse_args(argv)
     if getattr(ns, "concurrency", 1) < 1:
         raise UsageError(f"{PROG} batch: error: --concurrency must be at least 1")
-    for name in ("output",):
-        value = getattr(ns, name, "")
-        if ns.command == "generate" and not value.lower().endswith((".blend", ".glb")):
-            raise UsageError(f"{PROG} generate: error: --output must end in .blend or .glb")
+    output = getattr(ns, "output", "")
+    if (ns.command == "generate" or (ns.command == "edit" and output)) and \
+            not output.lower().endswith((".blend", ".glb")):
+        raise UsageError(f"{PROG} {ns.command}: error: --output must end in .blend or .glb")
+    if ns.command == "edit" and not ns.request.strip():
+        raise UsageError(f"{PROG} edit: error: --request must say what to change")
     if ns.command == "generate" and not (ns.prompt or ns.image or ns.image_url):
         raise UsageError(f"{PROG} generate: error: give --prompt, --image or --image-url")
     return ns

@@ -1,5 +1,6 @@
-"""Answers to slow questions (an account's balance, a key test) computed on daemon threads, so
-a panel's draw never waits on the network. The UI asks; the answer arrives on a later redraw."""
+"""Answers to slow questions (an account's balance, a key test, a model's parts) computed on
+daemon threads, so a panel's draw never waits on the network. The UI asks; the answer arrives on
+a later redraw. A blocking caller (a script, the command line) may wait for one."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class Background:
         self.max_age = max_age
         self._answers: dict[str, Answer] = {}
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._generation = 0
 
     def get(self, key: str, fetch: Callable[[], str], *, refresh: bool = False) -> Answer:
@@ -48,6 +50,25 @@ class Background:
     def peek(self, key: str) -> Answer | None:
         with self._lock:
             return self._answers.get(key)
+
+    def put(self, key: str, text: str, ok: bool = True) -> None:
+        """An answer known without asking (read back from where an earlier one was kept);
+        a fetch still running for ``key`` is not waited for and its answer replaces this."""
+        with self._lock:
+            self._answers[key] = Answer(text, ok, False, time.monotonic())
+            self._arrived.notify_all()
+
+    def wait(self, key: str, timeout: float) -> Answer | None:
+        """The answer for ``key`` once no fetch is running for it (at most ``timeout`` s);
+        None when nothing was asked. For blocking callers only: never from a draw."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                answer = self._answers.get(key)
+                left = deadline - time.monotonic()
+                if answer is None or not answer.pending or left <= 0:
+                    return answer
+                self._arrived.wait(left)
 
     def pending(self) -> bool:
         with self._lock:
@@ -70,3 +91,4 @@ class Background:
         with self._lock:
             if generation == self._generation and key in self._answers:
                 self._answers[key] = Answer(text, ok, False, time.monotonic())
+            self._arrived.notify_all()

@@ -14,11 +14,11 @@ from typing import Any
 import bpy
 from bpy.props import BoolProperty, StringProperty
 
-from ..blender import selection, session
+from ..blender import hierarchies, parts, selection, session
 from ..jobs.model import Job
 from ..providers import registry
 from ..providers.errors import InvalidRequestError
-from ..workflow import requests, sequence
+from ..workflow import lineage, requests, sequence
 from . import base
 
 #: Per shortcut, the operation name each service uses for it, in order of preference.
@@ -55,7 +55,7 @@ class _FollowUp:
     def operation_name(self, source: Job) -> str:
         raise NotImplementedError
 
-    def extra(self) -> dict[str, Any]:
+    def extra(self, context: bpy.types.Context, source: Job) -> dict[str, Any]:
         return {}
 
     def execute(self, context: bpy.types.Context) -> set[str]:
@@ -68,24 +68,52 @@ class _FollowUp:
     def build_request(self, context: bpy.types.Context) -> requests.Request:
         source = self.source(context)
         name = self.operation_name(source)
+        refused = lineage.refusal(source, name, session.find)
+        if refused:
+            raise InvalidRequestError(refused, field="operation")
+        parent_remote_id = lineage.submission_id(source)
         if self.from_panel:
             values = base.panel_values(context, source.service, name)
             op = registry.operation(source.service, name)
             parent = op.param_for("parent")
             if parent is not None:
                 values.pop(parent.name, None)  # always the selected source's id, never stale
+            if "focus_on_node_names" in op.by_name:
+                # The parts checked in the Parts panel, never a stale text field.
+                values.pop("focus_on_node_names", None)
+                focus = parts.focus(source, hierarchies.known(source))
+                if focus:
+                    values["focus_on_node_names"] = focus
             return requests.follow_up_request(source.service, name,
-                                            parent_remote_id=source.remote_id or "",
-                                            parent_job_id=source.id, options=values)
+                                              parent_remote_id=parent_remote_id,
+                                              parent_job_id=source.id, options=values)
         return requests.follow_up_request(source.service, name,
-                                          parent_remote_id=source.remote_id or "",
+                                          parent_remote_id=parent_remote_id,
                                           parent_job_id=source.id, options=self.options,
-                                          **self.extra())
+                                          **self.extra(context, source))
+
+    def checked_request(self, context: bpy.types.Context) -> requests.Request:
+        """The request, its part names checked against the model's parts (nothing is sent
+        with a name the model does not have)."""
+        request = self.build_request(context)
+        names = request.params.get("focus_on_node_names") or []
+        if names:
+            hierarchies.check_parts(self.source(context), names,
+                                    blocking=not self.background_job)
+        elif "focus_on_node_names" in registry.operation(request.service,
+                                                         request.operation).by_name:
+            said = "No parts given: Thrixel may change the whole model"
+            if self.background_job:
+                op: Any = self
+                op.report({"INFO"}, said)
+            else:  # a report would be printed only once the job is done
+                print(f"[conjure] {said}", flush=True)
+        return request
 
     def run(self, context: bpy.types.Context) -> set[str]:
         op: Any = self
         try:
-            job = session.submit_request(self.build_request(context))
+            job = session.submit_request(self.checked_request(context))
             return base.run(op, context, job, background=self.background_job)
         except Exception as exc:
             return base.fail(op, exc)
@@ -120,7 +148,7 @@ class CONJURE_OT_follow_up(_FollowUp, bpy.types.Operator):
                                       field="operation")
         return self.operation.strip()
 
-    def extra(self) -> dict[str, Any]:
+    def extra(self, context: bpy.types.Context, source: Job) -> dict[str, Any]:
         return {"prompt": self.prompt, "parts": self.parts}
 
 
@@ -159,15 +187,19 @@ class CONJURE_OT_edit(_FollowUp, bpy.types.Operator):
     def operation_name(self, source: Job) -> str:
         return shortcut_operation("edit", source.service)
 
-    def extra(self) -> dict[str, Any]:
-        return {"prompt": self.request, "parts": self.parts}
+    def extra(self, context: bpy.types.Context, source: Job) -> dict[str, Any]:
+        # No parts named: the parts of the model selected in the viewport (none, or all of
+        # them: the whole model).
+        chosen = self.parts or ", ".join(selection.selected_parts(context, source.id))
+        return {"prompt": self.request, "parts": chosen}
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         self.background_job = base.interactive(context)
         if self.background_job and not self.request.strip() and not self.from_panel:
             # Pre-filled: the source and its selected parts; only the change is asked for.
             if not self.parts:
-                self.parts = ", ".join(selection.selected_parts(context))
+                source = self.source(context)
+                self.parts = ", ".join(selection.selected_parts(context, source.id))
             return context.window_manager.invoke_props_dialog(self, width=420)
         return self.run(context)
 
@@ -181,6 +213,9 @@ class CONJURE_OT_detail(_FollowUp, bpy.types.Operator):
 
     job_id: _JOB_ID
     prompt: StringProperty(name="Appearance", description="How the surface should look")
+    parts: StringProperty(
+        name="Parts", description="Comma-separated part names to detail (Thrixel); empty: "
+                                  "the whole model")
     options: _OPTIONS
     from_panel: _FROM_PANEL
     background_job: _BACKGROUND
@@ -188,8 +223,8 @@ class CONJURE_OT_detail(_FollowUp, bpy.types.Operator):
     def operation_name(self, source: Job) -> str:
         return shortcut_operation("detail", source.service)
 
-    def extra(self) -> dict[str, Any]:
-        return {"prompt": self.prompt}
+    def extra(self, context: bpy.types.Context, source: Job) -> dict[str, Any]:
+        return {"prompt": self.prompt, "parts": self.parts}
 
 
 class CONJURE_OT_convert(_FollowUp, bpy.types.Operator):

@@ -8,7 +8,7 @@ import bpy
 from bpy.props import BoolProperty, IntProperty, StringProperty
 
 from ..blender import session
-from ..blender.steps import SceneSteps, import_job
+from ..blender.steps import SceneSteps, land
 from ..workflow import requests, sequence
 from . import base
 
@@ -50,12 +50,12 @@ class CONJURE_OT_import_result(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:
-            objects = import_job(context, session.job(self.job_id))
+            landed = land(context, session.job(self.job_id))
             session.tick()
         except Exception as exc:
             return base.fail(self, exc)
-        where = f" into {objects[0].users_collection[0].name}" if objects else ""
-        self.report({"INFO"}, f"Imported {len(objects)} objects{where}")
+        self.report({"INFO"}, landed.summary or f"Imported {landed.count} objects into "
+                                                f"{landed.collection}")
         return {"FINISHED"}
 
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import bpy
 
-from ..blender import forms, session
+from ..blender import forms, hierarchies, parts, session
+from ..jobs.model import Job
 from ..providers.params import Operation
 from ..providers.services import BY_ID, current_id
-from ..workflow import formspec, sequence, status
+from ..workflow import formspec, lineage, sequence, status
 from . import widgets
 
 
@@ -23,6 +24,19 @@ def _selected_service(context: Any) -> tuple[Any, str]:
 def follow_up(context: Any, service_id: str) -> Operation | None:
     name = getattr(forms.state(context), f"follow_up_{service_id}", "")
     return next((op for op in forms.follow_up_ops(service_id) if op.name == name), None)
+
+
+def _fields(layout: Any, job: Job | None, op: Operation) -> list[formspec.Field]:
+    """The follow-up's common fields; for a model with parts, the Parts panel below chooses
+    them (a text field here would disagree with its checks), so they are only named here."""
+    fields = formspec.common(op)
+    if job is None or "focus_on_node_names" not in op.by_name or \
+            not hierarchies.offers_parts(job):
+        return fields
+    focus = parts.focus(job, hierarchies.known(job))
+    layout.label(text=f"Parts: {', '.join(focus) if focus else 'the whole model'}",
+                 icon="MESH_DATA")
+    return [f for f in fields if f.param.name != "focus_on_node_names"]
 
 
 class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
@@ -72,11 +86,12 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
             return
         if op.description:
             widgets.lines(layout.column(align=True), op.description)
-        forms.draw_fields(layout.column(), context, op, formspec.common(op))
+        forms.draw_fields(layout.column(), context, op, _fields(layout, job, op))
         ready = widgets.service_ready(layout, service_id)
         if not remote_id:
             layout.label(text="The service has no id for this model yet", icon="ERROR")
-        problem = forms.problem(context, service_id, op.name)
+        refused = lineage.refusal(job, op.name, session.find) if job is not None else None
+        problem = refused or forms.problem(context, service_id, op.name)
         if problem:
             widgets.lines(layout, problem, "ERROR")
         row = layout.row()

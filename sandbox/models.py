@@ -50,6 +50,12 @@ class ModelLibrary:
     def source(self) -> str:
         return str(self.files[0].parent) if self.files else "built-in models"
 
+    def file_for(self, prompt: str) -> Path | None:
+        """The fixture a prompt picks (None when models are built here or served in turn)."""
+        if not self.files or self.rotating:
+            return None
+        return self.files[_digest(prompt) % len(self.files)]
+
     def choose(self, prompt: str) -> bytes:
         if not self.files:
             return build_model(_digest(f"{self.seed}|{prompt}"))

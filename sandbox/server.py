@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
             length,
             sandbox.url,
         )
+        sandbox.requests_seen.append(f"{self.command} {url.path}")
         if service is None:
             response = json_response(404, {"detail": "Not Found"})
         else:
@@ -260,6 +262,8 @@ class Sandbox:
         self.verbose = verbose
         self.state = SandboxState(speed, seed)
         self.models = ModelLibrary(models_dir, seed)
+        #: "METHOD /path" of the latest requests, oldest first (tests: "nothing was sent").
+        self.requests_seen: deque[str] = deque(maxlen=10_000)
         self.pixazo_allow_data_uri = pixazo_allow_data_uri
         self.webhooks_allow_http = webhooks_allow_http
         for service_name, service_keys in (keys or {}).items():

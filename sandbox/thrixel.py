@@ -569,9 +569,11 @@ class ThrixelService(Service):
         adaptive = checker.boolean("adaptive_thinking")
         if parent is None:
             return None
-        if parent.phase not in (1, 2):
+        # Phase 5's own text offers uploads to phases 2, 3 and 4.
+        if parent.phase not in (1, 2, 5):
             checker.fail(
-                "parent_submission_id", "auto-refine needs a Phase 1 or Phase 2 submission"
+                "parent_submission_id",
+                "auto-refine needs a Phase 1 or Phase 2 submission or an upload",
             )
         return Plan(
             phase=2,

@@ -8,6 +8,7 @@ session, waiting with progress lines, importing, tagging uploaded objects) is do
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -138,6 +139,10 @@ def decide(job: Job, plan: Plan) -> Step:
 class Imported:
     count: int
     collection: str
+    #: The model's objects (the Blender side's; opaque here).
+    objects: Sequence[Any] = ()
+    #: Says what happened when it was more than an import (a result applied in place).
+    summary: str = ""
 
 
 class Steps(Protocol):
@@ -199,8 +204,9 @@ def advance(job: Job, plan: Plan, steps: Steps) -> Outcome | None:
         return Outcome(True, f"candidate {plan.candidate} of job {job.id} → job {child.id}",
                        job, follow=child)
     imported = steps.import_job(job)
-    return Outcome(True, f"Imported {imported.count} objects from job {job.id} into "
-                         f"{imported.collection}", job, imported=imported)
+    return Outcome(True, imported.summary or f"Imported {imported.count} objects from job "
+                                             f"{job.id} into {imported.collection}", job,
+                   imported=imported)
 
 
 def run_to_end(job: Job, plan: Plan, steps: Steps) -> Outcome:

@@ -217,8 +217,14 @@ class ThrixelClient(Client):
 
     def hierarchy(self, submission_id: str) -> Hierarchy:
         """The finished model's parts (names for ``focus_on_node_names``) and bounds."""
+        return parse_hierarchy(self.hierarchy_data(submission_id))
+
+    def hierarchy_data(self, submission_id: str) -> dict[str, Any]:
+        """The ``/hierarchy`` answer as the service sent it (to keep beside the results),
+        refused like ``hierarchy`` when it is not a readable tree."""
         data = self.http.request("GET", f"{self.api}/{submission_id}/hierarchy").json()
-        return parse_hierarchy(data)
+        parse_hierarchy(data)  # refuses anything but a tree of node objects
+        return dict(data)
 
     # -- account ---------------------------------------------------------------------------
     def cancel(self, job: Job) -> bool:

@@ -50,8 +50,9 @@ class Hierarchy:
 
     @property
     def synthetic_root(self) -> bool:
-        """The service names a made-up root "Scene" or "root"; it is not a part to focus on."""
-        return self.root.name in ("Scene", "root") and len(self.root.children) > 1
+        """The service names a made-up root "Scene" or "root" (the glTF scene, holding the
+        model's top nodes: one or several); it is not a part to focus on."""
+        return self.root.name in ("Scene", "root") and bool(self.root.children)
 
     @property
     def total_faces(self) -> int:

@@ -8,8 +8,13 @@ One GUI run (``in_blender/gui.py``, scenario ``generate``) per target feeds ever
 import pytest
 from app import harness
 
+from support.fixtures import prompt_for
+
 SLOW_KEY = "sk-thrixel-app-slow"
 FAILING_KEY = "sk-thrixel-app-failing"
+PARTS_KEY = "sk-thrixel-app-parts"
+#: The parts of the orrery selected in the viewport, checked and edited in place.
+PARTS_FOCUS = ["orbit_ring_inner", "pointer_arm"]
 #: The progress bar's colour in the GUI run: one step from the default theme's blue, which the
 #: selected row of a list shares (see gui.set_progress_colour).
 PROGRESS_RGB = (0x47, 0x72, 0xB4)
@@ -24,6 +29,8 @@ STATES = {
     "finished": None,
     "failed": None,
     "candidates": None,
+    "parts": None,
+    "parts-edited": None,
 }
 
 
@@ -42,12 +49,15 @@ def generate_run(target, display, sandbox, real_pace_sandbox, installed, tmp_pat
     # A queue delay keeps the job visibly running for a few seconds of pump ticks.
     sandbox.add_key("thrixel", SLOW_KEY, faults="cold_start=3")
     sandbox.add_key("thrixel", FAILING_KEY, faults="fail")
+    sandbox.add_key("thrixel", PARTS_KEY)
     user = harness.UserFolder(target, target.scratch / "gui-generate", template=installed.user)
     run = user.gui(display, "generate", {
         "scenario": "generate",
         "task": "a weathered bronze lantern",
         "running_task": "a ceramic teapot with a bamboo handle",
         "candidates_task": "a small voxel fox",
+        "parts_task": prompt_for(sandbox, "orrery"),
+        "parts_focus": PARTS_FOCUS,
         "running_progress": 0.2,
         "progress_colour": "#{:02x}{:02x}{:02x}".format(*PROGRESS_RGB),
         "prefs": {"thrixel_url": sandbox.service_url("thrixel"), "thrixel_key": "",
@@ -55,7 +65,7 @@ def generate_run(target, display, sandbox, real_pace_sandbox, installed, tmp_pat
                   "tripo_key": "tsk_sandbox",
                   "voxelai_url": sandbox.service_url("voxelai"),
                   "voxelai_key": "voxelai-sandbox-token"},
-        "keys": {"slow": SLOW_KEY, "failing": FAILING_KEY},
+        "keys": {"slow": SLOW_KEY, "failing": FAILING_KEY, "parts": PARTS_KEY},
     })
     harness.record_timing(f"{target.name}: GUI generate run {run.seconds:.1f} s "
                   f"(Blender exit {run.returncode})")
@@ -196,10 +206,12 @@ def test_finished_shot_shows_the_selected_model_panel(run):
     labels = [r[1] for r in rows(shot, "CONJURE_PT_selected", "label")]
     assert "Thrixel" in labels and f"Job: {job['id']}" in labels, labels
     assert f"Remote: {job['remote_id']}" in labels, labels
-    # Scrolled to the sidebar's end, where the last panel drawn is the Selected Model panel.
+    # Scrolled to the sidebar's end, where the last panels drawn are the Selected Model panel
+    # and, for a Thrixel model, the Parts panel inside it.
     panels = [name for name in shot["drawn"] if name.startswith("CONJURE_PT_")]
-    assert shot["scrolled_to"] < 0 and panels[-1] == "CONJURE_PT_selected", (shot["scrolled_to"],
-                                                                             panels)
+    assert shot["scrolled_to"] < 0 and panels[-2:] == ["CONJURE_PT_selected",
+                                                       "CONJURE_PT_parts"], (
+        shot["scrolled_to"], panels)
     assert [i[1] for i in rows(shot, "CONJURE_UL_jobs", "item") if i[3]] == [job["id"]]
 
 
@@ -254,3 +266,38 @@ def test_blank_check_tells_a_blank_region_from_a_drawn_one(run, target, tmp_path
     made = target.run([tool, "-size", "300x600", "xc:#303030", target.path(flat)])
     assert made.returncode == 0, made.stdout
     assert harness.distinct_colours(target, flat) <= harness.MIN_SIDEBAR_COLOURS
+
+
+def test_parts_shot_shows_the_tree_with_the_viewport_selection_checked(run):
+    shot = shot_of(run, "parts")
+    assert shot["checked_by_selecting"] == PARTS_FOCUS  # no button was pressed
+    assert shot["checked"] == PARTS_FOCUS
+    assert sorted(name for name, part in shot["parts"].items() if part["selected"]) == \
+        PARTS_FOCUS
+    checks = [r for r in rows(shot, "CONJURE_PT_parts", "operator")
+              if r[1] == "conjure.check_part"]
+    assert [r[2] for r in checks] == ["OrreryBody", "crank", "orbit_ring_inner",
+                                      "orbit_ring_middle", "orbit_ring_outer", "pointer_arm"]
+    assert sorted(r[2] for r in checks if r[3] == "CHECKBOX_HLT") == PARTS_FOCUS
+    labels = " ".join(r[1] for r in rows(shot, "CONJURE_PT_parts", "label"))
+    assert "6 parts · 24,874 faces" in labels and "1,168" in labels
+    assert "Changes orbit_ring_inner, pointer_arm; holds OrreryBody" in " ".join(labels.split())
+    edit = [r for r in rows(shot, "CONJURE_PT_parts", "operator") if r[1] == "conjure.edit"]
+    assert [r[2] for r in edit] == ["Edit 2 Parts"]
+
+
+def test_parts_edited_shot_shows_the_model_changed_in_place(run):
+    parts = run.record["parts"]
+    assert parts["params"]["focus_on_node_names"] == PARTS_FOCUS
+    before, after = parts["before"], parts["after"]
+    assert sorted(after) == sorted(before)
+    for name, part in after.items():
+        # The same objects; only the focused parts got new meshes.
+        assert part["pointer"] == before[name]["pointer"], name
+        assert part["object"] == before[name]["object"], name
+        assert (part["mesh"] != before[name]["mesh"]) == (name in PARTS_FOCUS), name
+    assert parts["visible"] == sorted(before)  # one copy shows
+    assert len(parts["history"]) == len(before)  # the replaced version, kept hidden
+    shot = shot_of(run, "parts-edited")
+    assert "Show Version Before This Edit" in [r[2] for r in rows(shot, "CONJURE_PT_parts",
+                                                                   "operator")]

@@ -161,9 +161,12 @@ class Recorder:
 
     def operator(self, idname, text="", icon="NONE", **kwargs):
         self._icon({"icon": icon})
-        props = SimpleNamespace()
+        props = SimpleNamespace(_icon=icon)  # the icon drawn, for checkbox-like buttons
         self.log.append(("operator", idname, props, text, self.is_enabled()))
         return props
+
+    def separator(self, factor=1.0, **kwargs):
+        self.log.append(("separator", factor))
 
     def progress(self, factor=0.0, type="BAR", text=""):
         assert 0.0 <= factor <= 1.0

@@ -14,7 +14,12 @@ def test_loaded_as_real_extension(conjure):
 
 
 def _our_handlers():
-    return [h for h in bpy.app.handlers.load_post if h.__module__.startswith("bl_ext.dev.conjure")]
+    """Conjure's application handlers, as "<list>: <module>.<function>"."""
+    return sorted(f"{kind}: {h.__module__.rsplit('.', 2)[-2]}.{h.__module__.rsplit('.', 1)[-1]}"
+                  f".{h.__name__}"
+                  for kind in ("load_post", "save_post", "depsgraph_update_post")
+                  for h in getattr(bpy.app.handlers, kind)
+                  if h.__module__.startswith("bl_ext.dev.conjure"))
 
 
 def _our_threads(wait_s: float = 5.0):
@@ -43,7 +48,10 @@ def test_enable_disable_enable_leaves_nothing_behind(conjure):
         addon_utils.enable(name, default_set=True)
     addon_utils.enable(name, default_set=True)
     assert hasattr(bpy.types, "CONJURE_OT_pump")
-    assert len(_our_handlers()) == 1
+    assert _our_handlers() == [
+        "depsgraph_update_post: blender.parts._after_depsgraph",
+        "load_post: blender.parts._after_load", "load_post: blender.pump._after_load",
+        "save_post: blender.pump._after_save"]
     assert hasattr(bpy.context.window_manager, "conjure")
 
 

@@ -14,7 +14,8 @@ Config keys: ``scenario`` (a name in SCENARIOS), ``result``, ``shots`` (folder),
 after recording, to be killed), and for the ``generate`` scenario ``running_task`` and
 ``candidates_task`` (prompts of the Tripo3D and Voxel-AI jobs), ``progress_colour`` (hex
 colour the progress bar is drawn in) and ``running_progress`` (the share done before the
-running job is photographed).
+running job is photographed), ``parts_task`` and ``parts_focus`` (a Thrixel model with parts and
+the parts to select, check and edit in place).
 
 Runs on the distribution's Python (3.13 in Debian 13) and Blender 4.3 to 5.2: bpy and the
 standard library only.
@@ -128,7 +129,8 @@ def _describe(name, args, kwargs):
         value = getattr(data, prop, None) if data is not None and prop else None
         return ["prop", prop, value if isinstance(value, (str, int, float, bool)) else None]
     if name == "operator":
-        return ["operator", args[0] if args else kwargs.get("operator"), kwargs.get("text")]
+        return ["operator", args[0] if args else kwargs.get("operator"), kwargs.get("text"),
+                kwargs.get("icon")]
     if name == "progress":
         return ["progress", kwargs.get("factor"), kwargs.get("text", "")]
     if name == "template_icon":
@@ -536,8 +538,90 @@ def scenario_generate():
         "children": [j["id"] for j in journal_jobs(parent=pictures.id)],
     }
     RECORD["running"] = {"id": running.id, "state": mirrored(running.id).state}
+    if CONFIG.get("parts_task"):
+        yield from parts_steps()
     describe_scene()
     describe_pump()
+
+
+def model_parts(job_id):
+    """The model's objects by part name: object and mesh names, and whether they show."""
+    return {ob["conjure_node_name"]: {"object": ob.name, "pointer": ob.as_pointer(),
+                                      "mesh": ob.data.name if ob.data else "",
+                                      "visible": ob.visible_get(),
+                                      "selected": ob.select_get()}
+            for ob in bpy.context.view_layer.objects
+            if ob.get("conjure_job_id") == job_id and ob.get("conjure_node_name")}
+
+
+def select_parts(job_id, names):
+    """Click the parts' objects in the viewport (the first one active)."""
+    view_layer = bpy.context.view_layer
+    chosen = [ob for ob in view_layer.objects
+              if ob.get("conjure_job_id") == job_id and ob.get("conjure_node_name") in names]
+    for ob in view_layer.objects:
+        ob.select_set(ob in chosen)
+    view_layer.objects.active = chosen[0]
+    view3d()[1].tag_redraw()
+
+
+def press_edit_parts(job_id, change):
+    """Type the change in the Parts panel and press its Edit button (``conjure.edit`` from
+    the panel, with the checked parts), in the sidebar's context."""
+    forms = module("blender.forms")
+    edit = module("providers.registry").operation("thrixel", "edit")
+    forms.group(bpy.context, edit).modification_request = change
+    window, area, regions = view3d()
+    with bpy.context.temp_override(window=window, area=area, region=regions["UI"]):
+        result = bpy.ops.conjure.edit("INVOKE_DEFAULT", job_id=job_id, from_panel=True)
+    if result != {"FINISHED"}:
+        raise RuntimeError(f"conjure.edit returned {result}")
+    return module("blender.session").running().journal.jobs(limit=1)[0]
+
+
+def parts_steps():
+    """A real multi-part Thrixel model: some parts selected in the viewport (so checked in the
+    Parts panel), photographed; then the checked parts edited from the panel, the result
+    applied in place by the pump, photographed again."""
+    set_prefs({"thrixel_key": CONFIG["keys"]["parts"]})
+    fill_form("thrixel", "create", CONFIG["parts_task"])
+    submitted = press_generate("Thrixel, a model with parts")
+    yield from wait_for_state(submitted.id, ("imported",), 90)
+    job = module("blender.session").running().journal.require(submitted.id)  # its remote id
+    hierarchies = module("blender.hierarchies")
+    yield from wait_for(lambda: hierarchies.known(job) is not None, "the part tree is in", 30)
+    select_in_job_list(job.id)
+    select_parts(job.id, CONFIG["parts_focus"])
+    scene_parts = module("blender.parts")
+    yield 0.3
+    # The viewport selection checks the parts by itself (Conjure's depsgraph handler); should
+    # it not, the record says so and Check Selected is pressed, so the edit still runs.
+    checked_by_selecting = sorted(scene_parts.checked(job.id))
+    if checked_by_selecting != sorted(CONFIG["parts_focus"]):
+        scene_parts.check_selected(bpy.context.view_layer, job.id)
+    top = scroll_sidebar("end")
+    yield 0.5
+    before = model_parts(job.id)
+    shot("parts", scrolled_to=top, job_id=job.id, checked_by_selecting=checked_by_selecting,
+         checked=sorted(scene_parts.checked(job.id)), parts=before)
+    edit = press_edit_parts(job.id, "gilded rings")
+    yield from wait_for_state(edit.id, ("imported",), 90)
+    select_in_job_list(edit.id)
+    yield 0.3
+    top = scroll_sidebar("end")
+    yield 0.5
+    after = model_parts(edit.id)
+    shot("parts-edited", scrolled_to=top, job_id=edit.id, parts=after)
+    RECORD["parts"] = {
+        "job": job.id, "edit": edit.id,
+        "params": module("blender.session").running().journal.require(edit.id).params,
+        "before": before, "after": after,
+        "history": [ob.name for c in bpy.data.collections if c.get("conjure_replaced_by")
+                    == edit.id for ob in c.objects],
+        "visible": sorted(ob["conjure_node_name"] for ob in bpy.context.view_layer.objects
+                          if ob.get("conjure_job_id") in (job.id, edit.id)
+                          and ob.get("conjure_node_name") and ob.visible_get()),
+    }
 
 
 def scenario_restart_submit():

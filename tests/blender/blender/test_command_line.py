@@ -131,3 +131,40 @@ def test_batch_continues_an_unfinished_job_instead_of_submitting_again(
     assert f"continuing job {job.id}" in text and "submitted job" not in text
     assert len(session.get().journal.jobs()) == count
     assert session.get().journal.require(job.id).state == "imported"
+
+
+def test_parts_and_a_focused_edit_from_the_command_line(cli, session, thrixel, sandbox,
+                                                       fresh_scene, tmp_path, capsys):
+    from support.fixtures import prompt_for
+
+    out = tmp_path / "cart.blend"
+    assert cli.main(["generate", "--provider", "THRIXEL", "--prompt",
+                     prompt_for(sandbox, "delivery-cart-grouped"), "--output",
+                     str(out)]) == 0
+    source = session.get().journal.jobs(limit=1)[0]
+    capsys.readouterr()
+    assert cli.main(["parts", source.id]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].split() == ["PART", "FACES"]
+    assert listing[1].split() == ["CartBody", "280"]
+    assert listing[-1] == "5 parts, 664 faces"
+
+    # A typo is refused before anything is sent, with the real name suggested.
+    sandbox.requests_seen.clear()
+    assert cli.main(["edit", source.id, "--request", "red wheels", "--parts",
+                     "WheelFrontLef"]) == 1
+    assert "did you mean 'WheelFrontLeft'" in capsys.readouterr().err
+    assert not [r for r in sandbox.requests_seen if r.startswith("POST")]
+
+    edited = tmp_path / "edited.blend"
+    assert cli.main(["edit", source.id, "--request", "red wheels", "--parts",
+                     "WheelFrontLeft,WheelRearLeft", "--output", str(edited)]) == 0
+    text = capsys.readouterr().out
+    edit = session.get().journal.jobs(limit=1)[0]
+    assert edit.params["focus_on_node_names"] == ["WheelFrontLeft", "WheelRearLeft"]
+    assert "2 parts changed, 3 kept, 0 new, 0 gone" in text
+    assert f"CONJURE_OUTPUT={edited}" in text
+    # The file holds one model, the edit's, plus the kept version it replaced.
+    with bpy.data.libraries.load(str(edited)) as (source_data, _):
+        names = list(source_data.objects)
+    assert len(names) == 10

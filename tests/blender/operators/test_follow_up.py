@@ -74,3 +74,29 @@ def test_follow_up_by_job_id_and_errors_in_words(session, thrixel, tripo, fresh_
     texture = newest(session)
     assert texture.params["original_model_task_id"] == done.remote_id
     assert conjure_objects(texture.id)
+
+
+def test_follow_ups_on_a_converted_result_send_the_original_submission(session, thrixel,
+                                                                       fresh_scene):
+    assert bpy.ops.conjure.generate(provider="THRIXEL", prompt="a tin lantern") == {"FINISHED"}
+    source = newest(session)
+    assert bpy.ops.conjure.convert(format="fbx") == {"FINISHED"}
+    converted = newest(session)
+    assert converted.operation == "convert" and converted.remote_id != source.remote_id
+    objects = conjure_objects(converted.id)
+    assert objects and {ob["conjure_remote_id"] for ob in objects} == {source.remote_id}
+    select_only(objects, objects[0])
+    assert bpy.ops.conjure.refine() == {"FINISHED"}
+    refine = newest(session)
+    assert refine.parent_id == converted.id
+    assert refine.params["parent_submission_id"] == source.remote_id
+
+
+def test_follow_ups_the_service_would_refuse_are_refused_in_words(session, thrixel,
+                                                                   fresh_scene):
+    assert bpy.ops.conjure.generate(provider="THRIXEL", prompt="a tin lantern") == {"FINISHED"}
+    assert bpy.ops.conjure.edit(request="taller") == {"FINISHED"}
+    edited = newest(session)
+    with pytest.raises(RuntimeError, match="auto-refines only Phase 1 and 2"):
+        bpy.ops.conjure.refine(job_id=edited.id)
+    assert newest(session).id == edited.id  # nothing was sent

@@ -241,6 +241,26 @@ def test_selected_model_lineage_and_every_follow_up(panels, mod, form_reset, key
     assert layout.ops("conjure.follow_up")[0][4] is False
 
 
+@pytest.mark.parametrize("service, operation, params, follow_up, reason", [
+    ("thrixel", "edit", {}, "refine", "auto-refines only Phase 1 and 2"),
+    ("thrixel", "detail", {}, "edit", "cannot edit a detailed"),
+    ("tripo", "text_to_model", {"prompt": "a mug"}, "refine_model", "before v2.0"),
+])
+def test_follow_ups_the_service_would_refuse_are_disabled_with_the_reason(
+        panels, form_reset, keys, paint, journal_jobs, fresh_scene, service, operation,
+        params, follow_up, reason):
+    job = journal_jobs(service, operation, "imported", remote_id="sub_1", params=params)
+    bpy.ops.mesh.primitive_cube_add()
+    _tag(bpy.context.object, job)
+    setattr(form_reset, f"follow_up_{service}", follow_up)
+    layout = paint(panels.CONJURE_PT_selected)
+    assert reason in layout.text()
+    assert layout.ops("conjure.follow_up")[0][4] is False
+    setattr(form_reset, f"follow_up_{service}", "convert" if service == "thrixel"
+            else "convert_model")
+    assert reason not in paint(panels.CONJURE_PT_selected).text()
+
+
 def test_selected_model_not_in_journal_and_tripo_follow_ups(panels, mod, form_reset, keys,
                                                             paint, fresh_scene):
     bpy.ops.mesh.primitive_cube_add()

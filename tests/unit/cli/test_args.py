@@ -21,6 +21,10 @@ def test_generate_arguments():
     (["generate", "--provider", "TRIPO", "--prompt", "x", "--output", "a.obj"], ".blend or .glb"),
     (["generate", "--provider", "TRIPO", "--prompt", "x"], "--output"),
     (["batch", "rows.csv", "--output-dir", "d", "--concurrency", "0"], "at least 1"),
+    (["edit", "abc", "--parts", "lid"], "--request"),
+    (["edit", "abc", "--request", "  "], "must say what to change"),
+    (["edit", "abc", "--request", "x", "--output", "a.fbx"], ".blend or .glb"),
+    (["parts"], "job_id"),
     (["fly"], "invalid choice"),
     ([], "required"),
 ])
@@ -43,3 +47,12 @@ def test_batch_jobs_import():
     assert args.parse(["jobs"]).command == "jobs"
     ns = args.parse(["import", "abc123", "--output", "x.blend"])
     assert (ns.command, ns.job_id, ns.output) == ("import", "abc123", "x.blend")
+
+
+def test_parts_and_edit():
+    assert (args.parse(["parts", "abc123"]).job_id) == "abc123"
+    ns = args.parse(["edit", "abc123", "--request", "make the lid gold", "--parts",
+                     "lid, hinge", "--output", "lid.glb"])
+    assert (ns.command, ns.job_id, ns.request, ns.parts, ns.output, ns.timeout) == (
+        "edit", "abc123", "make the lid gold", "lid, hinge", "lid.glb", None)
+    assert args.parse(["edit", "abc", "--request", "x"]).output == ""

@@ -25,3 +25,24 @@ def test_background_never_waits_and_reports_errors():
     while bg.peek("k").pending:
         time.sleep(0.01)
     assert (bg.peek("k").text, bg.peek("k").ok) == ("key refused", False)
+
+
+def test_a_blocking_caller_waits_for_the_answer_and_one_put_needs_no_fetch():
+    gate = threading.Event()
+
+    def slow():
+        gate.wait(5)
+        return '{"name": "Scene"}'
+
+    bg = Background()
+    assert bg.wait("k", timeout=0.01) is None  # nothing asked
+    bg.get("k", slow)
+    assert bg.wait("k", timeout=0.05).pending  # still running: the wait gives up
+    threading.Timer(0.05, gate.set).start()
+    answer = bg.wait("k", timeout=5)
+    assert (answer.text, answer.ok, answer.pending) == ('{"name": "Scene"}', True, False)
+
+    bg.put("kept", "read back")
+    fetched = []
+    assert bg.get("kept", lambda: fetched.append(1) or "new").text == "read back"
+    assert not fetched

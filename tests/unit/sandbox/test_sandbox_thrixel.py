@@ -477,6 +477,23 @@ def test_phase5_upload_round_trip(sb):
     assert served == source
 
 
+def test_phase5_uploads_go_on_to_phases_2_3_and_4(sb):
+    """The seed's Phase 5 text: an upload can be refined, edited or detailed."""
+    auth = new_key(sb)
+    source = full_glb(sb, completed(sb, auth))
+    uploaded = requests.post(
+        api(sb) + "/phase5/submit", headers=auth, files={"glb_file": ("mine.glb", source)}
+    ).json()["submission_id"]
+    for path, body, phase in (
+        ("/phase2/submit", {}, 2),
+        ("/phase3/submit", {"modification_request": "taller"}, 3),
+        ("/detailer/submit", {}, 4),
+    ):
+        answer = submit(sb, auth, path=path, body={"parent_submission_id": uploaded, **body})
+        assert answer.status_code == 200, (path, answer.text)
+        assert wait_status(sb, answer.json()["submission_id"])["phase"] == phase
+
+
 def test_phase5_refuses_non_glb_and_long_label(sb):
     auth = new_key(sb)
     not_glb = requests.post(

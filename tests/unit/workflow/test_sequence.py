@@ -66,6 +66,15 @@ def test_a_ready_model_is_imported(tmp_path):
     assert steps.submitted == []
 
 
+def test_a_result_applied_in_place_says_so(tmp_path):
+    steps = RecordedSteps(tmp_path)
+    summary = "Applied job e1 in place in Orrery: 2 parts changed, 4 kept, 0 new, 0 gone"
+    steps.import_job = lambda job: sequence.Imported(6, "Orrery", summary=summary)
+    job = Job(service="thrixel", operation="edit", params={"modification_request": "gold"})
+    outcome = sequence.run_to_end(job, Plan(), steps)
+    assert outcome.ok and outcome.message == summary
+
+
 @pytest.mark.parametrize(("state", "words"), [
     (State.FAILED, "failed: out of credits"),
     (State.CANCELLED, "was cancelled: out of credits"),

@@ -40,3 +40,12 @@ def test_hierarchy_without_bounds_and_malformed():
         parse_hierarchy({"name": "x", "children": "nope"})
     with pytest.raises(errors.UnexpectedResponseError):
         parse_hierarchy({"name": "x", "bounds": {"min": [0, 0], "max": [1, 1, 1]}})
+
+
+@responses.activate
+def test_the_answer_is_kept_as_sent_once_it_reads_as_a_tree():
+    responses.get(f"{API}/{SID}/hierarchy", json=HIERARCHY)
+    assert service().hierarchy_data(SID) == HIERARCHY
+    responses.get(f"{API}/other/hierarchy", json=["not", "a", "tree"])
+    with pytest.raises(errors.UnexpectedResponseError):
+        service().hierarchy_data("other")
