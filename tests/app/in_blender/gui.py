@@ -579,6 +579,19 @@ def press_edit_parts(job_id, change):
     return module("blender.session").running().journal.jobs(limit=1)[0]
 
 
+def clear_stage(job_id):
+    """Only the model with parts in view, as an artist working on it would have it: earlier
+    models hidden, and finished candidate pictures removed from the list (their panel would
+    push the Parts panel out of the sidebar's view)."""
+    for ob in bpy.context.view_layer.objects:
+        if ob.get("conjure_job_id") not in (None, job_id):
+            ob.hide_set(True)
+    for item in list(bpy.context.window_manager.conjure.jobs):
+        if item.operation == "candidates" and item.state in ("ready", "imported"):
+            bpy.ops.conjure.remove_job(job_id=item.job_id)
+    view3d()[1].tag_redraw()
+
+
 def parts_steps():
     """A real multi-part Thrixel model: some parts selected in the viewport (so checked in the
     Parts panel), photographed; then the checked parts edited from the panel, the result
@@ -590,6 +603,7 @@ def parts_steps():
     job = module("blender.session").running().journal.require(submitted.id)  # its remote id
     hierarchies = module("blender.hierarchies")
     yield from wait_for(lambda: hierarchies.known(job) is not None, "the part tree is in", 30)
+    clear_stage(job.id)
     select_in_job_list(job.id)
     select_parts(job.id, CONFIG["parts_focus"])
     scene_parts = module("blender.parts")
