@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from .http import NetworkSettings
 from .params import Operation, operation_named
+from .prices import Charge
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class RemoteStatus:
     #: A finished job whose answer is ``message`` and that has no file (e.g. Tripo's free rig
     #: check: "Riggable as biped"); without it, a success with no files is an error.
     no_files: bool = False
+    #: What the service says the job cost (or that it refunded it), when it says so; the
+    #: engine records it in the job's ledger fields.
+    charge: Charge | None = None
 
 
 @dataclass

@@ -17,7 +17,7 @@ SERVICE = "Pixazo"
 #: Prices are in US dollars from the Pixazo wallet: the pricing table of Pixazo's Pixal3D API
 #: page, keyed by texture size (it says "1024p, 2048p, 4096p"; the resolution enum has no 2048).
 UNIT = "USD"
-PRICE = Price(UNIT, "Pixazo's Pixal3D API page (pricing table)",
+_PRICE = Price(UNIT, "Pixazo's Pixal3D API page (pricing table)",
               "undated",
               lambda values: 0.30 if values.get("texture_size") == 1024 else 0.42)
 
@@ -100,7 +100,7 @@ OPERATIONS = (
                   advanced=True),
         ),
         rules=(Rule("image_url", _image_rule),),
-        price=PRICE,
+        price=_PRICE,
     ),
 )
 BY_NAME = {op.name: op for op in OPERATIONS}

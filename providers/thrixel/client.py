@@ -19,10 +19,11 @@ import urllib3
 from .. import errors
 from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import HttpClient, bearer, body_excerpt, parse_retry_after
+from ..prices import Charge
 from ..sources import image_payload
 from .errors import KEY_HELP, failure_status, map_error
 from .hierarchy import Hierarchy, parse_hierarchy
-from .operations import CLIENT_ONLY, INLINE_IMAGE_BYTES, OPERATIONS, SERVICE
+from .operations import CLIENT_ONLY, INLINE_IMAGE_BYTES, OPERATIONS, SERVICE, UNIT
 from .stream import first_progress
 from .upload import MultipartFile
 
@@ -133,7 +134,9 @@ class ThrixelClient(Client):
         if phase == Phase.RUNNING:
             return RemoteStatus(phase, message=note or "Thrixel is generating")
         if phase == Phase.FAILED:
-            return failure_status(data)
+            failed = failure_status(data)
+            failed.charge = _charge(data, failed=True)
+            return failed
         quality = params.get("quality", "full")
         if quality == "full" and data.get("full_build_status") == "pending":
             # The full GLB is still baking; its download would answer 202 until it is done.
@@ -144,7 +147,8 @@ class ThrixelClient(Client):
         label = _PHASE_LABEL.get(data.get("phase") or 0)
         name = f"{remote_id}_{label}.glb" if label else f"{remote_id}.glb"
         return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Completed", results=[
-            ResultFile(name, lambda: self.download(url, query), _KINDS["glb"])])
+            ResultFile(name, lambda: self.download(url, query), _KINDS["glb"])],
+            charge=_charge(data, failed=False))
 
     def _convert_status(self, data: Any, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
@@ -169,9 +173,10 @@ class ThrixelClient(Client):
             query["target"] = str(params["target"])
         ext = "zip" if query.get("target") == "roblox" else _EXTENSION.get(fmt, fmt)
         url = f"{self.api}/{sid}/download"
+        # Conversions are free.
         return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Converted", results=[
             ResultFile(f"{sid}.{ext}", lambda: self.download(url, query),
-                       _KINDS.get(fmt))])
+                       _KINDS.get(fmt))], charge=Charge(0.0, UNIT))
 
     def stream_progress(self, remote_id: str) -> float | None:
         """A progress figure (0-1) from the job's SSE feed, listening at most about
@@ -267,6 +272,18 @@ class ThrixelClient(Client):
                 f"Thrixel says the key is not valid; get one at {KEY_HELP}", service=SERVICE)
         who = ", ".join(str(data[k]) for k in ("name", "role") if data.get(k))
         return "Thrixel key accepted" + (f" ({who})" if who else "")
+
+
+def _charge(info: Mapping[str, Any], *, failed: bool) -> Charge | None:
+    """What a finished submission cost, from ``/info``: ``cubes_spent`` and the Cubes of a
+    reference picture Thrixel made for it. A failure with nothing spent was refunded (a failed
+    sculpt may still cost Cubes, which then stand)."""
+    spent = [value for value in (info.get("cubes_spent"), info.get("cubes_reference_image"))
+             if isinstance(value, int | float) and not isinstance(value, bool)]
+    if not spent:
+        return None
+    total = float(sum(spent))
+    return Charge(total, UNIT, refunded=failed and total == 0)
 
 
 def make(config: ClientConfig) -> ThrixelClient:

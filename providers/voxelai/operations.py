@@ -14,6 +14,7 @@ IMAGES_INTERVAL_S = 15.0
 #: Prices are in Voxel-AI tokens: voxelize costs one, deducted when it is sent and refunded once
 #: when it fails; candidate pictures are free.
 UNIT = "tokens"
+VOXELIZE_TOKENS = 1
 
 OPERATIONS = (
     Operation(
@@ -50,7 +51,7 @@ OPERATIONS = (
         ),
         rules=(image_rule("image", max_bytes=None, allow_links=False, service=SERVICE),),
         price=Price(UNIT, "Voxel-AI's API docs (endpoints page)", "undated",
-                    flat(1), note="refunded if it fails"),
+                    flat(VOXELIZE_TOKENS), note="refunded if it fails"),
     ),
 )
 #: Nothing the service documents is left out; cancelling and reading the balance have no
