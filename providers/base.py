@@ -85,6 +85,20 @@ class RemoteStatus:
     charge: Charge | None = None
 
 
+@dataclass(frozen=True)
+class Funds:
+    """An account's balance as the service tells it: ``line`` for people (``1200 credits (30
+    held by running tasks)``), ``amount`` what can be spent in ``unit``, or None when that is
+    not one number (e.g. an unlimited plan)."""
+
+    line: str
+    amount: float | None = None
+    unit: str = ""
+
+    def __str__(self) -> str:
+        return self.line
+
+
 @dataclass
 class Submitted:
     remote_id: str
@@ -129,10 +143,22 @@ class Client(ABC):
         """Ask the service to stop the job; False when it refused (e.g. already running)."""
         return False
 
-    def balance(self) -> str | None:
-        """A short line about the account's credits or balance, where the service tells it
-        (e.g. "1200 credits"); None when it does not. May send a cheap authenticated read."""
+    def funds(self) -> Funds | None:
+        """The account's balance where the service tells it; None when it does not. May send
+        a cheap authenticated read."""
         return None
+
+    def balance(self) -> str | None:
+        """A short line about the account's credits or balance (e.g. "1200 credits"), or
+        None."""
+        funds = self.funds()
+        return funds.line if funds is not None else None
+
+    def live_prices(self) -> dict[str, float]:
+        """Prices the service publishes itself right now, by the names its operations' prices
+        give them (``prices.Price.live_key``); empty when it publishes none. May send a
+        request."""
+        return {}
 
     def check_key(self) -> str:
         """Make the cheapest authenticated call the service offers and describe the account;

@@ -17,7 +17,7 @@ import requests
 import urllib3
 
 from .. import errors
-from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
+from ..base import Client, ClientConfig, Funds, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import HttpClient, bearer, body_excerpt, parse_retry_after
 from ..prices import Charge
 from ..sources import image_payload
@@ -246,15 +246,16 @@ class ThrixelClient(Client):
         data = response.json()
         return bool(data.get("cancelled")) if isinstance(data, dict) else False
 
-    def balance(self) -> str | None:
+    def funds(self) -> Funds | None:
         data = self.http.request("GET", f"{self.api}/usage").json()
         if not isinstance(data, dict):
             return None
         cubes = data.get("cubes_balance")
+        amount = None
         if data.get("is_unlimited") or cubes is None:
             parts = ["unlimited Cubes"]
         elif isinstance(cubes, int | float) and not isinstance(cubes, bool):
-            parts = [f"{cubes:g} Cubes"]
+            parts, amount = [f"{cubes:g} Cubes"], float(cubes)
         else:
             parts = [f"{str(cubes)[:20]} Cubes"]
         runs = data.get("monthly_runs")
@@ -263,7 +264,11 @@ class ThrixelClient(Client):
             parts.append(f"{used}/{runs['limit']} runs this month")
         if data.get("plan"):
             parts.append(f"{data['plan']} plan")
-        return " · ".join(parts)
+        return Funds(" · ".join(parts), amount, UNIT)
+
+    def live_prices(self) -> dict[str, float]:
+        """Cubes per operation from the public ``/tiers`` list (see ``tier_prices``)."""
+        return tier_prices(self.http.request("GET", f"{self.api}/tiers").json())
 
     def check_key(self) -> str:
         data = self.http.request("GET", f"{self.api}/validate").json()
@@ -272,6 +277,23 @@ class ThrixelClient(Client):
                 f"Thrixel says the key is not valid; get one at {KEY_HELP}", service=SERVICE)
         who = ", ".join(str(data[k]) for k in ("name", "role") if data.get(k))
         return "Thrixel key accepted" + (f" ({who})" if who else "")
+
+
+def tier_prices(data: Any) -> dict[str, float]:
+    """The figures of a ``/tiers`` answer: a ``prices`` object at the top or in the first tier
+    that has one, by Thrixel's operation names (``architect``, ``detailer``, ...). The answer's
+    layout is not published beyond "plans and prices", so anything else gives no figures."""
+    if not isinstance(data, dict):
+        return {}
+    tiers = data.get("tiers")
+    places = [data, *(t for t in tiers if isinstance(t, dict))] if isinstance(tiers, list) \
+        else [data]
+    for place in places:
+        prices = place.get("prices")
+        if isinstance(prices, dict):
+            return {str(name): float(value) for name, value in prices.items()
+                    if isinstance(value, int | float) and not isinstance(value, bool)}
+    return {}
 
 
 def _charge(info: Mapping[str, Any], *, failed: bool) -> Charge | None:

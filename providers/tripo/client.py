@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import errors, imagefiles
-from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
+from ..base import Client, ClientConfig, Funds, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import HttpClient, bearer
 from ..prices import Charge
 from .errors import data_of, error_for, map_download_error, map_error
@@ -283,7 +283,7 @@ class TripoClient(Client):
 
     # -- account ------------------------------------------------------------------------------
 
-    def balance(self) -> str | None:
+    def funds(self) -> Funds | None:
         path = "user/balance" if self.api == "v2" else "account/balance"
         data = data_of(self.http.request("GET", self._url(path)))
         balance, frozen = _number(data.get("balance")), _number(data.get("frozen"))
@@ -292,7 +292,8 @@ class TripoClient(Client):
         line = f"{balance:g} credits"
         if frozen:
             line += f" ({frozen:g} held by running tasks)"
-        return line
+        # Credits held by running tasks are already out of ``balance``: it is what can be spent.
+        return Funds(line, balance, UNIT)
 
     def check_key(self) -> str:
         line = self.balance()

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .. import errors
-from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
+from ..base import Client, ClientConfig, Funds, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import HttpClient, bearer
 from ..prices import Charge
 from ..sources import image_payload
@@ -173,11 +173,13 @@ class VoxelAiClient(Client):
                                              frozenset({"vox"}))], charge=_charge(data))
 
     # -- account ---------------------------------------------------------------------------
-    def balance(self) -> str | None:
+    def funds(self) -> Funds | None:
         """The last token balance Voxel-AI reported (it has no balance route)."""
         with _state_lock:
             left = _balances.get(self._account)
-        return None if left is None else f"{left} token" + ("" if left == 1 else "s")
+        if left is None:
+            return None
+        return Funds(f"{left} token" + ("" if left == 1 else "s"), float(left), UNIT)
 
     def check_key(self) -> str:
         # The status route without a jobId is free and checks the token first: 400 (missing

@@ -219,3 +219,28 @@ def test_no_cubes_figure_no_charge_and_conversions_are_free():
     converted = service().poll(job("convert", {"parent_submission_id": SID, "format": "stl"},
                                    "c1"))
     assert (converted.charge.amount, converted.charge.refunded) == (0, False)
+
+
+@responses.activate
+def test_the_balance_as_a_number_and_unlimited_as_none():
+    responses.get(API + "/usage", json={"cubes_balance": 120.5, "is_unlimited": False})
+    responses.get(API + "/usage", json={"is_unlimited": True, "cubes_balance": None})
+    p = service()
+    counted = p.funds()
+    assert (counted.amount, counted.unit, counted.line) == (120.5, "Cubes", "120.5 Cubes")
+    unlimited = p.funds()
+    assert (unlimited.amount, unlimited.line) == (None, "unlimited Cubes")
+
+
+@responses.activate
+def test_live_prices_come_from_the_public_tiers_list():
+    responses.get(API + "/tiers", json={"tiers": [
+        {"name": "free"}, {"name": "studio", "prices": {"architect": 4, "detailer": 12.5,
+                                                        "note": "x", "flag": True}}],
+        "upload_limits": {"image_bytes": 1}})
+    responses.get(API + "/tiers", json={"prices": {"edit": 3}})
+    responses.get(API + "/tiers", json={"plans": ["whatever the layout becomes"]})
+    p = service()
+    assert p.live_prices() == {"architect": 4.0, "detailer": 12.5}
+    assert p.live_prices() == {"edit": 3.0}
+    assert p.live_prices() == {}

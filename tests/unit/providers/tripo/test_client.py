@@ -346,6 +346,8 @@ def test_balance_lines_for_both_families():
     responses.get(f"{V3}/account/balance", json=ok({"balance": 99.5, "frozen": 0}))
     assert service("v2").balance() == "1200 credits (30 held by running tasks)"
     assert service("v3").balance() == "99.5 credits"
+    funds = service("v2").funds()
+    assert (funds.amount, funds.unit) == (1200, "credits")  # held credits are already out
     assert service("v3").check_key() == "Tripo3D key accepted (v3 API): 99.5 credits"
 
 

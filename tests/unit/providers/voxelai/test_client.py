@@ -47,7 +47,7 @@ def test_voxelize_sends_the_picture_as_a_data_url_and_only_set_options(tmp_path)
         "voxel_size": 64, "texturing": "gray", "fill": True, "color": "vertex",
         "palette_size": 16}
     assert submitted.remote_id == "v1" and "4 tokens left" in submitted.status.message
-    assert p.balance() == "4 tokens"
+    assert p.balance() == "4 tokens" and (p.funds().amount, p.funds().unit) == (4, "tokens")
     assert submitted.status.charge == Charge(1.0, "tokens")  # taken as the job is sent
 
 
