@@ -168,3 +168,8 @@ class Client(ABC):
     @property
     def can_cancel(self) -> bool:
         return type(self).cancel is not Client.cancel
+
+    @property
+    def lists_prices(self) -> bool:
+        """Whether the service publishes prices live (``live_prices`` asks it)."""
+        return type(self).live_prices is not Client.live_prices

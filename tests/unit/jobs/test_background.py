@@ -25,3 +25,19 @@ def test_background_never_waits_and_reports_errors():
     while bg.peek("k").pending:
         time.sleep(0.01)
     assert (bg.peek("k").text, bg.peek("k").ok) == ("key refused", False)
+
+
+def test_an_answer_keeps_the_value_behind_its_words():
+    class Funds:
+        amount = 1200.0
+
+        def __str__(self):
+            return "1200 credits"
+
+    bg = Background()
+    bg.get("k", Funds)
+    while bg.peek("k").pending:
+        time.sleep(0.01)
+    answer = bg.get("k", Funds)
+    assert (answer.text, answer.value.amount) == ("1200 credits", 1200.0)
+    assert bg.get("k", Funds, refresh=True).value.amount == 1200.0  # kept while asking again
