@@ -65,6 +65,10 @@ def workers() -> int:
     return int(get().workers)
 
 
+def asks_before_spending() -> bool:
+    return bool(get().ask_before_spending)
+
+
 def ask_above(service: Service) -> float | None:
     """The estimate (in the service's unit) above which the interactive path asks before
     sending; None when asking is turned off."""

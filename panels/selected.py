@@ -11,6 +11,7 @@ from ..blender import forms, session
 from ..providers.params import Operation
 from ..providers.services import BY_ID, current_id
 from ..workflow import formspec, sequence, status
+from ..workflow.requests import Request
 from . import widgets
 
 
@@ -74,6 +75,8 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
             widgets.lines(layout.column(align=True), op.description)
         forms.draw_fields(layout.column(), context, op, formspec.common(op))
         ready = widgets.service_ready(layout, service_id)
+        widgets.before_sending(layout, Request(service_id, op.name,
+                                               forms.draft_values(context, service_id, op.name)))
         if not remote_id:
             layout.label(text="The service has no id for this model yet", icon="ERROR")
         problem = forms.problem(context, service_id, op.name)

@@ -61,6 +61,8 @@ class BeforeSending:
     text: str
     short: bool = False
     question: str | None = None
+    #: The estimate the words are about.
+    estimate: Estimate | None = None
 
 
 def before_sending(estimate: Estimate, funds: Funds | None,
@@ -73,7 +75,8 @@ def before_sending(estimate: Estimate, funds: Funds | None,
     elif amount == 0:
         text = "Free"
     else:
-        text = estimate.words().capitalize()
+        words = estimate.words()
+        text = words[:1].upper() + words[1:]
     left = None if funds is None or funds.amount is None or amount is None else \
         funds.amount - amount
     short = left is not None and left < 0
@@ -82,7 +85,7 @@ def before_sending(estimate: Estimate, funds: Funds | None,
         text += (f", but the balance is {amount_words(funds.amount, estimate.unit)}: "
                  f"{amount_words(amount - funds.amount, estimate.unit)} short")
         return BeforeSending(text, True, f"{text}. The service will most likely refuse it. "
-                                         "Send anyway?")
+                                         "Send anyway?", estimate)
     if left is not None and amount:
         text += f"; leaves {amount_words(left, estimate.unit)}"
     elif funds is not None and amount is None:
@@ -92,7 +95,7 @@ def before_sending(estimate: Estimate, funds: Funds | None,
         question = (f"This costs {estimate.words()}, above the "
                     f"{amount_words(ask_above, estimate.unit)} from which Conjure asks first "
                     "(see its preferences). Send it?")
-    return BeforeSending(text, False, question)
+    return BeforeSending(text, False, question, estimate)
 
 
 # -- a batch's cap ---------------------------------------------------------------------------

@@ -37,6 +37,7 @@ def test_said_before_sending_with_the_balance_it_leaves():
                                   Funds("500 Cubes", 500, "Cubes"))
     assert unknown.text == "Price unknown: metered by usage. Balance: 500 Cubes"
     assert cost.before_sending(Estimate(0.42, "USD"), None).text == "About $0.42"
+    assert cost.before_sending(Estimate(4, "Cubes"), None).text == "About 4 Cubes"
 
 
 def test_a_short_balance_is_said_and_asked_about():
