@@ -39,9 +39,9 @@ def own_key(conjure, sandbox, request, service, **options):
 @pytest.fixture
 def prefs(conjure):
     prefs = bpy.context.preferences.addons[conjure.__package__].preferences
-    saved = (prefs.ask_before_spending, prefs.tripo_ask_above)
+    saved = (prefs.ask_before_spending, prefs.tripo_ask_above, prefs.voxelai_ask_above)
     yield prefs
-    prefs.ask_before_spending, prefs.tripo_ask_above = saved
+    prefs.ask_before_spending, prefs.tripo_ask_above, prefs.voxelai_ask_above = saved
 
 
 def test_estimate_and_balance_left_are_shown_before_sending(session, tripo, thrixel, mod,
@@ -130,6 +130,8 @@ def test_the_ledger_equals_each_sandboxs_balance_change_after_a_mixed_run(
     out = capsys.readouterr().out
     today = time.strftime("%Y-%m-%d")
     assert today in out and "Tripo3D" in out and "credits" in out and "$" in out
+    # Pictures stay ready to pick from; later tests' file loads would offer them again.
+    session.remove(candidates.id)
 
 
 class Confirm:
@@ -210,6 +212,22 @@ def test_a_follow_up_asks_too(session, conjure, tripo, prefs, mod, window, fresh
     assert confirm.asked[0]["title"].startswith("About 20 credits") and op.executed == []
 
 
+def test_picking_a_candidate_asks_too(session, conjure, voxelai, prefs, mod, window):
+    candidates = session.submit("voxelai", "candidates", {"prompt": "a red barn"})
+    [done] = session.run_blocking([candidates.id], echo=lambda line: None)
+    assert done.state == "ready"
+    context, confirm = window
+    pick = mod("operators.jobs").CONJURE_OT_pick_candidate
+    prefs.voxelai_ask_above = 0.0
+    op = operator_in_a_window(pick, conjure, job_id=done.id, index=0)
+    assert pick.invoke(op, context, None) == {"RUNNING_MODAL"}
+    assert confirm.asked[0]["title"] == "About 1 token" and op.executed == []
+    prefs.voxelai_ask_above = 1.0
+    op = operator_in_a_window(pick, conjure, job_id=done.id, index=0)
+    assert pick.invoke(op, context, None) == {"FINISHED"} and op.executed == [True]
+    session.remove(done.id)  # a ready job left behind would be offered to later tests' files
+
+
 def test_blocking_and_background_calls_never_ask(session, tripo, prefs, fresh_scene):
     prefs.tripo_ask_above = 0.0  # every paid job is above it
     # bpy without a window (as blender -b) runs execute even for INVOKE_DEFAULT.
@@ -237,26 +255,3 @@ def test_what_a_job_cost_is_in_its_details_and_the_preferences_sum_it(session, t
     assert "Spending" in text
     assert time.strftime("%Y-%m-%d") in text and "Tripo3D" in text and "credits" in text
 
-
-def test_a_capped_batch_from_the_command_line_and_its_re_run_from_python(
-        session, tripo, mod, fresh_scene, tmp_path, capsys):
-    cli = mod("blender.command_line")
-    rows = tmp_path / "rows.csv"
-    rows.write_text("provider,prompt,options\n"
-                    "TRIPO,a mug,\n"
-                    "TRIPO,a crate,\"{\"\"quad\"\": true}\"\n"
-                    "TRIPO,a lamp,\n")
-    out = tmp_path / "out"
-    code = cli.main(["batch", str(rows), "--output-dir", str(out), "--format", "glb",
-                     "--max-cost", "TRIPO=45"])
-    printed = capsys.readouterr().out
-    assert code == 1, printed
-    assert "[batch] estimate for 3 rows to send: about 65 credits (Tripo3D)" in printed
-    assert "[batch] stopped at row 3" in printed and "1 rows left unsent (rows 3)" in printed
-    assert sorted(p.name for p in out.glob("*.glb")) == ["001-tripo-a-mug.glb",
-                                                         "002-tripo-a-crate.glb"]
-    assert cli.run_batch(str(rows), output_dir=str(out), fmt="glb",
-                         max_cost={"TRIPO": 45}) == 0
-    assert "003-tripo-a-lamp.glb" in {p.name for p in out.glob("*.glb")}
-    with pytest.raises(ValueError, match="max_cost"):
-        cli.run_batch(str(rows), output_dir=str(out), max_cost="a lot")
