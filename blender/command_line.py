@@ -8,7 +8,7 @@ Exit codes: 0 all done, 1 a job or row failed, 2 bad command line or input.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,7 +19,7 @@ from ..cli import batch as cli_batch
 from ..cli.batch_run import BatchRun
 from ..jobs.model import Job
 from ..providers.errors import InvalidRequestError
-from ..workflow import lineage, requests, sequence
+from ..workflow import cost, lineage, requests, sequence
 from ..workflow import parts as part_rows
 from . import hierarchies, session
 from .scene_import import accepted_options
@@ -47,9 +47,9 @@ def main(argv: list[str]) -> int:
             return generate(ns)
         if ns.command == "batch":
             return run_batch(ns.csv, output_dir=ns.output_dir, concurrency=ns.concurrency,
-                             fmt=ns.format, timeout=ns.timeout)
+                             fmt=ns.format, timeout=ns.timeout, max_cost=ns.max_cost)
         if ns.command == "jobs":
-            return list_jobs()
+            return list_costs() if ns.cost else list_jobs()
         if ns.command == "parts":
             return list_parts(ns.job_id)
         if ns.command == "edit":
@@ -129,6 +129,13 @@ def list_jobs() -> int:
     return 0
 
 
+def list_costs() -> int:
+    """``jobs --cost``: what the services charged, per service and day."""
+    for line in cost.ledger_rows(cost.ledger(session.get().journal.jobs())):
+        _out(line)
+    return 0
+
+
 def reimport(job_id: str, output: str) -> int:
     job = session.job(job_id)
     if output:
@@ -188,12 +195,17 @@ def edit(ns: Any) -> int:
 
 
 def run_batch(csv_path: str, *, output_dir: str, concurrency: int = 3, fmt: str = "blend",
-              timeout: float | None = None) -> int:
-    """``blender -c conjure batch``: one model file per CSV row; resumable (see ``batch``)."""
+              timeout: float | None = None,
+              max_cost: float | str | Mapping[str, float] | None = None) -> int:
+    """``blender -c conjure batch``: one model file per CSV row; resumable (see ``batch``).
+    ``max_cost``: stop sending rows before their estimates pass it: a number for each service
+    in its own unit, or per service (``{"TRIPO": 200, "PIXAL3D": 2}`` or ``"TRIPO=200"``)."""
+    caps = cli_args.caps(max_cost)
     rows = cli_batch.read_rows(csv_path)
     folder = Path(output_dir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    run = BatchRun(rows, folder, concurrency, fmt, out=_out)
+    run = BatchRun(rows, folder, concurrency, fmt, out=_out, caps=caps,
+                   prices=session.live_prices_now)
     return run.run(_SessionJobs(), FileSteps(run.output_for, timeout), timeout)
 
 

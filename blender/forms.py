@@ -184,11 +184,19 @@ def values(context: bpy.types.Context, service_id: str, operation_name: str) -> 
     return formspec.collect(op, _raw(context, op, image_path))
 
 
+def draft_values(context: bpy.types.Context, service_id: str,
+                 operation_name: str) -> dict[str, Any]:
+    """``values`` as the form stands, with stand-ins for pictures: cheap enough for every
+    redraw (nothing is written), e.g. to price what Generate would send."""
+    op = registry.operation(service_id, operation_name)
+    return formspec.collect(op, _raw(context, op, lambda image: _PLACEHOLDER))
+
+
 def problem(context: bpy.types.Context, service_id: str, operation_name: str) -> str | None:
     """Why the form would be refused, or None; cheap enough for every redraw."""
     try:
         op = registry.operation(service_id, operation_name)
-        request = formspec.collect(op, _raw(context, op, lambda image: _PLACEHOLDER))
+        request = draft_values(context, service_id, operation_name)
         if op.needs_parent:
             parent = op.param_for("parent")
             if parent is not None:

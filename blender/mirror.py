@@ -14,7 +14,7 @@ import bpy
 from bpy.props import CollectionProperty, FloatProperty, IntProperty, StringProperty
 
 from ..jobs.model import Job
-from ..workflow import formspec
+from ..workflow import cost, formspec
 
 
 class ConjureJobItem(bpy.types.PropertyGroup):
@@ -33,6 +33,8 @@ class ConjureJobItem(bpy.types.PropertyGroup):
     parent_id: StringProperty(name="Parent Job")
     #: The file that asked for the job (see ``Job.origin``).
     origin: StringProperty(name="Started In")
+    #: What the service charged for it, in words (``cost.charge_words``).
+    cost: StringProperty(name="Cost")
     #: Unix seconds; ints because a FloatProperty (32-bit) would round them to minutes.
     created_at: IntProperty(name="Created")
     updated_at: IntProperty(name="Updated")
@@ -73,6 +75,7 @@ def _fill(item: Any, job: Job) -> None:
     item.error_code = job.error_code or ""
     item.parent_id = job.parent_id or ""
     item.origin = job.origin
+    item.cost = cost.charge_words(job)
     item.created_at = int(job.created_at)
     item.updated_at = int(job.updated_at)
 

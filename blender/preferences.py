@@ -16,10 +16,17 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, St
 
 from ..formats.vox.format import DEFAULT_MAX_FACES
 from ..jobs.results import MB, SizeLimits
+from ..providers import registry
 from ..providers.http import STALL_BYTES, NetworkSettings
 from ..providers.services import SERVICES
-from ..workflow import cache, status
+from ..workflow import cache, cost, status
 from . import EXTENSION, session, settings
+
+#: Estimates above which the sidebar asks before sending, each in its service's unit: a
+#: typical job passes, an expensive combination (or a large Pixazo texture run) asks.
+ASK_ABOVE = {"thrixel": 20.0, "tripo": 50.0, "pixal3d": 1.0, "voxelai": 5.0}
+#: Ledger lines the preferences show (the command line shows them all).
+LEDGER_LINES = 14
 
 
 def _changed(self: bpy.types.AddonPreferences, context: bpy.types.Context) -> None:
@@ -38,6 +45,12 @@ def _service_props() -> dict[str, object]:
             name="Base URL", description=f"Replaces {s.default_url} (e.g. a local sandbox); "
                                          f"empty uses {s.url_env} or the real service",
             update=_changed)
+        unit = registry.unit(s.id)
+        props[f"{s.prefs_name}_ask_above"] = FloatProperty(
+            name=f"Ask Above ({unit})", default=ASK_ABOVE[s.id], min=0.0, soft_max=1000.0,
+            description=f"Generating from the sidebar asks first when a {s.label} job is "
+                        f"estimated to cost more than this many {unit}; scripts and "
+                        "blender -b never ask")
     return props
 
 
@@ -59,6 +72,11 @@ class ConjurePreferences(bpy.types.AddonPreferences):
     verify_tls: BoolProperty(name="Verify TLS Certificates", default=True, update=_changed)
     workers: IntProperty(name="Network Threads", default=4, min=1, max=16,
                          description="Requests in flight at once (takes effect on restart)")
+    ask_before_spending: BoolProperty(
+        name="Ask Before Spending", default=True,
+        description="Generating from the sidebar asks first when a job's estimate is above the "
+                    "service's threshold or the balance is known to be short; scripts and "
+                    "blender -b never ask")
 
     # Read through ``settings.size_limits`` and ``settings.network``.
     download_max_model_mb: IntProperty(
@@ -144,6 +162,9 @@ class ConjurePreferences(bpy.types.AddonPreferences):
             box.prop(self, f"{s.prefs_name}_url")
             if s.id == "tripo":
                 box.prop(self, "tripo_api")
+            row = box.row()
+            row.active = self.ask_before_spending
+            row.prop(self, f"{s.prefs_name}_ask_above")
 
         box = layout.box()
         box.label(text="Network")
@@ -154,6 +175,7 @@ class ConjurePreferences(bpy.types.AddonPreferences):
             box.label(text="Online access is off: Preferences > System > Network", icon="ERROR")
 
         self._draw_downloads(layout.box())
+        _draw_spending(layout.box(), self)
 
         box = layout.box()
         box.label(text="Import")
@@ -181,6 +203,32 @@ class ConjurePreferences(bpy.types.AddonPreferences):
         box.prop(self, "download_max_picture_mb", text="Largest Picture (MB)")
         box.prop(self, "download_stall_timeout")
         box.prop(self, "download_time_limit")
+
+
+def _draw_spending(box: Any, prefs: Any) -> None:
+    """The switch for asking, and what the services charged per day (newest first)."""
+    box.label(text="Spending")
+    box.prop(prefs, "ask_before_spending")
+    try:
+        lines = session.ledger()
+    except Exception as exc:  # a locked or damaged journal must not break the window
+        box.label(text=f"Ledger unavailable: {exc}", icon="ERROR")
+        return
+    if not lines:
+        box.label(text="Nothing charged yet", icon="INFO")
+        return
+    grid = box.grid_flow(columns=4, even_columns=False, align=True)
+    for title in ("Day", "Service", "Spent", "Jobs"):
+        grid.label(text=title)
+    for line in lines[:LEDGER_LINES]:
+        grid.label(text=line.day)
+        grid.label(text=cost.service_label(line.service))
+        grid.label(text=line.spent_words)
+        extra = (f", {line.refunded} refunded" if line.refunded else "") + (
+            f", {line.unreported} not reported" if line.unreported else "")
+        grid.label(text=f"{line.charged_jobs}{extra}")
+    if len(lines) > LEDGER_LINES:
+        box.label(text="Older days: blender -c conjure jobs --cost", icon="CONSOLE")
 
 
 classes = (ConjurePreferences,)

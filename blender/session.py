@@ -14,7 +14,7 @@ import atexit
 import hashlib
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,10 @@ from ..jobs.model import Job, State
 from ..jobs.results import adopt_saved_folders, job_folder
 from ..jobs.runner import Runner
 from ..providers import errors, registry
-from ..providers.base import Client
+from ..providers.base import Client, Funds
 from ..providers.registry import ClientConfig, make_client
 from ..providers.services import BY_ID, SERVICES
-from ..workflow import cache, status
+from ..workflow import cache, cost, status
 from ..workflow.requests import Request
 from ..workflow.sequence import Plan
 from . import EXTENSION, mirror, settings
@@ -40,6 +40,8 @@ from . import EXTENSION, mirror, settings
 TICK_BUDGET_S = 0.0015
 #: How long a balance is shown before it is asked for again.
 BALANCE_MAX_AGE_S = 300.0
+#: How long a service's live price list is used before it is read again.
+PRICES_MAX_AGE_S = 3600.0
 
 _online = False
 
@@ -121,7 +123,10 @@ key_tests = Background(max_age=float("inf"))
 balances = Background(max_age=BALANCE_MAX_AGE_S)
 #: Thrixel models' part trees by submission (``hierarchies`` reads and keeps them).
 hierarchies = Background(max_age=float("inf"))
+#: Price lists services publish live (Thrixel ``/tiers``), fetched on worker threads.
+price_lists = Background(max_age=PRICES_MAX_AGE_S)
 _size_cache: dict[str, float] = {"at": -1e9, "size": 0}
+_ledger_cache: dict[str, Any] = {"at": -1e9, "lines": []}
 
 
 def user_dir() -> Path:
@@ -208,6 +213,7 @@ def forget_answers() -> None:
     balances.forget()
     key_tests.forget()
     hierarchies.forget()
+    price_lists.forget()
 
 
 def settings_changed() -> None:
@@ -355,6 +361,7 @@ def tick(budget_s: float = TICK_BUDGET_S) -> int:
     changed = session.events.drain(budget_s)
     if changed:
         mirror.update((event.job for event in changed), session.index)
+        _forget_spent_balances(event.job for event in changed)
     session.stats.record(time.perf_counter() - start, len(changed))
     return len(changed)
 
@@ -411,10 +418,69 @@ def balance(service_id: str) -> Answer | None:
     if not bpy.app.online_access or not settings.key(BY_ID[service_id])[0]:
         return None
     client = _client(service_id)
-    answer = balances.get(answer_key(service_id), lambda: client.balance() or "")
+    answer = balances.get(answer_key(service_id), lambda: client.funds() or "")
     if answer.pending:
         _watch()
     return answer
+
+
+def funds(service_id: str) -> Funds | None:
+    """The service's balance as a number where it is known now (see ``balance``)."""
+    answer = balance(service_id)
+    value = answer.value if answer is not None and answer.ok else None
+    return value if isinstance(value, Funds) else None
+
+
+def _forget_spent_balances(jobs: Iterable[Job]) -> None:
+    """A job was charged or refunded: its service's balance is asked for again."""
+    for found in jobs:
+        if found.finished and (found.charged is not None or found.refunded):
+            balances.forget(answer_key(found.service))
+
+
+def live_prices(service_id: str) -> Mapping[str, float]:
+    """The prices the service lists live, as known now (a fetch starts when there are none or
+    they are old); empty while unknown, offline, or for services that list none. Never
+    waits: for drawing."""
+    if not bpy.app.online_access:
+        return {}
+    client = _client(service_id)
+    if not client.lists_prices:
+        return {}
+    answer = price_lists.get(answer_key(service_id), client.live_prices)
+    if answer.pending:
+        _watch()
+    return answer.value if answer.ok and isinstance(answer.value, dict) else {}
+
+
+def live_prices_now(service_id: str) -> Mapping[str, float]:
+    """The prices the service lists live, asked for now (the command line may wait); empty
+    when it lists none or cannot be asked."""
+    client = _client(service_id)
+    if not client.lists_prices or not bpy.app.online_access:
+        return {}
+    try:
+        return client.live_prices()
+    except errors.ServiceError:
+        return {}
+
+
+def before_sending(request: Request) -> cost.BeforeSending:
+    """What to say, and whether to ask, before ``request`` is sent: its estimate (a live
+    figure where the service lists one), the balance it leaves and the preference's
+    threshold. From what is known now; never waits on the network."""
+    estimate = cost.request_estimate(request, live_prices(request.service))
+    return cost.before_sending(estimate, funds(request.service),
+                               settings.ask_above(BY_ID[request.service]))
+
+
+def ledger(max_age: float = 5.0) -> list[cost.LedgerLine]:
+    """What the services charged, per service and day, read again at most every ``max_age``
+    seconds (the preferences redraw often)."""
+    if time.monotonic() - _ledger_cache["at"] > max_age:
+        _ledger_cache["lines"] = cost.ledger(get().journal.jobs())
+        _ledger_cache["at"] = time.monotonic()
+    return list(_ledger_cache["lines"])
 
 
 def test_key(service_id: str) -> None:
@@ -437,7 +503,8 @@ def _watch() -> None:
 
 
 def _redraw_when_answered() -> float | None:
-    if balances.pending() or key_tests.pending() or hierarchies.pending():
+    if (balances.pending() or key_tests.pending() or hierarchies.pending()
+            or price_lists.pending()):
         return 0.3
     mirror.redraw(preferences=True)
     return None

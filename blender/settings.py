@@ -76,3 +76,16 @@ def auto_import() -> bool:
 
 def workers() -> int:
     return int(get().workers)
+
+
+def asks_before_spending() -> bool:
+    return bool(get().ask_before_spending)
+
+
+def ask_above(service: Service) -> float | None:
+    """The estimate (in the service's unit) above which the interactive path asks before
+    sending; None when asking is turned off."""
+    prefs = get()
+    if not prefs.ask_before_spending:
+        return None
+    return float(getattr(prefs, f"{service.prefs_name}_ask_above"))

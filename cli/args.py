@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 
-from ..providers.services import SERVICES
+from ..providers.services import SERVICES, find
+from ..workflow.cost import EVERY_SERVICE
 
 PROG = "blender -c conjure"
 PROVIDERS = [s.public_name for s in SERVICES]
@@ -25,6 +27,42 @@ class _Parser(argparse.ArgumentParser):
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         raise UsageError(message or "", status)
+
+
+def max_cost(text: str) -> dict[str, float]:
+    """``--max-cost``: ``N`` (for each service, in its own unit: credits, Cubes, dollars,
+    tokens) or ``SERVICE=N[,SERVICE=N...]``, e.g. ``TRIPO=200,PIXAL3D=2``."""
+    caps: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, figure = part.rpartition("=")
+        service = find(name) if name.strip() else None
+        if name.strip() and service is None:
+            raise argparse.ArgumentTypeError(
+                f"unknown service {name.strip()!r} in {text!r}; use one of {', '.join(PROVIDERS)}")
+        try:
+            amount = float(figure)
+        except ValueError:
+            amount = -1.0
+        if amount < 0 or amount != amount:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: give a number (each service in its own unit) or SERVICE=NUMBER pairs "
+                "such as TRIPO=200,PIXAL3D=2")
+        caps[service.id if service else EVERY_SERVICE] = amount
+    return caps
+
+
+def caps(value: float | str | Mapping[str, float] | None) -> dict[str, float]:
+    """A spending cap as the Python API takes it: a number (each service in its own unit),
+    ``--max-cost``'s text, or a mapping of service names to numbers; ``ValueError`` when it is
+    none of these."""
+    if value is None:
+        return {}
+    try:
+        if isinstance(value, Mapping):
+            return max_cost(",".join(f"{name}={amount}" for name, amount in value.items()))
+        return max_cost(str(value))
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"max_cost: {exc}") from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -52,8 +90,14 @@ def parser() -> argparse.ArgumentParser:
     batch.add_argument("--format", choices=("blend", "glb"), default="blend")
     batch.add_argument("--timeout", type=float, default=None,
                        help="seconds to wait for the whole batch at most")
+    batch.add_argument("--max-cost", type=max_cost, default=None, metavar="N|SERVICE=N,...",
+                       help="stop sending rows before the estimates would pass N in each "
+                            "service's own unit (credits, Cubes, dollars, tokens), or per "
+                            "service: TRIPO=200,PIXAL3D=2; a re-run sends what was left")
 
-    sub.add_parser("jobs", help="list the jobs in the journal")
+    jobs = sub.add_parser("jobs", help="list the jobs in the journal")
+    jobs.add_argument("--cost", action="store_true",
+                      help="what the services charged, per service and day")
 
     imp = sub.add_parser("import", help="import a finished job (from the local copy)")
     imp.add_argument("job_id")

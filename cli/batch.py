@@ -201,11 +201,19 @@ class Outcome:
     row: Row
     ok: bool
     text: str
+    #: Not sent at all (the spending cap stopped the batch first); a re-run sends it.
+    unsent: bool = False
 
 
 def summary(outcomes: list[Outcome]) -> tuple[str, int]:
     """The closing lines and the exit code (1 when any row did not produce its output)."""
-    failed = [o for o in outcomes if not o.ok]
-    lines = [f"[batch] {len(outcomes) - len(failed)}/{len(outcomes)} rows done"]
+    failed = [o for o in outcomes if not o.ok and not o.unsent]
+    unsent = [o for o in outcomes if o.unsent]
+    done = len(outcomes) - len(failed) - len(unsent)
+    lines = [f"[batch] {done}/{len(outcomes)} rows done"]
     lines += [f"[batch] row {o.row.number} (line {o.row.line}) FAILED: {o.text}" for o in failed]
-    return "\n".join(lines), 1 if failed else 0
+    if unsent:
+        lines.append(f"[batch] {len(unsent)} rows left unsent (rows "
+                     f"{', '.join(str(o.row.number) for o in unsent)}): {unsent[0].text}; "
+                     "run the batch again (with a higher --max-cost) to send them")
+    return "\n".join(lines), 1 if failed or unsent else 0

@@ -6,12 +6,13 @@ the job source and the workflow's steps."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..jobs.model import Job
-from ..workflow import requests, sequence, status
+from ..providers.prices import Estimate
+from ..workflow import cost, requests, sequence, status
 from . import batch
 
 
@@ -26,8 +27,12 @@ class JobSource(Protocol):
 
 
 class BatchRun:
+    """``caps``: the spending cap (``--max-cost``) by service id or ``cost.EVERY_SERVICE``;
+    ``prices(service_id)``: the figures a service lists live (Thrixel), which win."""
+
     def __init__(self, rows: list[batch.Row], folder: Path, concurrency: int, fmt: str,
-                 out: Callable[[str], None] = print) -> None:
+                 out: Callable[[str], None] = print, *, caps: Mapping[str, float] | None = None,
+                 prices: Callable[[str], Mapping[str, float]] | None = None) -> None:
         self.rows = rows
         self.folder = folder
         self.concurrency = concurrency
@@ -39,6 +44,10 @@ class BatchRun:
         #: Row number → the job being waited for.
         self.active: dict[int, str] = {}
         self.by_number = {row.number: row for row in rows}
+        self.budget = cost.Budget(dict(caps or {}))
+        self.prices = prices or (lambda service_id: {})
+        #: Row number → (service id, what sending the row will cost).
+        self.estimates: dict[int, tuple[str, Estimate]] = {}
 
     def output_for(self, job: Job) -> Path:
         """The model file of the row whose job this is (the steps write it)."""
@@ -76,6 +85,42 @@ class BatchRun:
             else:
                 to_submit.append(row)
         return to_submit
+
+    def estimate(self, rows: list[batch.Row]) -> None:
+        """Price the rows to send and say what the batch will cost, before sending any."""
+        live: dict[str, Mapping[str, float]] = {}
+        for row in rows:
+            try:
+                request = requests.generation_request(row.service, mode=row.mode,
+                                                      prompt=row.prompt, options=row.options)
+            except sequence.USER_ERRORS:
+                continue  # refused when it is sent, before anything is paid
+            if request.service not in live:
+                live[request.service] = self.prices(request.service)
+            self.estimates[row.number] = (request.service,
+                                          cost.request_estimate(request, live[request.service]))
+        if rows:
+            self.out(f"[batch] estimate for {len(rows)} rows to send: "
+                     f"{cost.totals_words(self.estimates.values())}")
+        if self.budget.caps:
+            self.out("[batch] --max-cost: " + ", ".join(
+                f"{amount:g} for {'each service' if name == cost.EVERY_SERVICE else name}"
+                for name, amount in self.budget.caps.items()))
+
+    def over_budget(self, row: batch.Row) -> str | None:
+        """Why sending ``row`` would pass the cap, or None (it is then counted as sent)."""
+        if row.number not in self.estimates:
+            return None
+        service_id, estimate = self.estimates[row.number]
+        refusal = self.budget.refusal(service_id, estimate)
+        if refusal is None:
+            self.budget.take(service_id, estimate)
+        return refusal
+
+    def leave_unsent(self, rows: list[batch.Row], why: str) -> None:
+        for row in rows:
+            self.outcomes[row.number] = batch.Outcome(row, False, why, unsent=True)
+        self.out(f"[batch] stopped at row {rows[0].number}: {why}")
 
     def submit(self, row: batch.Row, steps: sequence.Steps) -> None:
         try:
@@ -115,10 +160,16 @@ class BatchRun:
 
     def run(self, jobs: JobSource, steps: sequence.Steps, timeout: float | None) -> int:
         queue = self.start(jobs)
+        self.estimate(queue)
         deadline = None if timeout is None else time.monotonic() + timeout
         shown: dict[str, str] = {}
         while queue or self.active:
             while queue and len(self.active) < self.concurrency:
+                over = self.over_budget(queue[0])
+                if over is not None:
+                    self.leave_unsent(queue, over)
+                    queue = []
+                    break
                 self.submit(queue.pop(0), steps)
             jobs.tick()
             for number, job_id in list(self.active.items()):

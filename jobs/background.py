@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -16,6 +17,8 @@ class Answer:
     ok: bool = False
     pending: bool = False
     at: float = 0.0
+    #: What the question's function returned (``text`` is it in words).
+    value: Any = None
 
 
 class Background:
@@ -32,20 +35,21 @@ class Background:
         self._arrived = threading.Condition(self._lock)
         self._generation = 0
 
-    def get(self, key: str, fetch: Callable[[], str], *, refresh: bool = False) -> Answer:
+    def get(self, key: str, fetch: Callable[[], object], *, refresh: bool = False) -> Answer:
         with self._lock:
             answer = self._answers.get(key)
             stale = answer is None or (not answer.pending and (
                 refresh or time.monotonic() - answer.at > self.max_age))
             if not stale:
                 assert answer is not None
-                return Answer(answer.text, answer.ok, answer.pending, answer.at)
+                return Answer(answer.text, answer.ok, answer.pending, answer.at, answer.value)
             previous = answer or Answer()
-            self._answers[key] = Answer(previous.text, previous.ok, True, previous.at)
+            self._answers[key] = Answer(previous.text, previous.ok, True, previous.at,
+                                        previous.value)
             generation = self._generation
         threading.Thread(target=self._work, args=(key, fetch, generation),
                          name=f"conjure-ui-{key}", daemon=True).start()
-        return Answer(previous.text, previous.ok, True, previous.at)
+        return Answer(previous.text, previous.ok, True, previous.at, previous.value)
 
     def peek(self, key: str) -> Answer | None:
         with self._lock:
@@ -83,12 +87,14 @@ class Background:
             else:
                 self._answers.pop(key, None)
 
-    def _work(self, key: str, fetch: Callable[[], str], generation: int) -> None:
+    def _work(self, key: str, fetch: Callable[[], object], generation: int) -> None:
+        value: object = None
         try:
-            text, ok = fetch(), True
+            value, ok = fetch(), True
+            text = value if isinstance(value, str) else str(value)
         except Exception as exc:  # shown to the user; every error type says what to do
             text, ok = str(exc) or type(exc).__name__, False
         with self._lock:
             if generation == self._generation and key in self._answers:
-                self._answers[key] = Answer(text, ok, False, time.monotonic())
+                self._answers[key] = Answer(text, ok, False, time.monotonic(), value)
             self._arrived.notify_all()

@@ -35,14 +35,15 @@ from ..providers.redaction import redact
 from ..providers.services import SAVED_IDS
 from .model import ACTIVE, TRANSITIONS, Job, State
 
-#: 2 added ``origin`` and named the service column ``service`` (with today's service ids); a
-#: journal of version 1 (Conjure 0.1) is brought up to date on open.
-SCHEMA_VERSION = 2
+#: 2 added ``origin`` and named the service column ``service`` (with today's service ids); 3
+#: added the ledger (``charged``, ``charge_unit``, ``refunded``). Journals of version 1
+#: (Conjure 0.1) and 2 are brought up to date on open.
+SCHEMA_VERSION = 3
 
 _COLUMNS = (
     "id", "service", "operation", "params", "state", "remote_id", "progress", "eta_s",
     "message", "error_code", "result_files", "parent_id", "origin", "created_at", "updated_at",
-    "cancel_requested",
+    "cancel_requested", "charged", "charge_unit", "refunded",
 )
 _JSON_COLUMNS = {"params", "result_files"}
 
@@ -64,10 +65,20 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
+    charged REAL,
+    charge_unit TEXT NOT NULL DEFAULT '',
+    refunded INTEGER NOT NULL DEFAULT 0,
     owner TEXT,
     lease_until REAL
 );
 """
+#: Columns later versions added, with their declarations, for bringing older journals up to date.
+_ADDED_COLUMNS = (
+    ("origin", "TEXT NOT NULL DEFAULT ''"),
+    ("charged", "REAL"),
+    ("charge_unit", "TEXT NOT NULL DEFAULT ''"),
+    ("refunded", "INTEGER NOT NULL DEFAULT 0"),
+)
 #: Made after the table is brought up to date (they name its current columns).
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
@@ -146,8 +157,9 @@ class Journal:
             have = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
             if "provider" in have:
                 conn.execute("ALTER TABLE jobs RENAME COLUMN provider TO service")
-            if "origin" not in have:
-                conn.execute("ALTER TABLE jobs ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
+            for name, declaration in _ADDED_COLUMNS:
+                if name not in have:
+                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
             conn.executemany("UPDATE jobs SET service = ? WHERE service = ?",
                              [(new, old) for old, new in SAVED_IDS.items()])
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -196,6 +208,7 @@ class Journal:
             values[name] = json.loads(values[name])
         values["state"] = State(values["state"])
         values["cancel_requested"] = bool(values["cancel_requested"])
+        values["refunded"] = bool(values["refunded"])
         return Job(**values)
 
     @staticmethod
@@ -209,8 +222,9 @@ class Journal:
             row["message"] = redact(row["message"])
         if "state" in row:
             row["state"] = str(row["state"])
-        if "cancel_requested" in row:
-            row["cancel_requested"] = int(bool(row["cancel_requested"]))
+        for name in ("cancel_requested", "refunded"):
+            if name in row:
+                row[name] = int(bool(row[name]))
         return row
 
     def add(self, job: Job, *, claim: bool = True) -> Job:

@@ -101,6 +101,12 @@ class Job:
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
     cancel_requested: bool = False
+    #: What the service says it charged for the job, in ``charge_unit`` (its own unit); None
+    #: while it has not said.
+    charged: float | None = None
+    charge_unit: str = ""
+    #: The service gave the charge back (a failure it does not bill); ``charged`` is then 0.
+    refunded: bool = False
 
     @property
     def finished(self) -> bool:

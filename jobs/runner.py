@@ -47,6 +47,15 @@ _PHASE_STATE = {Phase.QUEUED: State.QUEUED, Phase.RUNNING: State.RUNNING}
 _HOLDING_SLOT = (State.SUBMITTING, State.QUEUED, State.RUNNING)
 
 
+def _ledger(status: RemoteStatus | None) -> dict[str, Any]:
+    """The job's ledger fields from what the service said it charged; none when it said
+    nothing (what was recorded before stays)."""
+    charge = status.charge if status is not None else None
+    if charge is None:
+        return {}
+    return {"charged": charge.amount, "charge_unit": charge.unit, "refunded": charge.refunded}
+
+
 @dataclass
 class _Watch:
     """In-memory bookkeeping of one job for the stall watchdog and retry counts."""
@@ -342,10 +351,12 @@ class Runner:
         self._emit(job, *kinds)
         return job
 
-    def _fail(self, job: Job, error: errors.ServiceError | str, code: str | None = None) -> None:
+    def _fail(self, job: Job, error: errors.ServiceError | str, code: str | None = None,
+              **ledger: Any) -> None:
         message = str(error)
         code = code or getattr(error, "code", "failed")
-        self._set(job, state=State.FAILED, error_code=code, message=message, eta_s=None)
+        self._set(job, state=State.FAILED, error_code=code, message=message, eta_s=None,
+                  **ledger)
 
     # -- the steps ----------------------------------------------------------------------------
 
@@ -405,7 +416,7 @@ class Runner:
         job = self._record_answer(attempts.job, state=_PHASE_STATE.get(status.phase, State.QUEUED),
                                   remote_id=submitted.remote_id,
                                   message=status.message or "Queued", progress=status.progress,
-                                  eta_s=status.eta_s)
+                                  eta_s=status.eta_s, **_ledger(status))
         self._checkpoint("after-remote-id")
         if job.cancel_requested or self._stop_flag(job.id).is_set():
             return 0.0
@@ -514,11 +525,11 @@ class Runner:
             return self._download(job, client, status)
         if status.phase == Phase.FAILED:
             self._fail(job, status.message or "the service reported a failure",
-                       status.error_code or "service_failed")
+                       status.error_code or "service_failed", **_ledger(status))
             return None
         if status.phase == Phase.CANCELLED:
             self._set(job, state=State.CANCELLED,
-                      message=status.message or "Cancelled at the service")
+                      message=status.message or "Cancelled at the service", **_ledger(status))
             return None
         before = (job.state, job.progress)
         job = self._set(job, state=_PHASE_STATE[status.phase], progress=status.progress,
@@ -561,7 +572,8 @@ class Runner:
                 status = client.poll(job)
             if status.phase == Phase.SUCCEEDED and status.no_files and not status.results:
                 self._set(job, state=State.READY, result_files=[], progress=1.0, eta_s=0.0,
-                          message=status.message or "Finished", error_code=None)
+                          message=status.message or "Finished", error_code=None,
+                          **_ledger(status))
                 return None
             if status.phase != Phase.SUCCEEDED or not status.results:
                 raise errors.UnexpectedResponseError(
@@ -593,7 +605,7 @@ class Runner:
             self._set(job, message=f"Download failed ({exc}); retrying")
             return self._backoff(watch)
         self._set(job, state=State.READY, result_files=saved, progress=1.0, eta_s=0.0,
-                  message="Ready to import", error_code=None)
+                  message="Ready to import", error_code=None, **_ledger(status))
         return None
 
     def _save_files(self, job: Job, status: RemoteStatus) -> list[str]:

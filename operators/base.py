@@ -4,6 +4,7 @@ and the interactive ``invoke()`` in a window (submit, return at once; the pump c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import bpy
@@ -12,7 +13,7 @@ from ..blender import forms, session, settings
 from ..blender.pump import ensure_running
 from ..blender.steps import SceneSteps
 from ..jobs.model import Job
-from ..workflow import sequence
+from ..workflow import requests, sequence
 
 
 def fail(op: bpy.types.Operator, exc: BaseException | str) -> set[str]:
@@ -26,10 +27,33 @@ def interactive(context: bpy.types.Context) -> bool:
     return not bpy.app.background and getattr(context, "window", None) is not None
 
 
-def panel_values(context: bpy.types.Context, service_id: str,
-                 operation: str) -> dict[str, Any]:
-    """The panel form's values for an operation (``from_panel=True``)."""
+def panel_values(context: bpy.types.Context, service_id: str, operation: str, *,
+                 draft: bool = False) -> dict[str, Any]:
+    """The panel form's values for an operation (``from_panel=True``); ``draft`` leaves the
+    pictures unwritten (enough to price the request)."""
+    if draft:
+        return forms.draft_values(context, service_id, operation)
     return dict(forms.values(context, service_id, operation))
+
+
+def ask_before_spending(op: bpy.types.Operator, context: bpy.types.Context,
+                        event: bpy.types.Event,
+                        request: Callable[[], requests.Request]) -> set[str] | None:
+    """The interactive path's question before a paid job: when its estimate is above the
+    service's threshold (preferences) or the balance is known to be short, a confirmation
+    whose "Send" runs ``execute``. None: send at once. Only ``invoke`` in a window asks;
+    ``execute`` (scripts, ``blender -b``) never does."""
+    if not settings.asks_before_spending():
+        return None
+    try:
+        said = session.before_sending(request())
+    except sequence.USER_ERRORS:
+        return None  # execute() reports what is wrong with the request
+    if said.question is None:
+        return None
+    wm: Any = context.window_manager
+    return set(wm.invoke_confirm(op, event, title=said.text, message=said.question,
+                                 confirm_text="Send", icon="WARNING"))
 
 
 def run(op: bpy.types.Operator, context: bpy.types.Context, job: Job,

@@ -63,9 +63,19 @@ class _FollowUp:
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         self.background_job = base.interactive(context)
+        return self.ask_or_run(context, event)
+
+    def ask_or_run(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        """In a window, ask first when the job is dear (``base.ask_before_spending``)."""
+        if self.background_job:
+            op: Any = self
+            asked = base.ask_before_spending(op, context, event,
+                                             lambda: self.build_request(context, draft=True))
+            if asked is not None:
+                return asked
         return self.run(context)
 
-    def build_request(self, context: bpy.types.Context) -> requests.Request:
+    def build_request(self, context: bpy.types.Context, draft: bool = False) -> requests.Request:
         source = self.source(context)
         name = self.operation_name(source)
         refused = lineage.refusal(source, name, session.find)
@@ -73,7 +83,7 @@ class _FollowUp:
             raise InvalidRequestError(refused, field="operation")
         parent_remote_id = lineage.submission_id(source)
         if self.from_panel:
-            values = base.panel_values(context, source.service, name)
+            values = base.panel_values(context, source.service, name, draft=draft)
             op = registry.operation(source.service, name)
             parent = op.param_for("parent")
             if parent is not None:
@@ -201,7 +211,7 @@ class CONJURE_OT_edit(_FollowUp, bpy.types.Operator):
                 source = self.source(context)
                 self.parts = ", ".join(selection.selected_parts(context, source.id))
             return context.window_manager.invoke_props_dialog(self, width=420)
-        return self.run(context)
+        return self.ask_or_run(context, event)
 
 
 class CONJURE_OT_detail(_FollowUp, bpy.types.Operator):
@@ -244,8 +254,8 @@ class CONJURE_OT_convert(_FollowUp, bpy.types.Operator):
     def operation_name(self, source: Job) -> str:
         return shortcut_operation("convert", source.service)
 
-    def build_request(self, context: bpy.types.Context) -> requests.Request:
-        request = super().build_request(context)
+    def build_request(self, context: bpy.types.Context, draft: bool = False) -> requests.Request:
+        request = super().build_request(context, draft)
         if not self.from_panel and "format" not in requests.parse_options(self.options):
             param = registry.operation(request.service, request.operation).by_name.get("format")
             if param is not None:

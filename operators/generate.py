@@ -45,10 +45,10 @@ class CONJURE_OT_generate(bpy.types.Operator):
     # Set by invoke() in a window: execute() then submits and returns instead of waiting.
     background_job: BoolProperty(options={"HIDDEN", "SKIP_SAVE"})
 
-    def request(self, context: bpy.types.Context) -> requests.Request:
+    def request(self, context: bpy.types.Context, draft: bool = False) -> requests.Request:
         if self.from_panel:
             service_id, operation = forms.selected(context)
-            values = base.panel_values(context, service_id, operation)
+            values = base.panel_values(context, service_id, operation, draft=draft)
             op = requests.resolve_operation(service_id, operation)
             requests.check_option_names(op, values, where="panel")
             return requests.Request(service_id, op.name, values)
@@ -70,6 +70,11 @@ class CONJURE_OT_generate(bpy.types.Operator):
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         self.background_job = base.interactive(context)
+        if self.background_job:
+            asked = base.ask_before_spending(self, context, event,
+                                             lambda: self.request(context, draft=True))
+            if asked is not None:
+                return asked
         return self.execute(context)
 
 

@@ -162,7 +162,21 @@ class CONJURE_OT_pick_candidate(bpy.types.Operator):
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         self.background_job = base.interactive(context)
+        if self.background_job:
+            asked = base.ask_before_spending(self, context, event, lambda: self.priced(context))
+            if asked is not None:
+                return asked
         return self.execute(context)
+
+    def priced(self, context: bpy.types.Context) -> requests.Request:
+        """The model job the pick becomes, as far as its price goes (the picture left out)."""
+        source = session.job(self.job_id)
+        step = requests.candidate_operation(source.service, source.operation)
+        if step is None:
+            raise LookupError(f"{source.service} turns no picture into a model")
+        options = base.panel_values(context, source.service, step.name, draft=True) \
+            if self.from_panel else requests.parse_options(self.options)
+        return requests.Request(source.service, step.name, options)
 
 
 class CONJURE_OT_copy_text(bpy.types.Operator):

@@ -114,6 +114,9 @@ class CONJURE_PT_candidates(widgets.Sidebar, bpy.types.Panel):
             forms.draw_fields(box.column(), context, voxelize, fields)
             widgets.service_ready(box, CANDIDATES_SERVICE)
             widgets.balance(box, CANDIDATES_SERVICE)
+            draft = forms.draft_values(context, CANDIDATES_SERVICE, voxelize.name)
+            widgets.before_sending(box, requests.Request(CANDIDATES_SERVICE, voxelize.name,
+                                                         draft))
 
 
 classes = (CONJURE_PT_candidates,)

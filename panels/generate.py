@@ -12,6 +12,7 @@ from ..providers import registry
 from ..providers.params import Operation
 from ..providers.services import BY_ID
 from ..workflow import formspec
+from ..workflow.requests import Request
 from . import widgets
 
 
@@ -51,6 +52,8 @@ class CONJURE_PT_generate(widgets.Sidebar, bpy.types.Panel):
 def draw_submit(layout: Any, context: Any, service_id: str, op: Operation) -> None:
     ready = widgets.service_ready(layout, service_id)
     widgets.balance(layout, service_id)
+    widgets.before_sending(layout, Request(service_id, op.name,
+                                           forms.draft_values(context, service_id, op.name)))
     problem = forms.problem(context, service_id, op.name)
     if problem:
         widgets.lines(layout, problem, "ERROR")

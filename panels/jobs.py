@@ -76,6 +76,8 @@ def draw_job(box: Any, item: Any) -> None:
         widgets.lines(box.column(align=True), item.message, "ERROR" if failed else "INFO")
     if item.error_code:
         box.label(text=f"Error code: {item.error_code}")
+    if item.cost:
+        box.label(text=item.cost, icon="FUND")
     for text, value in (("Job", item.job_id), ("Remote", item.remote_id),
                         ("Parent", item.parent_id)):
         if value:

@@ -12,6 +12,7 @@ from ..jobs.model import Job
 from ..providers.params import Operation
 from ..providers.services import BY_ID, current_id
 from ..workflow import formspec, lineage, sequence, status
+from ..workflow.requests import Request
 from . import widgets
 
 
@@ -88,6 +89,8 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
             widgets.lines(layout.column(align=True), op.description)
         forms.draw_fields(layout.column(), context, op, _fields(layout, job, op))
         ready = widgets.service_ready(layout, service_id)
+        widgets.before_sending(layout, Request(service_id, op.name,
+                                               forms.draft_values(context, service_id, op.name)))
         if not remote_id:
             layout.label(text="The service has no id for this model yet", icon="ERROR")
         refused = lineage.refusal(job, op.name, session.find) if job is not None else None

@@ -1,5 +1,6 @@
 """What the sidebar's panels draw alike: operator buttons, text that wraps to the sidebar's
-width, progress bars, why nothing can be sent (offline, no key), an account's balance."""
+width, progress bars, why nothing can be sent (offline, no key), an account's balance and what
+a job will cost."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import bpy
 
 from ..blender import EXTENSION, session, settings
 from ..providers.services import BY_ID
-from ..workflow import status
+from ..workflow import cost, status
+from ..workflow.requests import Request
 
 CATEGORY = "Conjure"
 
@@ -101,6 +103,25 @@ def balance(layout: Any, service_id: str) -> None:
                      icon="FUND" if answer.ok else "INFO")
     elif answer.pending:
         layout.label(text="Balance: asking…", icon="SORTTIME")
+
+
+def before_sending(layout: Any, request: Request) -> None:
+    """The estimate and the balance it leaves (or that it is short), and where the figure
+    comes from; a form the estimate cannot be made for says nothing here (its problem is
+    drawn below)."""
+    try:
+        said = session.before_sending(request)
+    except Exception:  # an unfinished form; the panel draws its problem
+        return
+    column = layout.column(align=True)
+    lines(column, said.text, "ERROR" if said.short else "FUND")
+    estimate = said.estimate
+    source = cost.source_words(estimate) if estimate is not None else ""
+    if source and estimate is not None and estimate.amount:
+        sub = column.column(align=True)
+        sub.scale_y = 0.8
+        sub.active = False
+        lines(sub, source, "BLANK1")
 
 
 class Sidebar:

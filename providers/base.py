@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from .http import Body, NetworkSettings
 from .params import Operation, operation_named
+from .prices import Charge
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,23 @@ class RemoteStatus:
     #: A finished job whose answer is ``message`` and that has no file (e.g. Tripo's free rig
     #: check: "Riggable as biped"); without it, a success with no files is an error.
     no_files: bool = False
+    #: What the service says the job cost (or that it refunded it), when it says so; the
+    #: engine records it in the job's ledger fields.
+    charge: Charge | None = None
+
+
+@dataclass(frozen=True)
+class Funds:
+    """An account's balance as the service tells it: ``line`` for people (``1200 credits (30
+    held by running tasks)``), ``amount`` what can be spent in ``unit``, or None when that is
+    not one number (e.g. an unlimited plan)."""
+
+    line: str
+    amount: float | None = None
+    unit: str = ""
+
+    def __str__(self) -> str:
+        return self.line
 
 
 @dataclass
@@ -126,10 +144,22 @@ class Client(ABC):
         """Ask the service to stop the job; False when it refused (e.g. already running)."""
         return False
 
-    def balance(self) -> str | None:
-        """A short line about the account's credits or balance, where the service tells it
-        (e.g. "1200 credits"); None when it does not. May send a cheap authenticated read."""
+    def funds(self) -> Funds | None:
+        """The account's balance where the service tells it; None when it does not. May send
+        a cheap authenticated read."""
         return None
+
+    def balance(self) -> str | None:
+        """A short line about the account's credits or balance (e.g. "1200 credits"), or
+        None."""
+        funds = self.funds()
+        return funds.line if funds is not None else None
+
+    def live_prices(self) -> dict[str, float]:
+        """Prices the service publishes itself right now, by the names its operations' prices
+        give them (``prices.Price.live_key``); empty when it publishes none. May send a
+        request."""
+        return {}
 
     def check_key(self) -> str:
         """Make the cheapest authenticated call the service offers and describe the account;
@@ -139,3 +169,8 @@ class Client(ABC):
     @property
     def can_cancel(self) -> bool:
         return type(self).cancel is not Client.cancel
+
+    @property
+    def lists_prices(self) -> bool:
+        """Whether the service publishes prices live (``live_prices`` asks it)."""
+        return type(self).live_prices is not Client.live_prices

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidRequestError
+from .prices import Estimate, Price, free_estimate
 
 #: Parameter kinds. ``image``: a path, https URL or data URL of one picture; ``image_list``:
 #: several. Lists of text (``str_list``) are e.g. part names. ``file``: a path to a local file
@@ -194,6 +195,9 @@ class Operation:
     needs_parent: bool = False
     #: False for operations that cost nothing (e.g. Voxel-AI's candidate images).
     paid: bool = True
+    #: What it typically costs with the chosen options (see ``prices``); every paid
+    #: operation declares one, with an unknown figure where none is published.
+    price: Price | None = None
     by_name: dict[str, Param] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -202,6 +206,19 @@ class Operation:
     def param_for(self, role: str) -> Param | None:
         """The parameter that plays ``role`` (see ``ROLES``) in this operation, if any."""
         return next((p for p in self.params if p.role == role), None)
+
+    def estimate(self, values: Mapping[str, Any],
+                 live: Mapping[str, float] | None = None) -> Estimate:
+        """The typical cost of sending ``values`` (unset options count at their documented
+        defaults); a figure the service published just now (``live``) wins."""
+        unit = self.price.unit if self.price is not None else ""
+        if not self.paid:
+            return free_estimate(unit)
+        if self.price is None:
+            return Estimate(None, unit, note="no price is declared for this operation")
+        filled = {p.name: p.default for p in self.params if p.default is not None}
+        filled.update({k: v for k, v in values.items() if v is not None})
+        return self.price.estimate(filled, self.name, live)
 
     def validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The request's values, type-checked; unset (None) values are dropped.

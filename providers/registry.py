@@ -14,7 +14,7 @@ from .errors import InvalidRequestError
 from .params import Operation, operation_named
 from .services import BY_ID, SERVICES
 
-__all__ = ["ClientConfig", "make_client", "operation", "operations", "unsupported"]
+__all__ = ["ClientConfig", "make_client", "operation", "operations", "unit", "unsupported"]
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,16 @@ class _Package:
     #: Documented operations Conjure does not offer: name → why.
     unsupported: dict[str, str]
     make: Callable[[ClientConfig], Client]
+    #: The unit its prices and charges are in (credits, Cubes, USD, tokens).
+    unit: str
 
 
 #: Each service's package, by ``services.Service.id``.
 _PACKAGES: dict[str, _Package] = {
-    "thrixel": _Package(thrixel.OPERATIONS, thrixel.UNSUPPORTED, thrixel.make),
-    "tripo": _Package(tripo.OPERATIONS, tripo.UNSUPPORTED, tripo.make),
-    "pixal3d": _Package(pixal3d.OPERATIONS, pixal3d.UNSUPPORTED, pixal3d.make),
-    "voxelai": _Package(voxelai.OPERATIONS, voxelai.UNSUPPORTED, voxelai.make),
+    "thrixel": _Package(thrixel.OPERATIONS, thrixel.UNSUPPORTED, thrixel.make, thrixel.UNIT),
+    "tripo": _Package(tripo.OPERATIONS, tripo.UNSUPPORTED, tripo.make, tripo.UNIT),
+    "pixal3d": _Package(pixal3d.OPERATIONS, pixal3d.UNSUPPORTED, pixal3d.make, pixal3d.UNIT),
+    "voxelai": _Package(voxelai.OPERATIONS, voxelai.UNSUPPORTED, voxelai.make, voxelai.UNIT),
 }
 
 
@@ -54,6 +56,11 @@ def operation(service_id: str, name: str) -> Operation:
 def unsupported(service_id: str) -> dict[str, str]:
     """The service's documented operations Conjure does not offer, with the reason."""
     return dict(_PACKAGES[service_id].unsupported)
+
+
+def unit(service_id: str) -> str:
+    """The unit ``service_id`` prices and charges in, e.g. "credits"."""
+    return _PACKAGES[service_id].unit
 
 
 def make_client(service_id: str, config: ClientConfig) -> Client:

@@ -36,6 +36,9 @@ COSTS = {
     "edit": 3,
     "detailer": 14,
     "upload": 0,
+    # A detail job without a reference picture has one made: from its prompt, or from the mesh.
+    "reference_image": 3,
+    "reference_image_mesh": 7,
 }
 
 ERROR_MESSAGES = {
@@ -111,6 +114,8 @@ class Submission:
     produce: Callable[[], bytes]
     full_build: float
     focus: list[str] | None = None
+    # Cubes for a reference picture made for the job (reported as cubes_reference_image).
+    reference_cost: int = 0
     cancelled_at: float | None = None
     settled: bool = False
     nickname: str | None = None
@@ -164,6 +169,11 @@ class Plan:
     adaptive: bool = False
     kind: str = "thrixel"  # the timing profile of the job
     focus: list[str] | None = None
+    reference_cost: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.cost + self.reference_cost
 
 
 def _check_detailer_options(checker: Checker) -> tuple[str | None, list[str] | None]:
@@ -347,7 +357,7 @@ class ThrixelService(Service):
             if sub.status(now) == "failed":
                 account = self.state.account(self.name, sub.key)
                 if account is not None:
-                    account.balance += sub.cost
+                    account.balance += sub.cost + sub.reference_cost
 
     def _in_flight(self, key: str, now: float) -> int:
         return sum(
@@ -419,10 +429,10 @@ class ThrixelService(Service):
         """Admit a checked submission, charge it and queue its job."""
         now = self.state.now()
         with self.state.lock:
-            refusal = self._admit(account, plan.cost, now)
+            refusal = self._admit(account, plan.total, now)
             if refusal is not None:
                 return refusal
-            account.balance -= plan.cost
+            account.balance -= plan.total
             if account.monthly_runs_left is not None:
                 account.monthly_runs_left -= 1
             faults = req.faults.subset(JOB_FAULTS)
@@ -467,6 +477,7 @@ class ThrixelService(Service):
             produce=plan.produce,
             full_build=full_build,
             focus=plan.focus,
+            reference_cost=plan.reference_cost,
         )
         self.submissions[sub.submission_id] = sub
         return sub
@@ -623,12 +634,15 @@ class ThrixelService(Service):
         if parent is None:
             return None
         request = {"mode": "detailer", "prompt": prompt, "parent_task": parent.input.get("task")}
+        own_reference = checker.has("image") or checker.has("reference_image_id")
+        reference = "reference_image" if prompt else "reference_image_mesh"
         return Plan(
             phase=4,
             operation="detailer",
             model="detailer",
             input=_input("detail", json.dumps(request)),
             cost=COSTS["detailer"],
+            reference_cost=0 if own_reference else COSTS[reference],
             produce=lambda: glb_format.edit(parent.glb(), focus or None, 1.05),
             parent=parent,
             project_id=project_id,
@@ -726,7 +740,7 @@ class ThrixelService(Service):
             "error_message": None,
             "error_code": None,
             "cubes_spent": sub.cost,
-            "cubes_reference_image": 0,
+            "cubes_reference_image": sub.reference_cost,
         }
         if (
             status == "queued"
@@ -740,6 +754,7 @@ class ThrixelService(Service):
             payload["error_code"] = code
             payload["error_message"] = ERROR_MESSAGES.get(code, "The job failed.")
             payload["cubes_spent"] = 0
+            payload["cubes_reference_image"] = 0
         if status == "completed":
             payload["full_build_status"] = (
                 "pending" if self._full_pending(sub, now) else "completed"

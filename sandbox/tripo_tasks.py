@@ -275,6 +275,23 @@ TEXTURE_QUALITIES = ("standard", "detailed", "extreme")
 TEXTURE_ALIGNMENTS = ("original_image", "geometry")
 ORIENTATIONS = ("default", "align_image")
 STYLES = ("lego", "voxel", "voronoi", "minecraft", "keyring", "fridge_magnet", "keycap")
+# convert_model's documented defaults: an option sent with another value is "advanced".
+CONVERT_DEFAULTS = {
+    "quad": False,
+    "force_symmetry": False,
+    "face_limit": 10000,
+    "flatten_bottom": False,
+    "flatten_bottom_threshold": 0.01,
+    "texture_size": 4096,
+    "texture_format": "JPEG",
+    "scale_factor": 1.0,
+    "pivot_to_center_bottom": False,
+    "with_animation": True,
+    "pack_uv": False,
+    "bake": True,
+    "fbx_preset": "blender",
+    "export_orientation": "+x",
+}
 CONVERT_SWITCHES = (
     "pivot_to_center_bottom",
     "with_animation",
@@ -405,13 +422,19 @@ def _generation_options(check: TaskCheck) -> None:
             checker.fail("generate_parts", "needs texture=false and pbr=false")
         if quad:
             checker.fail("generate_parts", "is not compatible with quad=true")
-    textured = texture is not False or bool(pbr)
+    # texture and pbr both default to true, and pbr turns the texture on.
+    textured = texture is not False or pbr is not False
     if check.type == "text_to_model":
         check.credits = 20 if textured else 10
     else:
         check.credits = 30 if textured else 20
     check.credits += 5 * bool(quad) + 10 * bool(low_poly) + 20 * bool(parts)
-    check.credits += 10 * (quality == "detailed") + 20 * (geometry == "detailed")
+    check.credits += _texture_surcharge(quality) + 20 * (geometry == "detailed")
+
+
+def _texture_surcharge(quality: str | None) -> int:
+    """"detailed texture +10/20": +10 for detailed, +20 for extreme."""
+    return {"detailed": 10, "extreme": 20}.get(quality or "", 0)
 
 
 def _check_face_limit(
@@ -478,11 +501,13 @@ def _source(check: TaskCheck) -> None:
 
 def _texture(check: TaskCheck) -> None:
     checker = check.checker
-    textured = checker.boolean("texture") is not False or bool(checker.boolean("pbr"))
-    check.credits = 20 if textured else 10
+    checker.boolean("texture")
+    checker.boolean("pbr")
     checker.integer("model_seed")
     checker.integer("texture_seed")
-    checker.string("texture_quality", choices=TEXTURE_QUALITIES)
+    # "texture_model 10/20": 10 at standard quality, 20 detailed (30 extreme).
+    check.credits = 10 + _texture_surcharge(
+        checker.string("texture_quality", choices=TEXTURE_QUALITIES))
     checker.string("texture_alignment", choices=TEXTURE_ALIGNMENTS)
     checker.string_list("part_names")
     checker.string("compress", choices=("geometry",))
@@ -547,7 +572,10 @@ def _convert(check: TaskCheck) -> None:
     checker.string("export_orientation", choices=("+x", "+y", "-x", "-y"))
     if fmt in ("OBJ", "STL", "3MF") and check.source_type() in ("animate_rig", "animate_retarget"):
         checker.fail("format", f"{fmt} is not available for rigged models")
-    advanced = [k for k in check.body if k not in ("type", "format", "original_model_task_id")]
+    # Options away from their documented defaults bill as an advanced conversion.
+    advanced = [k for k, v in check.body.items()
+                if k not in ("type", "format", "original_model_task_id")
+                and CONVERT_DEFAULTS.get(k, object()) != v]
     check.credits = 10 if advanced else 5
 
 

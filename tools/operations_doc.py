@@ -17,6 +17,7 @@ from support import package  # noqa: E402
 package.install()
 
 from conjure.providers import registry  # noqa: E402
+from conjure.providers.prices import amount_words  # noqa: E402
 from conjure.providers.services import SERVICES  # noqa: E402
 
 TARGET = ROOT / "docs" / "operations.md"
@@ -27,6 +28,29 @@ def _param(p) -> str:
     if p.required:
         text += " (required)"
     return text
+
+
+def _price(op) -> str:
+    """The base price at the documented defaults, and what options add on top."""
+    if not op.paid:
+        return "free"
+    if op.price is None:
+        return "not declared"
+    defaults = {p.name: p.default for p in op.params if p.default is not None}
+    base = op.price.base(defaults)
+    text = "unknown" if base is None else amount_words(base, op.price.unit) + " at the defaults"
+    if op.price.live_key is not None:
+        text += " (Thrixel's live figure wins)"
+    return "; ".join([text, *(f"{s.label} +{s.amount:g}" for s in op.price.surcharges)])
+
+
+def _sources(ops) -> list[str]:
+    seen = []
+    for op in ops:
+        if op.price is not None and (op.price.source, op.price.dated) not in seen:
+            seen.append((op.price.source, op.price.dated))
+    return [f"Prices in {ops[0].price.unit if ops[0].price else 'its unit'}: "
+            + "; ".join(f"{source}, {dated}" for source, dated in seen) + "."] if seen else []
 
 
 def render() -> str:
@@ -42,13 +66,16 @@ def render() -> str:
         lines += [f"## {service.label}", ""]
         ops = registry.operations(service.id)
         unsupported = registry.unsupported(service.id)
-        lines += ["| operation | starts from | status | parameters |", "|---|---|---|---|"]
+        lines += [*_sources([op for op in ops if op.price is not None]), ""]
+        lines += ["| operation | starts from | status | typical price | parameters |",
+                  "|---|---|---|---|---|"]
         for op in ops:
             params = ", ".join(_param(p) for p in op.params) or "—"
             status = "supported" + ("" if op.paid else " (free)")
-            lines.append(f"| `{op.name}` — {op.label} | {op.mode} | {status} | {params} |")
+            lines.append(f"| `{op.name}` — {op.label} | {op.mode} | {status} | {_price(op)} "
+                         f"| {params} |")
         for name, reason in unsupported.items():
-            lines.append(f"| `{name}` | — | not supported: {reason} | — |")
+            lines.append(f"| `{name}` | — | not supported: {reason} | — | — |")
         lines.append("")
     return "\n".join(lines)
 

@@ -8,6 +8,6 @@ URIs, but Pixazo does not document it, so a refusal is explained rather than ret
 """
 
 from .client import Pixal3dClient, make, parse_time
-from .operations import OPERATIONS, UNSUPPORTED
+from .operations import OPERATIONS, UNIT, UNSUPPORTED
 
-__all__ = ["OPERATIONS", "UNSUPPORTED", "Pixal3dClient", "make", "parse_time"]
+__all__ = ["OPERATIONS", "UNIT", "UNSUPPORTED", "Pixal3dClient", "make", "parse_time"]

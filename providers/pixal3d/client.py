@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 from .. import errors, imagefiles
 from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import HttpClient, body_excerpt
+from ..prices import Charge
 from .errors import DASHBOARD, map_error
-from .operations import LOCAL_ONLY, OPERATIONS, SERVICE, public_https_problem
+from .operations import BY_NAME, LOCAL_ONLY, OPERATIONS, SERVICE, UNIT, public_https_problem
 
 #: The docs ask for a poll every 5–10 s.
 POLL_EVERY = 5.0
@@ -107,7 +108,7 @@ class Pixal3dClient(Client):
             # Accepted but unreadable: the request may exist, so no status (never re-sent).
             raise errors.UnexpectedResponseError(
                 f"no request_id in Pixazo's answer: {body_excerpt(response)}", service=SERVICE)
-        return Submitted(request_id, self.status_of(data))
+        return Submitted(request_id, self.status_of(data, params=job.params))
 
     def poll(self, job: Job) -> RemoteStatus:
         response = self.http.request("GET", f"{self.base}/v2/requests/status/{job.remote_id}")
@@ -118,9 +119,17 @@ class Pixal3dClient(Client):
         if not isinstance(data, dict):
             raise errors.UnexpectedResponseError(
                 f"unreadable status from Pixazo: {body_excerpt(response)}", service=SERVICE)
-        return self.status_of(data)
+        return self.status_of(data, params=job.params)
 
-    def status_of(self, data: Mapping[str, Any], now: datetime | None = None) -> RemoteStatus:
+    def status_of(self, data: Mapping[str, Any], now: datetime | None = None,
+                  params: Mapping[str, Any] | None = None) -> RemoteStatus:
+        status = self._status(data, now)
+        if status.phase in (Phase.SUCCEEDED, Phase.FAILED):
+            status.charge = _charge(str(data.get("status") or "").strip().upper(),
+                                    params or {})
+        return status
+
+    def _status(self, data: Mapping[str, Any], now: datetime | None) -> RemoteStatus:
         raw = str(data.get("status") or "").strip().upper()
         phase = _PHASES.get(raw)
         if phase is None:
@@ -172,6 +181,14 @@ class Pixal3dClient(Client):
         except errors.NotFoundError:
             pass
         return f"Pixazo key accepted (balance: {DASHBOARD})"
+
+
+def _charge(raw: str, params: Mapping[str, Any]) -> Charge:
+    """Pixazo reports no amount: a finished request costs its published price for the texture
+    size asked, and a system error (``ERROR``) is not charged."""
+    if raw == "ERROR":
+        return Charge(0.0, UNIT, refunded=True)
+    return Charge(BY_NAME["image_to_3d"].estimate(params).amount or 0.0, UNIT)
 
 
 def make(config: ClientConfig) -> Pixal3dClient:

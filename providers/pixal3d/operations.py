@@ -11,8 +11,15 @@ from urllib.parse import urlsplit
 
 from .. import errors, imagefiles
 from ..params import Operation, Param, Rule
+from ..prices import Price
 
 SERVICE = "Pixazo"
+#: Prices are in US dollars from the Pixazo wallet: the pricing table of Pixazo's Pixal3D API
+#: page, keyed by texture size (it says "1024p, 2048p, 4096p"; the resolution enum has no 2048).
+UNIT = "USD"
+_PRICE = Price(UNIT, "Pixazo's Pixal3D API page (pricing table)",
+              "undated",
+              lambda values: 0.30 if values.get("texture_size") == 1024 else 0.42)
 
 
 def public_https_problem(url: str) -> str | None:
@@ -93,6 +100,7 @@ OPERATIONS = (
                   advanced=True),
         ),
         rules=(Rule("image_url", _image_rule),),
+        price=_PRICE,
     ),
 )
 BY_NAME = {op.name: op for op in OPERATIONS}

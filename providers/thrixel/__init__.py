@@ -8,7 +8,7 @@ GLB up and ``stream`` reads the progress feed.
 
 from .client import ThrixelClient, make
 from .hierarchy import Bounds, Hierarchy, Part, parse_hierarchy
-from .operations import OPERATIONS, UNSUPPORTED
+from .operations import OPERATIONS, UNIT, UNSUPPORTED
 
-__all__ = ["OPERATIONS", "UNSUPPORTED", "Bounds", "Hierarchy", "Part", "ThrixelClient", "make",
-           "parse_hierarchy"]
+__all__ = ["OPERATIONS", "UNIT", "UNSUPPORTED", "Bounds", "Hierarchy", "Part", "ThrixelClient",
+           "make", "parse_hierarchy"]

@@ -14,12 +14,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import errors
-from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
+from ..base import Client, ClientConfig, Funds, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import Body, HttpClient, bearer, body_excerpt, parse_retry_after
+from ..prices import Charge
 from ..sources import image_payload
 from .errors import KEY_HELP, failure_status, map_error
 from .hierarchy import Hierarchy, parse_hierarchy
-from .operations import CLIENT_ONLY, INLINE_IMAGE_BYTES, OPERATIONS, SERVICE
+from .operations import CLIENT_ONLY, INLINE_IMAGE_BYTES, OPERATIONS, SERVICE, UNIT
 from .stream import first_progress
 from .upload import MultipartFile
 
@@ -130,7 +131,9 @@ class ThrixelClient(Client):
         if phase == Phase.RUNNING:
             return RemoteStatus(phase, message=note or "Thrixel is generating")
         if phase == Phase.FAILED:
-            return failure_status(data)
+            failed = failure_status(data)
+            failed.charge = _charge(data, failed=True)
+            return failed
         quality = params.get("quality", "full")
         if quality == "full" and data.get("full_build_status") == "pending":
             # The full GLB is still baking; its download would answer 202 until it is done.
@@ -141,7 +144,8 @@ class ThrixelClient(Client):
         label = _PHASE_LABEL.get(data.get("phase") or 0)
         name = f"{remote_id}_{label}.glb" if label else f"{remote_id}.glb"
         return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Completed", results=[
-            ResultFile(name, lambda: self.download(url, query), _KINDS["glb"])])
+            ResultFile(name, lambda: self.download(url, query), _KINDS["glb"])],
+            charge=_charge(data, failed=False))
 
     def _convert_status(self, data: Any, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
@@ -166,9 +170,10 @@ class ThrixelClient(Client):
             query["target"] = str(params["target"])
         ext = "zip" if query.get("target") == "roblox" else _EXTENSION.get(fmt, fmt)
         url = f"{self.api}/{sid}/download"
+        # Conversions are free.
         return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Converted", results=[
             ResultFile(f"{sid}.{ext}", lambda: self.download(url, query),
-                       _KINDS.get(fmt))])
+                       _KINDS.get(fmt))], charge=Charge(0.0, UNIT))
 
     def stream_progress(self, remote_id: str) -> float | None:
         """A progress figure (0-1) from the job's SSE feed, listening at most about
@@ -239,15 +244,16 @@ class ThrixelClient(Client):
         data = response.json()
         return bool(data.get("cancelled")) if isinstance(data, dict) else False
 
-    def balance(self) -> str | None:
+    def funds(self) -> Funds | None:
         data = self.http.request("GET", f"{self.api}/usage").json()
         if not isinstance(data, dict):
             return None
         cubes = data.get("cubes_balance")
+        amount = None
         if data.get("is_unlimited") or cubes is None:
             parts = ["unlimited Cubes"]
         elif isinstance(cubes, int | float) and not isinstance(cubes, bool):
-            parts = [f"{cubes:g} Cubes"]
+            parts, amount = [f"{cubes:g} Cubes"], float(cubes)
         else:
             parts = [f"{str(cubes)[:20]} Cubes"]
         runs = data.get("monthly_runs")
@@ -256,7 +262,11 @@ class ThrixelClient(Client):
             parts.append(f"{used}/{runs['limit']} runs this month")
         if data.get("plan"):
             parts.append(f"{data['plan']} plan")
-        return " · ".join(parts)
+        return Funds(" · ".join(parts), amount, UNIT)
+
+    def live_prices(self) -> dict[str, float]:
+        """Cubes per operation from the public ``/tiers`` list (see ``tier_prices``)."""
+        return tier_prices(self.http.request("GET", f"{self.api}/tiers").json())
 
     def check_key(self) -> str:
         data = self.http.request("GET", f"{self.api}/validate").json()
@@ -265,6 +275,35 @@ class ThrixelClient(Client):
                 f"Thrixel says the key is not valid; get one at {KEY_HELP}", service=SERVICE)
         who = ", ".join(str(data[k]) for k in ("name", "role") if data.get(k))
         return "Thrixel key accepted" + (f" ({who})" if who else "")
+
+
+def tier_prices(data: Any) -> dict[str, float]:
+    """The figures of a ``/tiers`` answer: a ``prices`` object at the top or in the first tier
+    that has one, by Thrixel's operation names (``architect``, ``detailer``, ...). The answer's
+    layout is not published beyond "plans and prices", so anything else gives no figures."""
+    if not isinstance(data, dict):
+        return {}
+    tiers = data.get("tiers")
+    places = [data, *(t for t in tiers if isinstance(t, dict))] if isinstance(tiers, list) \
+        else [data]
+    for place in places:
+        prices = place.get("prices")
+        if isinstance(prices, dict):
+            return {str(name): float(value) for name, value in prices.items()
+                    if isinstance(value, int | float) and not isinstance(value, bool)}
+    return {}
+
+
+def _charge(info: Mapping[str, Any], *, failed: bool) -> Charge | None:
+    """What a finished submission cost, from ``/info``: ``cubes_spent`` and the Cubes of a
+    reference picture Thrixel made for it. A failure with nothing spent was refunded (a failed
+    sculpt may still cost Cubes, which then stand)."""
+    spent = [value for value in (info.get("cubes_spent"), info.get("cubes_reference_image"))
+             if isinstance(value, int | float) and not isinstance(value, bool)]
+    if not spent:
+        return None
+    total = float(sum(spent))
+    return Charge(total, UNIT, refunded=failed and total == 0)
 
 
 def make(config: ClientConfig) -> ThrixelClient:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..params import Operation, Param, Rule, exclusive, one_of
+from ..prices import Price, Surcharge, Values, flat
 from ..sources import image_rule
 
 SERVICE = "Thrixel"
@@ -22,6 +23,39 @@ UPLOAD_BYTES = 100 * 1000 * 1000
 MAX_IMAGES = 6
 #: Formats ``convert`` offers (STL is checked by its layout, having no magic bytes).
 CONVERT_FORMATS = ("fbx", "obj", "usdz", "stl")
+
+
+#: Prices are in Cubes. Create, refine and edit are metered by actual usage (no fixed figure);
+#: the flat figures are the constants of Thrixel's own MCP client, "subject to change". The
+#: live list at ``GET /tiers`` (read by the client) wins over them, under these names.
+UNIT = "Cubes"
+_PRICES_FROM = "Thrixel's own MCP client (thrixel-mcp 1.3.26 pricing constants)"
+_PRICES_DATED = "undated"
+_METERED = "Thrixel meters this by actual usage and publishes no fixed figure"
+
+
+def _metered(live_key: Any) -> Price:
+    return Price(UNIT, _PRICES_FROM, _PRICES_DATED, flat(None),
+                 live_key=live_key if callable(live_key) else lambda values: live_key,
+                 note=_METERED)
+
+
+def _own_reference(values: Values) -> bool:
+    return bool(values.get("image") or values.get("reference_image_id"))
+
+
+#: Detail needs a reference picture: one given costs nothing more; otherwise Thrixel makes one,
+#: from the appearance prompt (3 Cubes) or from the model itself (7). Which case applies is
+#: read from the MCP's figures ("reference image from a prompt 3, 7 for mesh-ref").
+_DETAIL_PRICE = Price(
+    UNIT, _PRICES_FROM, _PRICES_DATED, flat(14), live_key=lambda values: "detailer",
+    surcharges=(
+        Surcharge("reference picture from the prompt", 3,
+                  lambda v: not _own_reference(v) and bool(v.get("prompt")), "reference_image"),
+        Surcharge("reference picture from the model", 7,
+                  lambda v: not _own_reference(v) and not v.get("prompt"),
+                  "reference_image_mesh"),
+    ))
 
 
 def _glb_file(field_name: str) -> Rule:
@@ -81,11 +115,14 @@ OPERATIONS = (
         rules=(one_of("task", "image", "images"), exclusive("image", "images"),
                image_rule("image", max_bytes=INLINE_IMAGE_BYTES, service=SERVICE),
                image_rule("images", max_bytes=INLINE_IMAGE_BYTES, service=SERVICE)),
+        price=_metered(lambda values: "architect-balanced"
+                       if values.get("model") == "architect-balanced" else "architect"),
     ),
     Operation(
         "thrixel", "refine", "Auto-refine", "model", needs_parent=True,
         description="Phase 2: a vision-critique pass that improves a finished Phase 1 or 2 model",
         params=(_PARENT, _PROJECT, _ADAPTIVE, _QUALITY),
+        price=_metered("autofix"),
     ),
     Operation(
         "thrixel", "edit", "Edit", "model", needs_parent=True,
@@ -96,6 +133,7 @@ OPERATIONS = (
                   role="prompt"),
             _FOCUS, _PROJECT, _ADAPTIVE, _QUALITY,
         ),
+        price=_metered("edit"),
     ),
     Operation(
         "thrixel", "detail", "Detail & Texture", "model", needs_parent=True,
@@ -138,6 +176,7 @@ OPERATIONS = (
             _PROJECT, _QUALITY,
         ),
         rules=(image_rule("image", max_bytes=INLINE_IMAGE_BYTES, service=SERVICE),),
+        price=_DETAIL_PRICE,
     ),
     Operation(
         "thrixel", "upload", "Upload GLB", "upload", paid=False,

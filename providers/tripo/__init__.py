@@ -8,6 +8,6 @@ declares what Conjure offers, ``errors`` maps the service's codes, ``client`` ta
 """
 
 from .client import TripoClient, api_version, make
-from .operations import OPERATIONS, UNSUPPORTED
+from .operations import OPERATIONS, UNIT, UNSUPPORTED
 
-__all__ = ["OPERATIONS", "UNSUPPORTED", "TripoClient", "api_version", "make"]
+__all__ = ["OPERATIONS", "UNIT", "UNSUPPORTED", "TripoClient", "api_version", "make"]

@@ -18,8 +18,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import errors, imagefiles
-from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
+from ..base import Client, ClientConfig, Funds, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import HttpClient, bearer
+from ..prices import Charge
 from .errors import data_of, error_for, map_download_error, map_error
 from .operations import (
     DEFAULT_MODEL_VERSION,
@@ -28,6 +29,7 @@ from .operations import (
     IMAGE_MIN_PX,
     OPERATIONS,
     SERVICE,
+    UNIT,
 )
 
 API_ENV = "CONJURE_TRIPO_API"
@@ -218,9 +220,12 @@ class TripoClient(Client):
                 text += f" ({int(fraction * 100)}%)"
             return RemoteStatus(Phase.RUNNING, progress=fraction, eta_s=eta, message=text)
         if raw == "success":
-            return self._succeeded(task, operation, params or {})
+            status = self._succeeded(task, operation, params or {})
+            status.charge = _charge(task, refunded_when_zero=False)
+            return status
         if raw == "cancelled":
-            return RemoteStatus(Phase.CANCELLED, message="Cancelled at Tripo3D")
+            return RemoteStatus(Phase.CANCELLED, message="Cancelled at Tripo3D",
+                                charge=_charge(task, refunded_when_zero=True))
         if raw in ("failed", "banned", "expired"):
             code = task.get("error_code")
             if raw == "banned" and not isinstance(code, int):
@@ -237,7 +242,8 @@ class TripoClient(Client):
                 kind = "service_failed"
             if raw == "expired" and error is not None:
                 message = "the task timed out in Tripo3D's queue; generate again"
-            return RemoteStatus(Phase.FAILED, message=message, error_code=kind)
+            return RemoteStatus(Phase.FAILED, message=message, error_code=kind,
+                                charge=_charge(task, refunded_when_zero=True))
         raise errors.UnexpectedResponseError(f"unknown Tripo3D task status {raw!r}",
                                              service=SERVICE)
 
@@ -277,7 +283,7 @@ class TripoClient(Client):
 
     # -- account ------------------------------------------------------------------------------
 
-    def balance(self) -> str | None:
+    def funds(self) -> Funds | None:
         path = "user/balance" if self.api == "v2" else "account/balance"
         data = data_of(self.http.request("GET", self._url(path)))
         balance, frozen = _number(data.get("balance")), _number(data.get("frozen"))
@@ -286,11 +292,21 @@ class TripoClient(Client):
         line = f"{balance:g} credits"
         if frozen:
             line += f" ({frozen:g} held by running tasks)"
-        return line
+        # Credits held by running tasks are already out of ``balance``: it is what can be spent.
+        return Funds(line, balance, UNIT)
 
     def check_key(self) -> str:
         line = self.balance()
         return f"Tripo3D key accepted ({self.api} API)" + (f": {line}" if line else "")
+
+
+def _charge(task: Mapping[str, Any], *, refunded_when_zero: bool) -> Charge | None:
+    """What a finished task cost: v2 ``consumed_credit``, v3 ``credits_consumed``. Tripo3D
+    refunds tasks that did not succeed, so one that reports nothing spent was refunded."""
+    spent = _number(task.get("consumed_credit", task.get("credits_consumed")))
+    if spent is None:
+        return Charge(0.0, UNIT, refunded=True) if refunded_when_zero else None
+    return Charge(spent, UNIT, refunded=refunded_when_zero and spent == 0)
 
 
 def _model_kinds(operation: str, params: Mapping[str, Any]) -> frozenset[str]:

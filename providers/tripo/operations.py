@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import errors, imagefiles
 from ..params import Operation, Param, Rule, exclusive
+from ..prices import Price, Surcharge, Values, flat, when
 
 SERVICE = "Tripo3D"
 #: What the service takes as a picture.
@@ -43,6 +44,36 @@ V2_ONLY = ("face_limit", "texture", "pbr", "texture_seed", "texture_alignment",
            "generate_parts", "export_uv")
 #: Options P1-20260311 refuses.
 NOT_FOR_P1 = ("quad", "smart_low_poly", "generate_parts", "geometry_quality")
+
+
+#: Prices are in Tripo3D credits ($1 buys 100). The typical figures come from a public Tripo3D
+#: capability manifest (third-party; it cites docs.tripo3d.ai pages), reviewed 2026-08-12.
+UNIT = "credits"
+_PRICES_FROM = "Tripo3D's typical prices (a capability manifest citing docs.tripo3d.ai)"
+_PRICES_DATED = "2026-08-12"
+#: "detailed texture +10/20": read as +10 for detailed and +20 for extreme.
+_TEXTURE_SURCHARGES = (
+    Surcharge("detailed texture", 10, when("texture_quality", "detailed")),
+    Surcharge("extreme texture", 20, when("texture_quality", "extreme")),
+)
+_GENERATION_SURCHARGES = (
+    Surcharge("quad", 5, when("quad")),
+    *_TEXTURE_SURCHARGES,
+    Surcharge("detailed geometry", 20, when("geometry_quality", "detailed")),
+    Surcharge("smart low poly", 10, when("smart_low_poly")),
+    Surcharge("parts", 20, when("generate_parts")),
+)
+
+
+def _price(base: float | None, *surcharges: Surcharge) -> Price:
+    return Price(UNIT, _PRICES_FROM, _PRICES_DATED, flat(base), surcharges)
+
+
+def _generation_price(textured: float, untextured: float) -> Price:
+    """A model generation: one figure with a texture (the default), one without."""
+    def base(values: Values) -> float:
+        return textured if values.get("texture") or values.get("pbr") else untextured
+    return Price(UNIT, _PRICES_FROM, _PRICES_DATED, base, _GENERATION_SURCHARGES)
 
 
 def _set(values: Mapping[str, Any], name: str) -> bool:
@@ -223,6 +254,7 @@ OPERATIONS = (
                       advanced=True),
                 *_model_params(MODEL_VERSIONS)),
         rules=_version_rules(DEFAULT_MODEL_VERSION),
+        price=_generation_price(20, 10),
     ),
     Operation(
         "tripo", "image_to_model", "Image to Model", "image",
@@ -232,6 +264,7 @@ OPERATIONS = (
                       "(slower)", default=False, advanced=True),
                 _ALIGNMENT, _ORIENTATION, *_model_params(MODEL_VERSIONS)),
         rules=(_image_rule("image"), *_version_rules(DEFAULT_MODEL_VERSION)),
+        price=_generation_price(30, 20),
     ),
     Operation(
         "tripo", "multiview_to_model", "Multiview to Model", "multiview",
@@ -244,6 +277,8 @@ OPERATIONS = (
                 _ALIGNMENT, _ORIENTATION, *_model_params(MULTIVIEW_VERSIONS)),
         rules=(Rule("left", _multiview_rule), _image_rule("front", "left", "back", "right"),
                *_version_rules(DEFAULT_MODEL_VERSION)),
+        # No figure of its own is published; priced as image_to_model.
+        price=_generation_price(30, 20),
     ),
     Operation(
         "tripo", "refine_model", "Refine Model", "model", needs_parent=True,
@@ -251,11 +286,13 @@ OPERATIONS = (
         params=(Param("draft_model_task_id", "str", "Draft Task", "A successful text, image or "
                       "multiview task of model_version below v2.0", required=True,
                       role="parent"),),
+        price=_price(None),
     ),
     Operation(
         "tripo", "text_to_image", "Text to Image", "text",
         description="A picture from a prompt (e.g. to check an idea before paying for 3D)",
         params=(_PROMPT, _NEGATIVE),
+        price=_price(None),
     ),
     Operation(
         "tripo", "generate_image", "Generate Image", "text",
@@ -272,6 +309,7 @@ OPERATIONS = (
                 Param("sketch_to_render", "bool", "Sketch to Render", "Render a sketch",
                       default=False, advanced=True)),
         rules=(Rule("images", _image_model_rule), _image_rule("images")),
+        price=_price(None),
     ),
     Operation(
         "tripo", "texture_model", "Texture Model", "model", needs_parent=True,
@@ -298,6 +336,7 @@ OPERATIONS = (
                 Param("texture_seed", "int", "Texture Seed", advanced=True)),
         rules=(exclusive("texture_prompt", "texture_image"),
                _image_rule("texture_image", "style_image")),
+        price=_price(10, *_TEXTURE_SURCHARGES),
     ),
     Operation(
         "tripo", "convert_model", "Convert Model", "model", needs_parent=True,
@@ -339,6 +378,7 @@ OPERATIONS = (
                     if v.get("force_symmetry") and not v.get("quad") else None),
                _only_for_formats("export_vertex_colors", ("OBJ", "GLTF")),
                _only_for_formats("fbx_preset", ("FBX",))),
+        price=_price(5, Surcharge("advanced options", 5, lambda v: _advanced_convert(v))),
     ),
     Operation(
         "tripo", "animate_prerigcheck", "Rig Check", "model", needs_parent=True, paid=False,
@@ -355,6 +395,7 @@ OPERATIONS = (
                 Param("rig_type", "enum", "Rig Type", "Unset: detected", choices=RIG_TYPES),
                 Param("spec", "enum", "Skeleton", "actorcore, unity, unreal and vrm need the "
                       "newer rig models", default="tripo", choices=RIG_SPECS)),
+        price=_price(25),
     ),
     Operation(
         "tripo", "animate_retarget", "Animate", "model", needs_parent=True,
@@ -368,9 +409,18 @@ OPERATIONS = (
                       advanced=True),
                 Param("animate_in_place", "bool", "In Place", default=False, advanced=True)),
         rules=(Rule("animations", _animation_rule),),
+        price=Price(UNIT, _PRICES_FROM, _PRICES_DATED,
+                    lambda v: 10.0 * max(1, len(v.get("animations") or ()))),
     ),
 )
 BY_NAME = {op.name: op for op in OPERATIONS}
+
+
+def _advanced_convert(values: Values) -> bool:
+    """A conversion with any option away from its documented default bills as advanced."""
+    plain = ("original_model_task_id", "format")
+    return any(values.get(p.name) is not None and values.get(p.name) != p.default
+               for p in BY_NAME["convert_model"].params if p.name not in plain)
 
 #: Operations of the service Conjure does not offer, and why (for the support table).
 UNSUPPORTED = {

@@ -6,6 +6,6 @@ The bearer is most likely a short-lived session token, so a 401 asks for a fresh
 """
 
 from .client import VoxelAiClient, make
-from .operations import OPERATIONS, UNSUPPORTED
+from .operations import OPERATIONS, UNIT, UNSUPPORTED
 
-__all__ = ["OPERATIONS", "UNSUPPORTED", "VoxelAiClient", "make"]
+__all__ = ["OPERATIONS", "UNIT", "UNSUPPORTED", "VoxelAiClient", "make"]

@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import errors
-from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
+from ..base import Client, ClientConfig, Funds, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import Body, HttpClient, bearer
+from ..prices import Charge
 from ..sources import image_payload
 from .errors import error_body, map_error
-from .operations import IMAGES_INTERVAL_S, OPERATIONS, SERVICE
+from .operations import IMAGES_INTERVAL_S, OPERATIONS, SERVICE, UNIT, VOXELIZE_TOKENS
 
 _PICTURE_KINDS = frozenset({"png", "jpg", "webp"})
 
@@ -74,7 +75,9 @@ class VoxelAiClient(Client):
         job_id = self._job_id(data)
         left = self._note_balance(data)
         message = "Voxelizing queued" + (f" ({left} tokens left)" if left is not None else "")
-        return Submitted(job_id, RemoteStatus(Phase.QUEUED, message=message))
+        # The token is deducted as the job is sent; a failure gives it back.
+        return Submitted(job_id, RemoteStatus(Phase.QUEUED, message=message,
+                                              charge=_charge(data)))
 
     def _reserve_images_slot(self) -> None:
         """Claim this user's candidate-request slot, or say how long until it is free; the
@@ -140,10 +143,11 @@ class VoxelAiClient(Client):
                 f" for {ran:.0f} s" if ran is not None else ""))
         if state == "failed":
             self._note_balance(data)
-            refund = " The token was refunded." if operation == "voxelize" else ""
+            voxelize = operation == "voxelize"
+            refund = " The token was refunded." if voxelize else ""
             return RemoteStatus(Phase.FAILED, error_code="service_failed", message=(
                 f"Voxel-AI could not finish: {errors.said(data.get('error') or 'no reason given')}."
-                f"{refund}"))
+                f"{refund}"), charge=Charge(0.0, UNIT, refunded=voxelize))
         if state != "completed":
             raise errors.UnexpectedResponseError(f"unknown state {state!r}", service=SERVICE)
         output = data.get("output")
@@ -160,25 +164,37 @@ class VoxelAiClient(Client):
                        for i, item in enumerate(images) if isinstance(item, dict)]
             seed = output.get("seed")
             return RemoteStatus(Phase.SUCCEEDED, progress=1.0, results=results, message=(
-                f"{len(results)} candidates" + (f" (seed {seed})" if seed is not None else "")))
+                f"{len(results)} candidates" + (f" (seed {seed})" if seed is not None else "")),
+                charge=Charge(0.0, UNIT))
         self._note_balance(data)
         name = str(output.get("filename") or "voxel.vox")
         return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Voxel model ready",
                             results=[_inline(name, output.get("vox_base64"),
-                                             frozenset({"vox"}))])
+                                             frozenset({"vox"}))], charge=_charge(data))
 
     # -- account ---------------------------------------------------------------------------
-    def balance(self) -> str | None:
+    def funds(self) -> Funds | None:
         """The last token balance Voxel-AI reported (it has no balance route)."""
         with _state_lock:
             left = _balances.get(self._account)
-        return None if left is None else f"{left} token" + ("" if left == 1 else "s")
+        if left is None:
+            return None
+        return Funds(f"{left} token" + ("" if left == 1 else "s"), float(left), UNIT)
 
     def check_key(self) -> str:
         # The status route without a jobId is free and checks the token first: 400 (missing
         # jobId) means the token was accepted, 401 that it was not.
         self.http.request("GET", f"{self.base}/status", ok=(400,))
         return "Voxel-AI token accepted"
+
+
+def _charge(data: Mapping[str, Any]) -> Charge | None:
+    """A voxelize answer's ``charged``: true when the token was taken (the documented price,
+    since no amount is given), false when it was not or was given back."""
+    charged = data.get("charged")
+    if not isinstance(charged, bool):
+        return None
+    return Charge(float(VOXELIZE_TOKENS) if charged else 0.0, UNIT)
 
 
 def _seconds(ms: Any) -> float | None:

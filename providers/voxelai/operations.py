@@ -4,12 +4,17 @@ voxel model from a picture, with their parameters."""
 from __future__ import annotations
 
 from ..params import Operation, Param, Rule
+from ..prices import Price, flat
 from ..sources import image_rule
 
 SERVICE = "Voxel-AI"
 PROMPT_LIMIT = 500
 #: The service allows one candidate-image request per this many seconds per user.
 IMAGES_INTERVAL_S = 15.0
+#: Prices are in Voxel-AI tokens: voxelize costs one, deducted when it is sent and refunded once
+#: when it fails; candidate pictures are free.
+UNIT = "tokens"
+VOXELIZE_TOKENS = 1
 
 OPERATIONS = (
     Operation(
@@ -45,6 +50,8 @@ OPERATIONS = (
                   default=32, minimum=2, maximum=256, advanced=True),
         ),
         rules=(image_rule("image", max_bytes=None, allow_links=False, service=SERVICE),),
+        price=Price(UNIT, "Voxel-AI's API docs (endpoints page)", "undated",
+                    flat(VOXELIZE_TOKENS), note="refunded if it fails"),
     ),
 )
 #: Nothing the service documents is left out; cancelling and reading the balance have no

@@ -168,3 +168,26 @@ def test_parts_and_a_focused_edit_from_the_command_line(cli, session, thrixel, s
     with bpy.data.libraries.load(str(edited)) as (source_data, _):
         names = list(source_data.objects)
     assert len(names) == 10
+
+
+def test_a_capped_batch_from_the_command_line_and_its_re_run_from_python(
+        cli, session, tripo, fresh_scene, tmp_path, capsys):
+    rows = tmp_path / "rows.csv"
+    rows.write_text("provider,prompt,options\n"
+                    "TRIPO,a mug,\n"
+                    "TRIPO,a crate,\"{\"\"quad\"\": true}\"\n"
+                    "TRIPO,a lamp,\n")
+    out = tmp_path / "out"
+    code = cli.main(["batch", str(rows), "--output-dir", str(out), "--format", "glb",
+                     "--max-cost", "TRIPO=45"])
+    printed = capsys.readouterr().out
+    assert code == 1, printed
+    assert "[batch] estimate for 3 rows to send: about 65 credits (Tripo3D)" in printed
+    assert "[batch] stopped at row 3" in printed and "1 rows left unsent (rows 3)" in printed
+    assert sorted(p.name for p in out.glob("*.glb")) == ["001-tripo-a-mug.glb",
+                                                         "002-tripo-a-crate.glb"]
+    assert cli.run_batch(str(rows), output_dir=str(out), fmt="glb",
+                         max_cost={"TRIPO": 45}) == 0
+    assert "003-tripo-a-lamp.glb" in {p.name for p in out.glob("*.glb")}
+    with pytest.raises(ValueError, match="max_cost"):
+        cli.run_batch(str(rows), output_dir=str(out), max_cost="a lot")

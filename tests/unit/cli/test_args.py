@@ -56,3 +56,29 @@ def test_parts_and_edit():
     assert (ns.command, ns.job_id, ns.request, ns.parts, ns.output, ns.timeout) == (
         "edit", "abc123", "make the lid gold", "lid, hinge", "lid.glb", None)
     assert args.parse(["edit", "abc", "--request", "x"]).output == ""
+
+
+@pytest.mark.parametrize(("text", "caps"), [
+    ("50", {"*": 50.0}),
+    ("TRIPO=200,pixal3d=2.5", {"tripo": 200.0, "pixal3d": 2.5}),
+    ("pixazo=1", {"pixal3d": 1.0}),  # 0.1's name for the service still works
+    ("100,THRIXEL=20", {"*": 100.0, "thrixel": 20.0}),
+])
+def test_max_cost_is_one_figure_or_one_per_service(text, caps):
+    ns = args.parse(["batch", "rows.csv", "--output-dir", "d", "--max-cost", text])
+    assert ns.max_cost == caps
+    assert args.parse(["batch", "rows.csv", "--output-dir", "d"]).max_cost is None
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("lots", "give a number"), ("-1", "give a number"), ("MESHY=4", "unknown service 'MESHY'"),
+    ("TRIPO=", "give a number"), ("nan", "give a number"),
+])
+def test_a_bad_max_cost_is_a_usage_error(text, message):
+    with pytest.raises(args.UsageError, match=message):
+        args.parse(["batch", "rows.csv", "--output-dir", "d", "--max-cost", text])
+
+
+def test_jobs_cost():
+    assert args.parse(["jobs", "--cost"]).cost is True
+    assert args.parse(["jobs"]).cost is False

@@ -72,11 +72,11 @@ def rows(tmp_path, text):
     return batch.read_rows(csv_path)
 
 
-def run_batch(tmp_path, text, jobs, concurrency=2):
+def run_batch(tmp_path, text, jobs, concurrency=2, **money):
     folder = tmp_path / "out"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
-    run = BatchRun(rows(tmp_path, text), folder, concurrency, "glb", out=lines.append)
+    run = BatchRun(rows(tmp_path, text), folder, concurrency, "glb", out=lines.append, **money)
     steps = Steps(jobs, run)
     code = run.run(jobs, steps, timeout=30)
     return code, steps, lines
@@ -120,3 +120,74 @@ def test_a_row_the_service_cannot_take_fails_without_stopping_the_batch(tmp_path
     code, steps, lines = run_batch(tmp_path, "provider,prompt\nNOPE,x\nTRIPO,a cup\n", Jobs())
     assert code == 1 and len(steps.written) == 1
     assert any("unknown service 'NOPE'" in line for line in lines)
+
+
+PRICED = ("provider,prompt,options\n"
+          "TRIPO,a mug,\n"                                  # 20 credits
+          "TRIPO,a crate,\"{\"\"quad\"\": true}\"\n"          # 25
+          "PIXAL3D,,\"{\"\"image_url\"\": \"\"https://example.com/a.png\"\"}\"\n"  # $0.42
+          "TRIPO,a lamp,\n"                                 # 20: 65 in all
+          "TRIPO,a vase,\n"                                 # 20 more would pass 70
+          "TRIPO,a cup,\n")
+
+
+def sent_prompts(jobs):
+    return [j.params.get("prompt") or j.params.get("task") or j.params.get("image_url")
+            for j in jobs.jobs.values()]
+
+
+def test_the_estimate_comes_first_and_the_cap_stops_at_the_right_row(tmp_path):
+    jobs = Jobs()
+    code, steps, lines = run_batch(tmp_path, PRICED, jobs, concurrency=1,
+                                   caps={"tripo": 70})
+    assert lines[0] == ("[batch] estimate for 6 rows to send: about 105 credits (Tripo3D), "
+                        "about $0.42 (Pixal3D (Pixazo))")
+    assert lines[1] == "[batch] --max-cost: 70 for tripo"
+    assert sent_prompts(jobs) == ["a mug", "a crate", "https://example.com/a.png", "a lamp"]
+    assert any(line.startswith("[batch] stopped at row 5: about 20 credits more would pass "
+                               "the 70 credits cap for Tripo3D (65 credits sent so far)")
+               for line in lines)
+    assert code == 1 and len(steps.written) == 4
+    assert "[batch] 2 rows left unsent (rows 5, 6)" in lines[-1]
+
+    # A re-run continues: what was done is skipped, the rest is sent under the same cap.
+    code, steps, lines = run_batch(tmp_path, PRICED, jobs, concurrency=1,
+                                   caps={"tripo": 70})
+    estimate = lines.index("[batch] estimate for 2 rows to send: about 40 credits (Tripo3D)")
+    assert estimate < min(i for i, line in enumerate(lines) if "submitted job" in line)
+    assert code == 0 and sent_prompts(jobs)[4:] == ["a vase", "a cup"]
+
+
+def test_one_cap_for_every_service_in_its_own_unit(tmp_path):
+    jobs = Jobs()
+    code, _, lines = run_batch(tmp_path, PRICED, jobs, concurrency=3, caps={"*": 45})
+    # Tripo stops at 45 credits (the lamp would make 65); Pixazo's $0.42 is far under 45.
+    assert sent_prompts(jobs) == ["a mug", "a crate", "https://example.com/a.png"]
+    assert code == 1 and "rows left unsent (rows 4, 5, 6)" in lines[-1]
+
+
+def test_a_row_without_a_known_price_stops_a_capped_batch_but_free_rows_pass(tmp_path):
+    text = ("provider,prompt,candidate\n"
+            "VOXELAI,a barn,0\n"          # free pictures, then 1 token for the pick
+            "THRIXEL,a lantern,\n"        # metered by usage: no figure without the live list
+            "TRIPO,a mug,\n")
+    jobs = Jobs()
+    code, _, lines = run_batch(tmp_path, text, jobs, concurrency=1, caps={"*": 100})
+    assert sent_prompts(jobs)[:1] == ["a barn"] and "a lantern" not in sent_prompts(jobs)
+    assert any("stopped at row 2: its price is unknown" in line for line in lines)
+    assert code == 1
+
+    live = {"thrixel": {"architect": 4.0}}
+    jobs = Jobs()
+    code, _, lines = run_batch(tmp_path / "again", text, jobs, concurrency=1, caps={"*": 100},
+                               prices=lambda service: live.get(service, {}))
+    assert lines[0] == ("[batch] estimate for 3 rows to send: about 4 Cubes (Thrixel), about 20 "
+                        "credits (Tripo3D), about 1 token (Voxel-AI)")
+    assert code == 0 and "a lantern" in sent_prompts(jobs)
+
+
+def test_without_a_cap_everything_is_sent(tmp_path):
+    jobs = Jobs()
+    code, _, lines = run_batch(tmp_path, PRICED, jobs, concurrency=3)
+    assert code == 0 and len(jobs.jobs) == 6
+    assert not any("--max-cost" in line for line in lines)

@@ -46,3 +46,19 @@ def test_a_blocking_caller_waits_for_the_answer_and_one_put_needs_no_fetch():
     fetched = []
     assert bg.get("kept", lambda: fetched.append(1) or "new").text == "read back"
     assert not fetched
+
+
+def test_an_answer_keeps_the_value_behind_its_words():
+    class Funds:
+        amount = 1200.0
+
+        def __str__(self):
+            return "1200 credits"
+
+    bg = Background()
+    bg.get("k", Funds)
+    while bg.peek("k").pending:
+        time.sleep(0.01)
+    answer = bg.get("k", Funds)
+    assert (answer.text, answer.value.amount) == ("1200 credits", 1200.0)
+    assert bg.get("k", Funds, refresh=True).value.amount == 1200.0  # kept while asking again

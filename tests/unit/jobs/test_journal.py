@@ -3,7 +3,7 @@ import sqlite3
 
 import pytest
 
-from conjure.jobs.journal import Journal, JournalError
+from conjure.jobs.journal import SCHEMA_VERSION, Journal, JournalError
 from conjure.jobs.model import Job, State
 from support import journal_workers
 
@@ -141,8 +141,55 @@ def test_a_journal_from_version_0_1_is_brought_up_to_date_and_keeps_its_jobs(tmp
         assert journal.find_remote("pixal3d", "p-1").id == "j02"
         journal.add(Job("thrixel", "create", {"task": "a lamp"}, origin="/work/lamp.blend"))
         assert journal.jobs(limit=1)[0].origin == "/work/lamp.blend"
+        assert (job.charged, job.charge_unit, job.refunded) == (None, "", False)
         version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
-        assert version == 2
+        assert version == SCHEMA_VERSION == 3
     finally:
         journal.close()
     Journal(path).close()  # opening an up-to-date journal again changes nothing
+
+
+#: The journal as Conjure wrote it before the ledger (schema version 2).
+_V2_SCHEMA = """
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY, service TEXT NOT NULL, operation TEXT NOT NULL, params TEXT NOT NULL,
+    state TEXT NOT NULL, remote_id TEXT, progress REAL, eta_s REAL,
+    message TEXT NOT NULL DEFAULT '', error_code TEXT, result_files TEXT NOT NULL DEFAULT '[]',
+    parent_id TEXT, origin TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL,
+    updated_at REAL NOT NULL, cancel_requested INTEGER NOT NULL DEFAULT 0, owner TEXT,
+    lease_until REAL
+);
+PRAGMA user_version = 2;
+INSERT INTO jobs (id, service, operation, params, state, remote_id, origin, created_at,
+                  updated_at)
+VALUES ('j03', 'voxelai', 'voxelize', '{"image": "c.png"}', 'imported', 'v-1', '/a.blend', 5, 6);
+"""
+
+
+def test_a_journal_of_version_2_gains_the_ledger_and_keeps_its_jobs(tmp_path):
+    path = tmp_path / "jobs.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(_V2_SCHEMA)
+    old.close()
+    journal = Journal(path)
+    try:
+        job = journal.require("j03")
+        assert (job.service, job.state, job.origin, job.charged, job.refunded) == (
+            "voxelai", State.IMPORTED, "/a.blend", None, False)
+        journal.update("j03", charged=1.0, charge_unit="tokens")
+        assert (journal.require("j03").charged, journal.require("j03").charge_unit) == (
+            1.0, "tokens")
+        assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+    finally:
+        journal.close()
+
+
+def test_the_ledger_fields_round_trip(tmp_path):
+    journal = Journal(tmp_path / "jobs.sqlite")
+    try:
+        job = journal.add(Job("tripo", "text_to_model", {"prompt": "a mug"}))
+        journal.update(job.id, charged=0.0, charge_unit="credits", refunded=True)
+        stored = journal.require(job.id)
+        assert (stored.charged, stored.charge_unit, stored.refunded) == (0.0, "credits", True)
+    finally:
+        journal.close()

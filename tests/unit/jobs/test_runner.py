@@ -15,6 +15,7 @@ from conjure.jobs.runner import Runner
 from conjure.providers import errors
 from conjure.providers.base import Client, Phase, RemoteStatus, ResultFile, Submitted
 from conjure.providers.http import NetworkSettings
+from conjure.providers.prices import Charge
 from support.fake_service import FakeClient, FakeService, result_digest
 
 FAST = PollPolicy(scale=0.01)
@@ -170,6 +171,39 @@ def test_remote_failure_is_recorded(journal, tmp_path):
     done = run_one(journal, tmp_path, client)
     assert (done.state, done.error_code, done.message) == (
         State.FAILED, "CONTENT_BLOCKED", "content blocked")
+
+
+def test_the_charge_the_service_reports_is_recorded_with_the_finished_job(journal, tmp_path):
+    ok = RemoteStatus(Phase.SUCCEEDED, results=[glb_file()], charge=Charge(30.0, "credits"))
+    client = ScriptedClient([Submitted("r1")], [RemoteStatus(Phase.RUNNING), ok])
+    done = run_one(journal, tmp_path, client)
+    assert (done.state, done.charged, done.charge_unit, done.refunded) == (
+        State.READY, 30.0, "credits", False)
+
+
+def test_a_failed_and_refunded_job_is_recorded_as_refunded(journal, tmp_path):
+    # Voxel-AI's way: the token is taken when the job is sent and given back when it fails.
+    seen_after_submit = []
+    taken = RemoteStatus(Phase.QUEUED, charge=Charge(1.0, "tokens"))
+    given_back = RemoteStatus(Phase.FAILED, message="could not voxelize",
+                              charge=Charge(0.0, "tokens", refunded=True))
+    client = ScriptedClient([Submitted("r1", taken)], [given_back])
+
+    def checkpoint(point):
+        if point == "after-remote-id":
+            seen_after_submit.extend((j.charged, j.refunded) for j in journal.jobs())
+
+    done = run_one(journal, tmp_path, client, checkpoint=checkpoint)
+    assert seen_after_submit == [(1.0, False)]
+    assert (done.state, done.charged, done.charge_unit, done.refunded) == (
+        State.FAILED, 0.0, "tokens", True)
+
+
+def test_a_status_that_says_nothing_of_money_keeps_what_was_recorded(journal, tmp_path):
+    taken = RemoteStatus(Phase.QUEUED, charge=Charge(1.0, "tokens"))
+    ok = RemoteStatus(Phase.SUCCEEDED, results=[glb_file()])
+    done = run_one(journal, tmp_path, ScriptedClient([Submitted("r1", taken)], [ok]))
+    assert (done.state, done.charged, done.refunded) == (State.READY, 1.0, False)
 
 
 def test_not_ready_then_expired_then_whole_file(journal, tmp_path):

@@ -452,6 +452,8 @@ def test_phase2_and_detailer_chain(sb):
     detailed_id = detailed.json()["submission_id"]
     info = wait_status(sb, detailed_id)
     assert info["phase"] == 4 and info["status"] == "completed" and info["cubes_spent"] == 14
+    # No reference picture was given and no prompt: one was made from the model.
+    assert info["cubes_reference_image"] == 7
     assert edit(sb, auth, detailed_id, "x").status_code == 422
     refine_detail = submit(
         sb, auth, path="/phase2/submit", body={"parent_submission_id": detailed_id}

@@ -209,6 +209,17 @@ def test_credits_frozen_charged_and_refunded_on_failure(sb):
     assert balance(sb, auth) == {"balance": 80, "frozen": 0}
 
 
+@pytest.mark.parametrize(("body", "credits"), [
+    ({"type": "text_to_model", "prompt": "x", "texture_quality": "extreme"}, 40),
+    ({"type": "text_to_model", "prompt": "x", "texture": False}, 20),  # pbr still textures
+    ({"type": "text_to_model", "prompt": "x", "texture": False, "pbr": False}, 10),
+])
+def test_what_a_generation_costs(sb, body, credits):
+    auth = new_key(sb, balance=100)
+    task_id(create(sb, auth, body))
+    assert balance(sb, auth)["frozen"] == credits
+
+
 def test_insufficient_credits_is_2010(sb):
     answer = create(sb, new_key(sb, balance=5), {"type": "text_to_model", "prompt": "x"})
     assert answer.status_code == 403 and answer.json()["code"] == 2010

@@ -172,3 +172,18 @@ def test_check_key_tells_a_valid_key_from_a_refused_one():
     with pytest.raises(errors.AuthenticationError):
         service().check_key()
     assert service().balance() is None
+
+
+@pytest.mark.parametrize(("raw", "params", "amount", "refunded"), [
+    ("COMPLETED", {"image_url": DOG}, 0.42, False),
+    ("COMPLETED", {"image_url": DOG, "texture_size": 1024}, 0.30, False),
+    ("FAILED", {"image_url": DOG, "texture_size": 4096}, 0.42, False),
+    ("ERROR", {"image_url": DOG}, 0, True),  # a system error is not charged
+])
+def test_pixazo_reports_no_amount_so_a_finished_request_costs_its_price(raw, params, amount,
+                                                                        refunded):
+    data = {"status": raw, "error": "x", "output": {"media_url": [MEDIA]}}
+    charge = service().status_of(data, params=params).charge
+    assert (charge.amount, charge.unit, charge.refunded) == (pytest.approx(amount), "USD",
+                                                             refunded)
+    assert service().status_of({"status": "PROCESSING"}, params=params).charge is None

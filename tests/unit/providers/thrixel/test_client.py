@@ -192,3 +192,55 @@ def test_usage_gives_the_balance_line_and_validate_checks_the_key():
     assert p.balance() == "120.5 Cubes · 4/10 runs this month · free plan"
     assert p.balance() == "unlimited Cubes · studio plan"
     assert p.check_key() == "Thrixel key accepted (Ada, member)"
+
+
+@responses.activate
+@pytest.mark.parametrize(("info", "amount", "refunded"), [
+    ({"status": "completed", "phase": 4, "full_build_status": "completed", "cubes_spent": 14,
+      "cubes_reference_image": 7}, 21, False),
+    ({"status": "completed", "phase": 1, "cubes_spent": 4}, 4, False),
+    ({"status": "failed", "error_code": "LLM_SERVER_ERROR", "cubes_spent": 0}, 0, True),
+    # A failed sculpt may still cost Cubes; then they stand.
+    ({"status": "failed", "error_code": "TASK_LOST", "cubes_spent": 8}, 8, False),
+    ({"status": "failed", "error_code": "CANCELLED_BY_USER", "cubes_spent": 0}, 0, True),
+])
+def test_the_cubes_info_reports_are_the_charge(info, amount, refunded):
+    responses.get(f"{API}/{SID}/info", json=info)
+    charge = service().poll(job("detail", {}, SID)).charge
+    assert (charge.amount, charge.unit, charge.refunded) == (amount, "Cubes", refunded)
+
+
+@responses.activate
+def test_no_cubes_figure_no_charge_and_conversions_are_free():
+    responses.get(f"{API}/{SID}/info", json={"status": "completed", "phase": 1})
+    assert service().poll(job("create", {}, SID)).charge is None
+    responses.get(f"{API}/convert/c1", json={"job_id": "c1", "status": "ready",
+                                             "submission_id": SID, "format": "stl"})
+    converted = service().poll(job("convert", {"parent_submission_id": SID, "format": "stl"},
+                                   "c1"))
+    assert (converted.charge.amount, converted.charge.refunded) == (0, False)
+
+
+@responses.activate
+def test_the_balance_as_a_number_and_unlimited_as_none():
+    responses.get(API + "/usage", json={"cubes_balance": 120.5, "is_unlimited": False})
+    responses.get(API + "/usage", json={"is_unlimited": True, "cubes_balance": None})
+    p = service()
+    counted = p.funds()
+    assert (counted.amount, counted.unit, counted.line) == (120.5, "Cubes", "120.5 Cubes")
+    unlimited = p.funds()
+    assert (unlimited.amount, unlimited.line) == (None, "unlimited Cubes")
+
+
+@responses.activate
+def test_live_prices_come_from_the_public_tiers_list():
+    responses.get(API + "/tiers", json={"tiers": [
+        {"name": "free"}, {"name": "studio", "prices": {"architect": 4, "detailer": 12.5,
+                                                        "note": "x", "flag": True}}],
+        "upload_limits": {"image_bytes": 1}})
+    responses.get(API + "/tiers", json={"prices": {"edit": 3}})
+    responses.get(API + "/tiers", json={"plans": ["whatever the layout becomes"]})
+    p = service()
+    assert p.live_prices() == {"architect": 4.0, "detailer": 12.5}
+    assert p.live_prices() == {"edit": 3.0}
+    assert p.live_prices() == {}

@@ -346,6 +346,8 @@ def test_balance_lines_for_both_families():
     responses.get(f"{V3}/account/balance", json=ok({"balance": 99.5, "frozen": 0}))
     assert service("v2").balance() == "1200 credits (30 held by running tasks)"
     assert service("v3").balance() == "99.5 credits"
+    funds = service("v2").funds()
+    assert (funds.amount, funds.unit) == (1200, "credits")  # held credits are already out
     assert service("v3").check_key() == "Tripo3D key accepted (v3 API): 99.5 credits"
 
 
@@ -364,3 +366,23 @@ def test_api_version_comes_from_the_config_then_the_environment_then_v3(monkeypa
     monkeypatch.setenv(API_ENV, "v4")
     with pytest.raises(ValueError, match="v2 or v3"):
         make_client("tripo", config)
+
+
+@pytest.mark.parametrize(("task", "amount", "refunded"), [
+    ({"status": "success", "output": {"model": "https://c/m.glb"}, "consumed_credit": 30},
+     30, False),
+    ({"status": "success", "output": {"model_url": "https://c/m.glb"}, "credits_consumed": 45},
+     45, False),
+    ({"status": "failed", "error_code": 1001, "consumed_credit": 0}, 0, True),
+    ({"status": "failed", "error_code": 1001, "credits_consumed": 0}, 0, True),
+    ({"status": "banned"}, 0, True),  # says nothing: Tripo3D refunds tasks that fail
+    ({"status": "cancelled", "consumed_credit": 0}, 0, True),
+])
+def test_the_credits_a_finished_task_consumed_are_its_charge(task, amount, refunded):
+    charge = status(task).charge
+    assert (charge.amount, charge.unit, charge.refunded) == (amount, "credits", refunded)
+
+
+def test_a_running_task_or_a_success_without_a_figure_charges_nothing_yet():
+    assert status({"status": "running", "credits_consumed": 0}).charge is None
+    assert status({"status": "success", "output": {"model": "https://c/m.glb"}}).charge is None

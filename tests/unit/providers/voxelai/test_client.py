@@ -13,6 +13,7 @@ from unit.providers.voxelai.mocks import GEN, sent_json, service
 
 from conjure.providers import errors
 from conjure.providers.base import Phase
+from conjure.providers.prices import Charge
 from support.jobs import job
 from support.pictures import png
 
@@ -46,7 +47,8 @@ def test_voxelize_sends_the_picture_as_a_data_url_and_only_set_options(tmp_path)
         "voxel_size": 64, "texturing": "gray", "fill": True, "color": "vertex",
         "palette_size": 16}
     assert submitted.remote_id == "v1" and "4 tokens left" in submitted.status.message
-    assert p.balance() == "4 tokens"
+    assert p.balance() == "4 tokens" and (p.funds().amount, p.funds().unit) == (4, "tokens")
+    assert submitted.status.charge == Charge(1.0, "tokens")  # taken as the job is sent
 
 
 @responses.activate
@@ -132,6 +134,7 @@ def test_502_transient_keeps_polling_then_the_result_arrives():
     assert result.name == "voxel_00000.vox" and result.kinds == frozenset({"vox"})
     assert b"".join(result.open()) == vox
     assert p.balance() == "4 tokens"
+    assert done.charge == Charge(1.0, "tokens")
 
 
 @responses.activate
@@ -145,6 +148,7 @@ def test_candidates_come_back_as_three_picture_files():
     assert [r.name for r in done.results] == ["candidate_1.png", "candidate_2.png",
                                               "candidate_3.png"]
     assert [b"".join(r.open()) for r in done.results] == pictures
+    assert done.charge == Charge(0.0, "tokens")  # free
 
 
 @responses.activate
@@ -155,6 +159,7 @@ def test_failed_voxelize_says_the_token_came_back():
     failed = p.poll(job("voxelize", {}, "v"))
     assert failed.phase == Phase.FAILED and "worker crashed" in failed.message
     assert "refunded" in failed.message and p.balance() == "5 tokens"
+    assert failed.charge == Charge(0.0, "tokens", refunded=True)
 
 
 @responses.activate
