@@ -17,12 +17,6 @@ OP = BY_NAME["image_to_3d"]
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    with start_sandbox(speed="fast") as sb:
-        yield sb
-
-
-@pytest.fixture(scope="module")
 def inline_sandbox():
     with start_sandbox(speed="fast", pixazo_allow_data_uri=True) as sb:
         yield sb

@@ -12,7 +12,6 @@ from conjure.providers import errors
 from conjure.providers.base import Phase
 from conjure.providers.registry import ClientConfig
 from conjure.providers.thrixel import ThrixelClient
-from sandbox import start_sandbox
 from support.engine_env import EngineEnv
 from support.jobs import job
 from support.pictures import png
@@ -20,20 +19,14 @@ from support.pictures import png
 _keys = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def sb():
-    with start_sandbox(speed="fast") as sandbox:
-        yield sandbox
-
-
 class Env(EngineEnv):
     """One key, one service, one engine: submit jobs and wait for their end state."""
 
-    def __init__(self, sb, tmp_path, **key_options):
-        self.sb = sb
+    def __init__(self, sandbox, tmp_path, **key_options):
+        self.sandbox = sandbox
         self.key = f"sk-thrixel-client-{next(_keys)}"
-        sb.add_key("thrixel", self.key, **key_options)
-        super().__init__(ThrixelClient(ClientConfig(sb.service_url("thrixel"), self.key),
+        sandbox.add_key("thrixel", self.key, **key_options)
+        super().__init__(ThrixelClient(ClientConfig(sandbox.service_url("thrixel"), self.key),
                                          progress_budget_s=0.3), tmp_path)
 
     def file(self, job):
@@ -42,8 +35,8 @@ class Env(EngineEnv):
 
 
 @pytest.fixture
-def env(sb, tmp_path):
-    e = Env(sb, tmp_path)
+def env(sandbox, tmp_path):
+    e = Env(sandbox, tmp_path)
     yield e
     e.close()
 
@@ -98,8 +91,8 @@ def test_upload_a_glb_then_convert_it_to_fbx(env):
     assert env.file(stl).suffix == ".stl" and env.file(stl).stat().st_size > 84
 
 
-def test_failed_job_is_mapped_to_content_rejected(sb, tmp_path):
-    e = Env(sb, tmp_path, faults="fail=CONTENT_BLOCKED")
+def test_failed_job_is_mapped_to_content_rejected(sandbox, tmp_path):
+    e = Env(sandbox, tmp_path, faults="fail=CONTENT_BLOCKED")
     try:
         done = e.run("create", {"task": "something blocked"}, state=State.FAILED)
     finally:
@@ -108,8 +101,8 @@ def test_failed_job_is_mapped_to_content_rejected(sb, tmp_path):
     assert "content filter" in done.message and "CONTENT_BLOCKED" in done.message
 
 
-def test_monthly_runs_used_up_fails_with_its_own_words(sb, tmp_path):
-    e = Env(sb, tmp_path, monthly_runs_left=0)
+def test_monthly_runs_used_up_fails_with_its_own_words(sandbox, tmp_path):
+    e = Env(sandbox, tmp_path, monthly_runs_left=0)
     try:
         done = e.run("create", {"task": "a lamp"}, state=State.FAILED)
     finally:
@@ -118,8 +111,8 @@ def test_monthly_runs_used_up_fails_with_its_own_words(sb, tmp_path):
     assert "free plan's monthly runs" in done.message
 
 
-def test_cancel_a_queued_job_and_refuse_a_running_one(sb, tmp_path):
-    e = Env(sb, tmp_path, faults="cold_start=5")
+def test_cancel_a_queued_job_and_refuse_a_running_one(sandbox, tmp_path):
+    e = Env(sandbox, tmp_path, faults="cold_start=5")
     try:
         job = e.runner.submit("thrixel", "create", {"task": "slow"})
         while not e.journal.require(job.id).remote_id:
@@ -132,7 +125,7 @@ def test_cancel_a_queued_job_and_refuse_a_running_one(sb, tmp_path):
         e.close()
 
     # A job already processing: the service answers 409, which must read as final.
-    e = Env(sb, tmp_path / "second")
+    e = Env(sandbox, tmp_path / "second")
     try:
         job = e.runner.submit("thrixel", "create", {"task": "quick"})
         while e.journal.require(job.id).state != State.RUNNING:
@@ -152,7 +145,7 @@ def test_progress_from_the_event_stream_balance_and_key(env):
     assert env.client.check_key().startswith("Thrixel key accepted")
 
 
-def test_wrong_key_is_an_authentication_error(sb):
-    client = ThrixelClient(ClientConfig(sb.service_url("thrixel"), "sk-thrixel-nope"))
+def test_wrong_key_is_an_authentication_error(sandbox):
+    client = ThrixelClient(ClientConfig(sandbox.service_url("thrixel"), "sk-thrixel-nope"))
     with pytest.raises(errors.AuthenticationError, match="paste a valid key"):
         client.check_key()

@@ -13,15 +13,8 @@ from conjure.providers import errors
 from conjure.providers.registry import ClientConfig
 from conjure.providers.tripo.client import TripoClient
 from conjure.providers.tripo.operations import BY_NAME
-from sandbox import start_sandbox
 from support.engine_env import EngineEnv
 from support.pictures import png
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with start_sandbox(speed="fast") as sb:
-        yield sb
 
 
 @pytest.fixture

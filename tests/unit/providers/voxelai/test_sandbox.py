@@ -13,30 +13,23 @@ from conjure.jobs.model import State
 from conjure.providers import errors
 from conjure.providers.registry import ClientConfig
 from conjure.providers.voxelai.client import VoxelAiClient
-from sandbox import start_sandbox
 from support.engine_env import EngineEnv
 from support.pictures import png
 
 _keys = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def sb():
-    with start_sandbox(speed="fast") as sandbox:
-        yield sandbox
-
-
 class Env(EngineEnv):
-    def __init__(self, sb, tmp_path, images_interval_s=15.0, **key_options):
+    def __init__(self, sandbox, tmp_path, images_interval_s=15.0, **key_options):
         self.token = f"voxel-client-token-{next(_keys)}"
-        sb.add_key("voxelai", self.token, **key_options)
-        super().__init__(VoxelAiClient(ClientConfig(sb.service_url("voxelai"), self.token),
+        sandbox.add_key("voxelai", self.token, **key_options)
+        super().__init__(VoxelAiClient(ClientConfig(sandbox.service_url("voxelai"), self.token),
                                          images_interval_s=images_interval_s), tmp_path)
 
 
 @pytest.fixture
-def env(sb, tmp_path):
-    e = Env(sb, tmp_path)
+def env(sandbox, tmp_path):
+    e = Env(sandbox, tmp_path)
     yield e
     e.close()
 
@@ -48,7 +41,7 @@ def vox_size(data: bytes) -> tuple[int, int, int]:
     return struct.unpack("<3i", data[at + 12:at + 24])
 
 
-def test_candidates_then_voxelize_the_chosen_one(env, sb):
+def test_candidates_then_voxelize_the_chosen_one(env, sandbox):
     candidates = env.run("candidates", {"prompt": "a tiny voxel castle", "seed": 5})
     pictures = env.files(candidates)
     assert len(pictures) == 3
@@ -59,7 +52,7 @@ def test_candidates_then_voxelize_the_chosen_one(env, sb):
                                  "color": "vertex"})
     [vox] = env.files(voxel)
     assert vox.suffix == ".vox" and max(vox_size(vox.read_bytes())) == 16
-    before = sb.account("voxelai", env.token).balance
+    before = sandbox.account("voxelai", env.token).balance
     assert env.client.balance() == f"{int(before)} tokens"
 
 
@@ -71,9 +64,9 @@ def test_voxelize_any_local_picture(env, tmp_path):
     assert vox.read_bytes()[:4] == b"VOX " and max(vox_size(vox.read_bytes())) == 32
 
 
-def test_second_candidate_request_waits_for_the_client_and_service_rate_limits(sb, tmp_path):
+def test_second_candidate_request_waits_for_the_client_and_service_rate_limits(sandbox, tmp_path):
     # 0.5 s here, 2 s in the fast sandbox: the client waits first, then the service says 429.
-    e = Env(sb, tmp_path, images_interval_s=0.5)
+    e = Env(sandbox, tmp_path, images_interval_s=0.5)
     try:
         first = e.runner.submit("voxelai", "candidates", {"prompt": "a"})
         second = e.runner.submit("voxelai", "candidates", {"prompt": "b"})
@@ -95,8 +88,8 @@ def test_second_candidate_request_waits_for_the_client_and_service_rate_limits(s
         e.close()
 
 
-def test_transient_502_keeps_polling_to_the_result(sb, tmp_path):
-    e = Env(sb, tmp_path, faults="transient=3")
+def test_transient_502_keeps_polling_to_the_result(sandbox, tmp_path):
+    e = Env(sandbox, tmp_path, faults="transient=3")
     try:
         done = e.run("candidates", {"prompt": "a mushroom"})
         assert len(e.files(done)) == 3
@@ -104,8 +97,8 @@ def test_transient_502_keeps_polling_to_the_result(sb, tmp_path):
         e.close()
 
 
-def test_failed_voxelize_is_refunded_and_says_so(sb, tmp_path):
-    e = Env(sb, tmp_path, faults="fail=GPU exploded")
+def test_failed_voxelize_is_refunded_and_says_so(sandbox, tmp_path):
+    e = Env(sandbox, tmp_path, faults="fail=GPU exploded")
     picture = tmp_path / "p.png"
     picture.write_bytes(png())
     try:
@@ -113,11 +106,11 @@ def test_failed_voxelize_is_refunded_and_says_so(sb, tmp_path):
     finally:
         e.close()
     assert "GPU exploded" in done.message and "refunded" in done.message
-    assert sb.account("voxelai", e.token).balance == 100
+    assert sandbox.account("voxelai", e.token).balance == 100
 
 
-def test_out_of_tokens_and_expired_token(sb, tmp_path):
-    e = Env(sb, tmp_path, balance=0)
+def test_out_of_tokens_and_expired_token(sandbox, tmp_path):
+    e = Env(sandbox, tmp_path, balance=0)
     picture = tmp_path / "p.png"
     picture.write_bytes(png())
     try:
@@ -125,7 +118,7 @@ def test_out_of_tokens_and_expired_token(sb, tmp_path):
     finally:
         e.close()
     assert done.error_code == "insufficient_credits" and "out of tokens" in done.message
-    stale = VoxelAiClient(ClientConfig(sb.service_url("voxelai"), "expired-token"))
+    stale = VoxelAiClient(ClientConfig(sandbox.service_url("voxelai"), "expired-token"))
     with pytest.raises(errors.AuthenticationError, match="copy a fresh token"):
         stale.check_key()
     assert e.client.check_key() == "Voxel-AI token accepted"
