@@ -401,15 +401,11 @@ def answer_key(service_id: str) -> str:
     return f"{service_id}:{digest}"
 
 
-def _client(service_id: str) -> Client:
-    refresh_online()
-    return get().runner.clients[service_id]
-
-
 def client(service_id: str) -> Client:
     """The service's client as the preferences configure it now, for background answers
     (jobs go through ``submit``)."""
-    return _client(service_id)
+    refresh_online()
+    return get().runner.clients[service_id]
 
 
 def balance(service_id: str) -> Answer | None:
@@ -417,10 +413,10 @@ def balance(service_id: str) -> Answer | None:
     None when nothing can be asked (offline, no key)."""
     if not bpy.app.online_access or not settings.key(BY_ID[service_id])[0]:
         return None
-    client = _client(service_id)
-    answer = balances.get(answer_key(service_id), lambda: client.funds() or "")
+    asked = client(service_id)
+    answer = balances.get(answer_key(service_id), lambda: asked.funds() or "")
     if answer.pending:
-        _watch()
+        watch()
     return answer
 
 
@@ -444,23 +440,23 @@ def live_prices(service_id: str) -> Mapping[str, float]:
     waits: for drawing."""
     if not bpy.app.online_access:
         return {}
-    client = _client(service_id)
-    if not client.lists_prices:
+    asked = client(service_id)
+    if not asked.lists_prices:
         return {}
-    answer = price_lists.get(answer_key(service_id), client.live_prices)
+    answer = price_lists.get(answer_key(service_id), asked.live_prices)
     if answer.pending:
-        _watch()
+        watch()
     return answer.value if answer.ok and isinstance(answer.value, dict) else {}
 
 
 def live_prices_now(service_id: str) -> Mapping[str, float]:
     """The prices the service lists live, asked for now (the command line may wait); empty
     when it lists none or cannot be asked."""
-    client = _client(service_id)
-    if not client.lists_prices or not bpy.app.online_access:
+    asked = client(service_id)
+    if not asked.lists_prices or not bpy.app.online_access:
         return {}
     try:
-        return client.live_prices()
+        return asked.live_prices()
     except errors.ServiceError:
         return {}
 
@@ -485,17 +481,12 @@ def ledger(max_age: float = 5.0) -> list[cost.LedgerLine]:
 
 def test_key(service_id: str) -> None:
     """Ask the service whether its key works; the answer arrives in ``key_tests``."""
-    client = _client(service_id)
-    key_tests.get(answer_key(service_id), lambda: str(client.check_key()), refresh=True)
-    _watch()
+    asked = client(service_id)
+    key_tests.get(answer_key(service_id), lambda: str(asked.check_key()), refresh=True)
+    watch()
 
 
 def watch() -> None:
-    """Redraw once the background answers being fetched arrive."""
-    _watch()
-
-
-def _watch() -> None:
     """Redraw the sidebar and preferences once background answers arrive (timers run only in the
     application; elsewhere the next redraw shows them)."""
     if not bpy.app.timers.is_registered(_redraw_when_answered):

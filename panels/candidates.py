@@ -106,7 +106,7 @@ class CONJURE_PT_candidates(widgets.Sidebar, bpy.types.Panel):
             col = grid.column(align=True)
             col.template_icon(icon_value=preview_icon(path), scale=8.0)
             widgets.button(col, "conjure.pick_candidate", f"Use {index + 1}", "CHECKMARK",
-                    job_id=item.job_id, index=index, from_panel=True)
+                           job_id=item.job_id, index=index, from_panel=True)
         if voxelize is not None:
             box = layout.box()
             box.label(text=f"{voxelize.label} options")

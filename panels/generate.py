@@ -61,23 +61,16 @@ def draw_submit(layout: Any, context: Any, service_id: str, op: Operation) -> No
     row.scale_y = 1.5
     row.enabled = ready and problem is None
     widgets.button(row, "conjure.generate", f"Generate{'' if op.paid else ' (free)'}", "PLAY",
-            provider=BY_ID[service_id].public_name, mode=op.name, from_panel=True)
+                   provider=BY_ID[service_id].public_name, mode=op.name, from_panel=True)
 
 
-class CONJURE_PT_generate_advanced(widgets.Sidebar, bpy.types.Panel):
-    bl_label = "Advanced"
+class CONJURE_PT_generate_advanced(widgets.AdvancedOptions, bpy.types.Panel):
     bl_idname = "CONJURE_PT_generate_advanced"
     bl_parent_id = "CONJURE_PT_generate"
-    bl_options = {"DEFAULT_CLOSED"}
 
     @classmethod
-    def poll(cls, context: bpy.types.Context) -> bool:
-        _, op = _chosen(context)
-        return bool(formspec.advanced(op))
-
-    def draw(self, context: bpy.types.Context) -> None:
-        _, op = _chosen(context)
-        forms.draw_fields(self.layout.column(), context, op, formspec.advanced(op))
+    def operation(cls, context: Any) -> Operation | None:
+        return _chosen(context)[1]
 
 
 classes = (CONJURE_PT_generate, CONJURE_PT_generate_advanced)

@@ -107,7 +107,7 @@ def draw_job(box: Any, item: Any) -> None:
                        job_id=item.job_id)
     if state in (State.READY, State.IMPORTED):
         widgets.button(col, "conjure.open_result_folder", "Open Result Folder", "FILEBROWSER",
-                job_id=item.job_id)
+                       job_id=item.job_id)
     if not status.is_active(state):
         widgets.button(col, "conjure.remove_job", "Remove from List", "X", job_id=item.job_id)
 

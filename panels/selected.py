@@ -56,7 +56,7 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
         remote_id = (job.remote_id if job else None) or str(ob.get("conjure_remote_id", ""))
         box = layout.box()
         box.label(text=sequence.service_label(service_id),
-                  icon=status.SERVICE_ICONS.get(service_id, "QUESTION"))
+                                              icon=status.SERVICE_ICONS.get(service_id, "QUESTION"))
         if job is not None:
             box.label(text=f"{job.operation} · {job.state}", icon=status.state_icon(job.state))
             prompt = formspec.job_prompt(job.service, job.operation, job.params)
@@ -101,33 +101,21 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
         row.scale_y = 1.3
         row.enabled = ready and bool(remote_id) and problem is None
         widgets.button(row, "conjure.follow_up", f"{op.label}{'' if op.paid else ' (free)'}",
-                "PLAY", job_id=job_id, operation=op.name, from_panel=True)
+                       "PLAY", job_id=job_id, operation=op.name, from_panel=True)
 
 
-class CONJURE_PT_selected_advanced(widgets.Sidebar, bpy.types.Panel):
-    bl_label = "Advanced"
+class CONJURE_PT_selected_advanced(widgets.AdvancedOptions, bpy.types.Panel):
     bl_idname = "CONJURE_PT_selected_advanced"
     bl_parent_id = "CONJURE_PT_selected"
-    bl_options = {"DEFAULT_CLOSED"}
 
     @classmethod
-    def poll(cls, context: bpy.types.Context) -> bool:
-        op = cls._op(context)
-        return op is not None and bool(formspec.advanced(op))
-
-    @staticmethod
-    def _op(context: Any) -> Operation | None:
+    def operation(cls, context: Any) -> Operation | None:
         ob, job_id = _selected_service(context)
         if not job_id:
             return None
         job = session.find(job_id)
         service_id = job.service if job else current_id(str(ob.get("conjure_provider", "")))
         return follow_up(context, service_id) if service_id in BY_ID else None
-
-    def draw(self, context: bpy.types.Context) -> None:
-        op = self._op(context)
-        if op is not None:
-            forms.draw_fields(self.layout.column(), context, op, formspec.advanced(op))
 
 
 classes = (CONJURE_PT_selected, CONJURE_PT_selected_advanced)

@@ -9,9 +9,10 @@ from typing import Any
 import blf
 import bpy
 
-from ..blender import EXTENSION, session, settings
+from ..blender import EXTENSION, forms, session, settings
+from ..providers.params import Operation
 from ..providers.services import BY_ID
-from ..workflow import cost, status
+from ..workflow import cost, formspec, status
 from ..workflow.requests import Request
 
 CATEGORY = "Conjure"
@@ -128,3 +129,25 @@ class Sidebar:
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = CATEGORY
+
+
+class AdvancedOptions(Sidebar):
+    """A closed sub-panel of an operation's rarer options; ``operation`` says whose."""
+
+    bl_label = "Advanced"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    @classmethod
+    def operation(cls, context: Any) -> Operation | None:
+        raise NotImplementedError
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        op = cls.operation(context)
+        return op is not None and bool(formspec.advanced(op))
+
+    def draw(self, context: Any) -> None:
+        op = self.operation(context)
+        if op is not None:
+            forms.draw_fields(self.layout.column(), context, op,  # type: ignore[attr-defined]
+                              formspec.advanced(op))
