@@ -18,6 +18,7 @@ from ..cli import args as cli_args
 from ..cli import batch as cli_batch
 from ..cli.batch_run import BatchRun
 from ..jobs.model import Job
+from ..providers.base import SlotGroup
 from ..workflow import requests, sequence
 from . import session
 from .scene_import import accepted_options
@@ -135,9 +136,10 @@ def reimport(job_id: str, output: str) -> int:
     return 0
 
 
-def run_batch(csv_path: str, *, output_dir: str, concurrency: int = 3, fmt: str = "blend",
-              timeout: float | None = None) -> int:
-    """``blender -c conjure batch``: one model file per CSV row; resumable (see ``batch``)."""
+def run_batch(csv_path: str, *, output_dir: str, concurrency: int | None = None,
+              fmt: str = "blend", timeout: float | None = None) -> int:
+    """``blender -c conjure batch``: one model file per CSV row; resumable (see ``batch``).
+    ``concurrency`` None: as many rows at once as each service allows."""
     rows = cli_batch.read_rows(csv_path)
     folder = Path(output_dir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -156,6 +158,9 @@ class _SessionJobs:
 
     def recent(self, limit: int) -> list[Job]:
         return session.get().journal.jobs(limit=limit)
+
+    def slot_group(self, service: str, operation: str, params: dict[str, Any]) -> SlotGroup:
+        return session.get().runner.clients[service].slot_group(operation, params)
 
 
 _handle: Any = None

@@ -55,7 +55,9 @@ class ConjurePreferences(bpy.types.AddonPreferences):
                               description="PEM file of extra certificate authorities")
     verify_tls: BoolProperty(name="Verify TLS Certificates", default=True, update=_changed)
     workers: IntProperty(name="Network Threads", default=4, min=1, max=16,
-                         description="Requests in flight at once (takes effect on restart)")
+                         description="Threads started at once; more start while all are busy, "
+                                     "up to the jobs the services allow at once (takes effect "
+                                     "on restart)")
 
     tripo_api: EnumProperty(
         name="Tripo3D API", update=_changed, default="AUTO",

@@ -41,8 +41,13 @@ from .polling import PollPolicy
 from .results import StopRequested, job_folder, remove_partials, write_result
 
 _PHASE_STATE = {Phase.QUEUED: State.QUEUED, Phase.RUNNING: State.RUNNING}
-#: States that hold a slot at the service (counted against ``Client.max_active``).
+#: States that hold a slot at the service (counted against ``Client.slot_group``).
 _HOLDING_SLOT = (State.SUBMITTING, State.QUEUED, State.RUNNING)
+#: How often a job waiting for a slot looks again, for slots freed by another process (one
+#: freed here wakes it at once).
+_SLOT_RECHECK_S = 1.0
+#: Threads beyond the services' caps, for submits, downloads and jobs waiting for a slot.
+_SPARE_THREADS = 2
 
 
 @dataclass
@@ -92,7 +97,9 @@ class _SubmitAttempts:
 
 
 class Runner:
-    """Drives the journal's jobs with a bounded pool of worker threads."""
+    """Drives the journal's jobs with a pool of worker threads: ``workers`` at first, more
+    while every one is busy, up to the jobs the services allow at once (their ``max_active``)
+    and a few spare, since most of a thread's time is spent waiting on the network."""
 
     def __init__(
         self,
@@ -122,6 +129,10 @@ class Runner:
         self._watch: dict[str, _Watch] = {}
         self._seq = 0
         self._threads: list[threading.Thread] = []
+        #: Workers waiting in ``_next`` for a job to come due.
+        self._idle = 0
+        #: Jobs waiting for a free slot at their service: job id → service.
+        self._waiting_slot: dict[str, str] = {}
         self._stopping = False
         #: Wakes the lease heartbeat at stop; it must not wait on ``_cond``, or a ``notify``
         #: meant for an idle worker could wake it instead and the job would sit unnoticed.
@@ -135,12 +146,12 @@ class Runner:
         self._stopping = False
         self._stopped.clear()
         http.stopping.clear()
-        names = [f"conjure-worker-{i}" for i in range(self._workers)]
-        self._threads = [threading.Thread(target=self._work, name=n, daemon=True) for n in names]
-        self._threads.append(threading.Thread(target=self._heartbeat, name="conjure-lease",
-                                              daemon=True))
-        for thread in self._threads:
-            thread.start()
+        self._threads = [threading.Thread(target=self._heartbeat, name="conjure-lease",
+                                          daemon=True)]
+        self._threads[0].start()
+        with self._cond:
+            for _ in range(self._workers):
+                self._add_worker_locked()
         return self.resume() if resume else []
 
     def resume(self) -> list[Job]:
@@ -238,21 +249,39 @@ class Runner:
 
     def _next(self) -> str | None:
         with self._cond:
-            while not self._stopping:
-                now = time.monotonic()
-                while self._heap and (self._due.get(self._heap[0][2]) != self._heap[0][0]):
-                    heapq.heappop(self._heap)  # superseded by an earlier schedule
-                if self._heap and self._heap[0][0] <= now:
-                    job_id = self._heap[0][2]
-                    if job_id in self._busy:
-                        self._cond.wait(0.05)
-                        continue
-                    heapq.heappop(self._heap)
-                    del self._due[job_id]
-                    self._busy.add(job_id)
-                    return job_id
-                self._cond.wait(self._heap[0][0] - now if self._heap else None)
-            return None
+            self._idle += 1
+            try:
+                while not self._stopping:
+                    now = time.monotonic()
+                    while self._heap and (self._due.get(self._heap[0][2]) != self._heap[0][0]):
+                        heapq.heappop(self._heap)  # superseded by an earlier schedule
+                    if self._heap and self._heap[0][0] <= now:
+                        job_id = self._heap[0][2]
+                        if job_id in self._busy:
+                            self._cond.wait(0.05)
+                            continue
+                        heapq.heappop(self._heap)
+                        del self._due[job_id]
+                        self._busy.add(job_id)
+                        return job_id
+                    self._cond.wait(self._heap[0][0] - now if self._heap else None)
+                return None
+            finally:
+                self._idle -= 1
+                if self._idle == 0 and not self._stopping:
+                    self._add_worker_locked()
+
+    def _add_worker_locked(self) -> None:
+        """Start one more worker, unless the pool is as large as the services' caps allow."""
+        workers = len(self._threads) - 1  # the lease heartbeat is not a worker
+        most = max(self._workers,
+                   sum(c.max_active for c in self.clients.values()) + _SPARE_THREADS)
+        if workers >= most:
+            return
+        thread = threading.Thread(target=self._work, name=f"conjure-worker-{workers}",
+                                  daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _work(self) -> None:
         while (job_id := self._next()) is not None:
@@ -287,6 +316,8 @@ class Runner:
                 log.exception("could not renew or adopt job leases")
 
     def _forget(self, job_id: str) -> None:
+        with self._cond:
+            self._waiting_slot.pop(job_id, None)
         self._watch.pop(job_id, None)
         self._stop_flags.pop(job_id, None)
         self.journal.release(job_id)
@@ -305,7 +336,10 @@ class Runner:
         changed = {k: v for k, v in fields.items() if getattr(job, k) != v}
         if not changed:
             return job
+        before = job.state
         job = self.journal.update_claimed(job.id, job.state, **changed)
+        if before in _HOLDING_SLOT and job.state not in _HOLDING_SLOT:
+            self._slot_freed(job.service)
         kinds = set()
         if "state" in changed:
             kinds.add("state")
@@ -403,14 +437,36 @@ class Runner:
         return taken
 
     def _start_sending(self, job: Job, client: Client) -> Job | float:
-        """Write ``submitting`` when the service has a free slot for the job: the job as
-        written, or the seconds to wait for a slot (the job stays ``pending``)."""
+        """Write ``submitting`` when the job's slot group at the service has room: the job as
+        written, or the seconds to wait for a slot (the job stays ``pending``, and a slot freed
+        by this runner wakes it sooner)."""
+        group = client.slot_group(job.operation, job.params)
         with self._slot_lock:
-            active = self.journal.count(client.name or job.service, _HOLDING_SLOT)
-            if active >= client.max_active:
-                self._set(job, message=f"Waiting: {active} {job.service} jobs already running")
-                return 1.0 * self.policy.scale
+            active = self._holding(job.service, client, group.name)
+            with self._cond:
+                if active >= group.limit:
+                    self._waiting_slot[job.id] = job.service
+                else:
+                    self._waiting_slot.pop(job.id, None)
+            if active >= group.limit:
+                what = job.service if group.name == job.service else f"{job.service} {group.name}"
+                self._set(job, message=f"Waiting: {active} {what} jobs already running")
+                return _SLOT_RECHECK_S * self.policy.scale
             return self._set(job, state=State.SUBMITTING, message="Sending…")
+
+    def _holding(self, service: str, client: Client, group: str) -> int:
+        """Jobs of ``service`` holding a slot of ``group``, across every process."""
+        if group == service:  # the whole service is one group
+            return self.journal.count(service, _HOLDING_SLOT)
+        return sum(1 for j in self.journal.jobs(_HOLDING_SLOT) if j.service == service
+                   and client.slot_group(j.operation, j.params).name == group)
+
+    def _slot_freed(self, service: str) -> None:
+        """A job of ``service`` left its slot: the jobs waiting for one look again now."""
+        with self._cond:
+            for job_id, waiting_for in list(self._waiting_slot.items()):
+                if waiting_for == service:
+                    self._schedule_locked(job_id, 0.0)
 
     def _submit_failed(self, job: Job, exc: Exception, watch: _Watch) -> float | None:
         """Record why a submit did not return a job (``job`` as last written) and say when to

@@ -81,6 +81,15 @@ class RemoteStatus:
     no_files: bool = False
 
 
+@dataclass(frozen=True)
+class SlotGroup:
+    """Jobs an account may run at once at a service and that count together (one of the
+    service's task groups, or all its jobs): ``limit`` of them at a time."""
+
+    name: str
+    limit: int
+
+
 @dataclass
 class Submitted:
     remote_id: str
@@ -96,7 +105,8 @@ class Client(ABC):
     label: str = ""
     #: The operations this client carries out (its package's ``OPERATIONS``).
     operations: tuple[Operation, ...] = ()
-    #: Jobs this client keeps at the service at once; more wait as ``pending``.
+    #: Jobs this client keeps at the service at once (across its task groups, see
+    #: ``slot_group``); more wait as ``pending``.
     max_active: int = 3
     #: Hears how far a long submit (an upload) has got: (job id, bytes sent, bytes in all).
     #: The engine sets it; clients that upload call it when it is set.
@@ -116,6 +126,12 @@ class Client(ABC):
         picture or file may have changed while the job waited)."""
         op = self.operation(job.operation)
         return op, op.validate(job.params)
+
+    def slot_group(self, operation: str, params: Mapping[str, Any]) -> SlotGroup:
+        """The jobs at the service a job of ``operation`` counts against, and how many of them
+        the account may run at once (a 429 still says so when it is fewer). By default all of
+        the service's jobs, ``max_active``. May ask the service once (an account's own limit)."""
+        return SlotGroup(self.name, self.max_active)
 
     @abstractmethod
     def poll(self, job: Job) -> RemoteStatus:

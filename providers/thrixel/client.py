@@ -9,6 +9,7 @@ says when it is done, so a job counts as finished only then.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -17,12 +18,28 @@ import requests
 import urllib3
 
 from .. import errors
-from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
+from ..base import (
+    Client,
+    ClientConfig,
+    Job,
+    Phase,
+    RemoteStatus,
+    ResultFile,
+    SlotGroup,
+    Submitted,
+)
 from ..http import HttpClient, bearer, body_excerpt, parse_retry_after
 from ..sources import image_payload
 from .errors import KEY_HELP, failure_status, map_error
 from .hierarchy import Hierarchy, parse_hierarchy
-from .operations import CLIENT_ONLY, INLINE_IMAGE_BYTES, OPERATIONS, SERVICE
+from .operations import (
+    CLIENT_ONLY,
+    DEFAULT_JOB_CAP,
+    INLINE_IMAGE_BYTES,
+    OPERATIONS,
+    SERVICE,
+    UNCAPPED_JOBS,
+)
 from .stream import first_progress
 from .upload import MultipartFile
 
@@ -42,8 +59,10 @@ class ThrixelClient(Client):
     name = "thrixel"
     label = SERVICE
     operations = OPERATIONS
-    #: The documented default plan cap of jobs queued or processing at once.
-    max_active = 3
+    #: Jobs queued or processing at once: the key's own cap once it is read (``slot_group``).
+    max_active = DEFAULT_JOB_CAP
+    #: How long to wait before asking for the account's cap again after it could not be read.
+    CAP_RETRY_S = 60.0
 
     def __init__(self, config: ClientConfig, *, progress_budget_s: float = 1.5,
                  on_upload: Callable[[str, int, int], None] | None = None) -> None:
@@ -54,6 +73,35 @@ class ThrixelClient(Client):
         self.on_upload = on_upload
         self.http = HttpClient(SERVICE, config.network, guard=config.guard,
                                error_mapper=map_error, auth_headers=bearer(config.key))
+        self._cap_lock = threading.Lock()
+        self._cap_known = False
+        self._cap_asked_at = -float("inf")
+
+    # -- how many jobs at once ---------------------------------------------------------------
+    def slot_group(self, operation: str, params: Mapping[str, Any]) -> SlotGroup:
+        """All of the key's jobs count together; their cap is the account's own, read from
+        ``/usage`` the first time (the documented default until it can be read)."""
+        with self._cap_lock:
+            now = time.monotonic()
+            if not self._cap_known and now - self._cap_asked_at >= self.CAP_RETRY_S:
+                self._cap_asked_at = now
+                try:
+                    # One try: a missing figure only means the default applies a while longer.
+                    usage = self.http.request("GET", f"{self.api}/usage", idempotent=False)
+                    self._note_cap(usage.json())
+                except (errors.ServiceError, ValueError):
+                    pass
+            return SlotGroup(self.name, self.max_active)
+
+    def _note_cap(self, usage: Any) -> None:
+        """Take the account's cap from a ``/usage`` answer (null: the plan has none)."""
+        if not isinstance(usage, dict) or "concurrent_job_cap" not in usage:
+            return
+        cap = usage["concurrent_job_cap"]
+        if cap is None:
+            self.max_active, self._cap_known = UNCAPPED_JOBS, True
+        elif isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
+            self.max_active, self._cap_known = cap, True
 
     # -- submit ----------------------------------------------------------------------------
     def submit(self, job: Job) -> Submitted:
@@ -245,6 +293,8 @@ class ThrixelClient(Client):
         data = self.http.request("GET", f"{self.api}/usage").json()
         if not isinstance(data, dict):
             return None
+        with self._cap_lock:
+            self._note_cap(data)
         cubes = data.get("cubes_balance")
         if data.get("is_unlimited") or cubes is None:
             parts = ["unlimited Cubes"]

@@ -18,16 +18,28 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import errors, imagefiles
-from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
+from ..base import (
+    Client,
+    ClientConfig,
+    Job,
+    Phase,
+    RemoteStatus,
+    ResultFile,
+    SlotGroup,
+    Submitted,
+)
 from ..http import HttpClient, bearer
 from .errors import data_of, error_for, map_download_error, map_error
 from .operations import (
+    ACCOUNT_CONCURRENCY,
     DEFAULT_MODEL_VERSION,
     IMAGE_MAX_BYTES,
     IMAGE_MAX_PX,
     IMAGE_MIN_PX,
     OPERATIONS,
     SERVICE,
+    TASK_GROUPS,
+    task_group,
 )
 
 API_ENV = "CONJURE_TRIPO_API"
@@ -68,9 +80,8 @@ class TripoClient(Client):
     name = "tripo"
     label = SERVICE
     operations = OPERATIONS
-    #: The documented concurrency is 10 generations per account; stay below it so tasks from
-    #: other tools on the same account leave room.
-    max_active = 5
+    #: Each task group has a cap of its own (``slot_group``); this is the largest.
+    max_active = ACCOUNT_CONCURRENCY
 
     def __init__(self, config: ClientConfig, api: str = DEFAULT_API) -> None:
         if api not in API_VERSIONS:
@@ -189,6 +200,10 @@ class TripoClient(Client):
             raise errors.UnexpectedResponseError(f"no task_id in Tripo3D's answer: {data}",
                                                  service=SERVICE)
         return Submitted(task_id, RemoteStatus(Phase.QUEUED, message="Queued at Tripo3D"))
+
+    def slot_group(self, operation: str, params: Mapping[str, Any]) -> SlotGroup:
+        group = task_group(operation, params)
+        return SlotGroup(group, TASK_GROUPS[group])
 
     def poll(self, job: Job) -> RemoteStatus:
         path = f"task/{job.remote_id}" if self.api == "v2" else f"tasks/{job.remote_id}"
