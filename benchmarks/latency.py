@@ -5,9 +5,10 @@ requests each job costs.
     # with a bpy environment's python; --against REV: before (REV) and after in one run
 
 Starts the sandbox in this process at its real pace, loads the checkout as the extension, and
-starts ``--jobs`` generations with each of the four services at once, as the Generate button
-does (the pump carries them on: Voxel-AI's first candidate is voxelized), ticking the pump
-every 0.1 s as the modal timer does. For each model it takes the time the sandbox finished the
+starts ``--jobs`` rounds of one generation with each of the four services, ``--stagger`` seconds
+apart (like a user making one model after another), as the Generate button does (the pump
+carries them on: Voxel-AI's first candidate is voxelized), ticking the pump every 0.1 s as the
+modal timer does. For each model it takes the time the sandbox finished the
 job from the sandbox's own timeline and the time the job's objects first appeared in the scene,
 and counts the requests the sandbox answered for the job (a Voxel-AI model is two jobs:
 candidates and voxelize; both are counted). Thrixel also shows when the full-quality model was
@@ -22,7 +23,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,6 @@ class Model:
     first_seen: float | None = None
     full_seen: float | None = None
     failed: str = ""
-    jobs: list[Any] = field(default_factory=list)
 
 
 def finished_at(sandbox: Any, service: str, remote_id: str) -> float:
@@ -83,58 +83,74 @@ def full_built_at(sandbox: Any, remote_id: str) -> float:
     return sub.timeline.end + sub.full_build
 
 
-def start(conjure: Any, count: int) -> list[Model]:
-    """Start ``count`` generations per service the way the Generate button does."""
+def start_round(conjure: Any, n: int) -> list[Model]:
+    """Start one generation per service the way the Generate button does."""
     session = import_module(f"{conjure.__name__}.blender.session")
     requests = import_module(f"{conjure.__name__}.workflow.requests")
     sequence = import_module(f"{conjure.__name__}.workflow.sequence")
     models = []
-    for n in range(count):
-        for public, inputs in INPUTS.items():
-            values = {k: (f"{v} no. {n + 1}" if k == "prompt" else v) for k, v in inputs.items()}
-            request = requests.generation_request(public, **values)
-            job = session.submit_request(request)
-            candidate = 0 if public == "VOXELAI" else -1
-            session.follow(job.id, sequence.Plan(candidate=candidate,
-                                                 candidate_options=request.later))
-            models.append(Model(job.service, job.id))
+    for public, inputs in INPUTS.items():
+        values = {k: (f"{v} no. {n + 1}" if k == "prompt" else v) for k, v in inputs.items()}
+        request = requests.generation_request(public, **values)
+        job = session.submit_request(request)
+        candidate = 0 if public == "VOXELAI" else -1
+        session.follow(job.id, sequence.Plan(candidate=candidate,
+                                             candidate_options=request.later))
+        models.append(Model(job.service, job.id))
     return models
 
 
-def watch(conjure: Any, models: list[Model], timeout: float) -> None:
-    """Tick the pump until every model's full-quality objects are in the scene (or it failed)."""
+def in_scene() -> dict[str, set[str]]:
+    """Job id → the qualities of its objects in the scene ("lite" or "full")."""
+    found: dict[str, set[str]] = {}
+    for ob in bpy.data.objects:
+        job_id = ob.get("conjure_job_id")
+        if job_id:
+            found.setdefault(job_id, set()).add(str(ob.get("conjure_quality", "full")))
+    return found
+
+
+def note(journal: Any, model: Model, seen: dict[str, set[str]], now: float) -> None:
+    """Record what of ``model`` is in the scene at ``now`` (or that it failed)."""
+    if model.model_job is None:
+        children = [j for j in journal.jobs(limit=500) if j.parent_id == model.root]
+        model.model_job = children[0].id if children else (
+            model.root if model.service != "voxelai" else None)
+    for job_id in (model.root, model.model_job):
+        job = journal.get(job_id) if job_id else None
+        if job is not None and job.state in ("failed", "cancelled", "unknown"):
+            model.failed = f"{job.state}: {job.message}"
+    qualities = seen.get(model.model_job or "", set())
+    if qualities and model.first_seen is None:
+        model.first_seen = now
+    if "full" in qualities:
+        model.full_seen = now
+
+
+def watch(conjure: Any, rounds: int, stagger: float, timeout: float) -> list[Model]:
+    """Start the rounds and tick the pump until every model's full-quality objects are in the
+    scene (or it failed)."""
     session = import_module(f"{conjure.__name__}.blender.session")
     pump = import_module(f"{conjure.__name__}.blender.pump")
     journal = session.get().journal
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        began = time.monotonic()
+    models: list[Model] = []
+    began = time.monotonic()
+    while time.monotonic() < began + timeout:
+        tick_start = time.monotonic()
+        if len(models) < rounds * len(INPUTS) and tick_start >= began + stagger * (
+                len(models) // len(INPUTS)):
+            models += start_round(conjure, len(models) // len(INPUTS))
         pump.tick()
         now = time.monotonic()
-        in_scene: dict[str, set[str]] = {}
-        for ob in bpy.data.objects:
-            job_id = ob.get("conjure_job_id")
-            if job_id:
-                in_scene.setdefault(job_id, set()).add(str(ob.get("conjure_quality", "full")))
+        seen = in_scene()
         for model in models:
-            if model.full_seen is not None or model.failed:
-                continue
-            if model.model_job is None:
-                children = [j for j in journal.jobs(limit=500) if j.parent_id == model.root]
-                model.model_job = children[0].id if children else (
-                    model.root if model.service != "voxelai" else None)
-            for job_id in (model.root, model.model_job):
-                job = journal.get(job_id) if job_id else None
-                if job is not None and job.state in ("failed", "cancelled", "unknown"):
-                    model.failed = f"{job.state}: {job.message}"
-            qualities = in_scene.get(model.model_job or "", set())
-            if qualities and model.first_seen is None:
-                model.first_seen = now
-            if "full" in qualities:
-                model.full_seen = now
-        if all(m.full_seen is not None or m.failed for m in models):
-            return
-        time.sleep(max(0.0, TICK_S - (time.monotonic() - began)))
+            if model.full_seen is None and not model.failed:
+                note(journal, model, seen, now)
+        if len(models) == rounds * len(INPUTS) and all(
+                m.full_seen is not None or m.failed for m in models):
+            break
+        time.sleep(max(0.0, TICK_S - (time.monotonic() - tick_start)))
+    return models
 
 
 def requests_of(sandbox: Any, remote_ids: list[str]) -> tuple[int, int]:
@@ -204,8 +220,7 @@ def measure(args: Any) -> int:
         conjure = enable_extension(online=True, root=args.extension)
         session = import_module(f"{conjure.__name__}.blender.session")
         bpy.ops.wm.read_homefile(use_empty=True)
-        models = start(conjure, args.jobs)
-        watch(conjure, models, args.timeout)
+        models = watch(conjure, args.jobs, args.stagger, args.timeout)
         results = figures(sandbox, conjure, models)
         session.shutdown()
     table(args.label, results)
@@ -216,6 +231,8 @@ def measure(args: Any) -> int:
 def main() -> int:
     parser = options(__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=3, help="generations per service")
+    parser.add_argument("--stagger", type=float, default=20.0,
+                        help="seconds between the rounds of one generation per service")
     parser.add_argument("--speed", default="real", choices=("real", "fast"))
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args()

@@ -37,7 +37,7 @@ from ..providers.redaction import log
 from .events import EventQueue
 from .journal import ClaimLost, Journal
 from .model import ACTIVE, Job, State
-from .polling import PollPolicy
+from .polling import Durations, PollPolicy
 from .results import StopRequested, job_folder, remove_partials, write_result
 
 _PHASE_STATE = {Phase.QUEUED: State.QUEUED, Phase.RUNNING: State.RUNNING}
@@ -59,6 +59,12 @@ class _Watch:
     stalled: bool = False
     failures: int = 0
     last_upload_report: float = 0.0
+    #: Status requests made for the job (by this runner), against the poll policy's budget.
+    polls: int = 0
+    #: When the submit was answered (wall clock); None for a job resumed after a restart.
+    sent_at: float | None = None
+    #: The first progress figure seen while running, and when: (wall clock, 0-1).
+    first_progress: tuple[float, float] | None = None
 
 
 class _NoSlot(Exception):
@@ -118,6 +124,8 @@ class Runner:
         self.results_root = Path(results_root)
         self.events = events
         self.policy = policy or PollPolicy()
+        #: How long each service's recent jobs took, by operation: when later ones should end.
+        self.durations = Durations()
         self.max_failures = max_failures
         self._checkpoint = checkpoint or (lambda point: None)
         self._workers = workers
@@ -411,6 +419,7 @@ class Runner:
             http.this_thread.paid_attempts = None
         self._checkpoint("after-submit-response")
         watch.failures = 0
+        watch.sent_at = time.time()
         status = submitted.status or RemoteStatus(Phase.QUEUED)
         job = self._record_answer(attempts.job, state=_PHASE_STATE.get(status.phase, State.QUEUED),
                                   remote_id=submitted.remote_id,
@@ -522,6 +531,7 @@ class Runner:
     def _poll(self, job: Job, client: Client) -> float | None:
         watch = self._watch_of(job.id)
         self._checkpoint("before-poll")
+        watch.polls += 1
         try:
             status = client.poll(job)
         except errors.NotFoundError as exc:
@@ -543,6 +553,8 @@ class Runner:
     def _after_status(self, job: Job, client: Client, status: RemoteStatus) -> float | None:
         watch = self._watch_of(job.id)
         if status.phase == Phase.SUCCEEDED:
+            if status.took_s is not None:
+                self.durations.add(job.service, job.operation, status.took_s)
             return self._download(job, client, status)
         if status.phase == Phase.FAILED:
             self._fail(job, status.message or "the service reported a failure",
@@ -560,8 +572,31 @@ class Runner:
             watch.stalled = False
         if self._stalled_out(job, watch):
             return None
-        return self.policy.delay(time.time() - job.created_at, eta_s=status.eta_s,
+        elapsed = time.time() - job.created_at
+        return self.policy.delay(elapsed, expected=self._expected_end(job, status, elapsed),
+                                 polls=watch.polls, every=client.poll_every,
                                  poll_after=status.poll_after)
+
+    def _expected_end(self, job: Job, status: RemoteStatus, elapsed: float) -> float | None:
+        """When the job should end, in seconds after it was written, by the best estimate at
+        hand: the service's ETA, the rate of its progress figure, or how long its last jobs
+        of the kind took by its own clock. None without one."""
+        watch = self._watch_of(job.id)
+        if status.eta_s is not None and status.eta_s >= 0:
+            return elapsed + status.eta_s
+        now = time.time()
+        progress = status.progress
+        if status.phase == Phase.RUNNING and progress is not None and progress < 1:
+            if watch.first_progress is None:
+                watch.first_progress = (now, progress)
+            seen_at, first = watch.first_progress
+            if progress > first and now - seen_at >= 1.0:
+                rate = (progress - first) / (now - seen_at)
+                return elapsed + (1 - progress) / rate
+        typical = self.durations.typical(job.service, job.operation)
+        if typical is None or watch.sent_at is None:
+            return None
+        return watch.sent_at - job.created_at + typical
 
     def _stalled_out(self, job: Job, watch: _Watch) -> bool:
         """Report a stall once (no answer, or no change, for ``stall_after``); True when the
@@ -590,6 +625,7 @@ class Runner:
         self._checkpoint("before-download")
         try:
             if status is None:  # resumed, or locations expired: ask again for fresh ones
+                watch.polls += 1
                 status = client.poll(job)
             if status.phase == Phase.SUCCEEDED and status.no_files and not status.results:
                 self._set(job, state=State.READY, result_files=[], progress=1.0, eta_s=0.0,

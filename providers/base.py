@@ -75,6 +75,9 @@ class RemoteStatus:
     error_code: str | None = None
     #: Seconds the service asked us to wait before asking again.
     poll_after: float | None = None
+    #: A finished job: how long it took the service by its own clock, from accepting it to
+    #: finishing it (the engine times later jobs of the kind by it); None when not told.
+    took_s: float | None = None
     results: list[ResultFile] = field(default_factory=list)
     #: A finished job whose answer is ``message`` and that has no file (e.g. Tripo's free rig
     #: check: "Riggable as biped"); without it, a success with no files is an error.
@@ -108,6 +111,9 @@ class Client(ABC):
     #: Jobs this client keeps at the service at once (across its task groups, see
     #: ``slot_group``); more wait as ``pending``.
     max_active: int = 3
+    #: The service's recommended interval between status requests, shortest and longest;
+    #: None: the engine's own cadence (``jobs.polling``).
+    poll_every: tuple[float, float] | None = None
     #: Hears how far a long submit (an upload) has got: (job id, bytes sent, bytes in all).
     #: The engine sets it; clients that upload call it when it is set.
     on_upload: Callable[[str, int, int], None] | None = None

@@ -29,6 +29,7 @@ from ..base import (
     Submitted,
 )
 from ..http import HttpClient, bearer
+from ..times import took
 from .errors import data_of, error_for, map_download_error, map_error
 from .operations import (
     ACCOUNT_CONCURRENCY,
@@ -233,7 +234,9 @@ class TripoClient(Client):
                 text += f" ({int(fraction * 100)}%)"
             return RemoteStatus(Phase.RUNNING, progress=fraction, eta_s=eta, message=text)
         if raw == "success":
-            return self._succeeded(task, operation, params or {})
+            status = self._succeeded(task, operation, params or {})
+            status.took_s = took(task.get("created_at"), task.get("completed_at"))  # v3 only
+            return status
         if raw == "cancelled":
             return RemoteStatus(Phase.CANCELLED, message="Cancelled at Tripo3D")
         if raw in ("failed", "banned", "expired"):
