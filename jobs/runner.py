@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..providers import errors, http
-from ..providers.base import Client, Phase, RemoteStatus
+from ..providers.base import Client, Feed, Phase, RemoteStatus, ResultFile
 from ..providers.redaction import log
 from .events import EventQueue
 from .journal import ClaimLost, Journal
@@ -48,6 +48,10 @@ _HOLDING_SLOT = (State.SUBMITTING, State.QUEUED, State.RUNNING)
 _SLOT_RECHECK_S = 1.0
 #: Threads beyond the services' caps, for submits, downloads and jobs waiting for a slot.
 _SPARE_THREADS = 2
+#: Progress from a held-open feed is written at most this often (its state at once).
+_FEED_WRITE_S = 0.5
+#: Longest wait before opening a dropped feed again.
+_FEED_RETRY_MAX_S = 60.0
 
 
 @dataclass
@@ -65,6 +69,13 @@ class _Watch:
     sent_at: float | None = None
     #: The first progress figure seen while running, and when: (wall clock, 0-1).
     first_progress: tuple[float, float] | None = None
+    #: The service's push channel (``Client.feed``): drops in a row, when to open it again
+    #: (monotonic), and whether it told the job's end (it is not opened again then).
+    feed_drops: int = 0
+    feed_retry_at: float = 0.0
+    feed_over: bool = False
+    last_feed_write: float = 0.0
+    preview_failures: int = 0
 
 
 class _NoSlot(Exception):
@@ -134,6 +145,8 @@ class Runner:
         self._due: dict[str, float] = {}
         self._busy: set[str] = set()
         self._stop_flags: dict[str, threading.Event] = {}
+        #: Feeds held open by workers, by job: closed at a cancel or a stop.
+        self._feeds: dict[str, Feed] = {}
         self._watch: dict[str, _Watch] = {}
         self._seq = 0
         self._threads: list[threading.Thread] = []
@@ -206,6 +219,10 @@ class Runner:
         if not job.finished:
             job = self.journal.update(job_id, cancel_requested=True)
             self._stop_flag(job_id).set()
+            with self._cond:
+                feed = self._feeds.get(job_id)
+            if feed is not None:
+                feed.close()
             self._schedule(job_id, 0.0)
         return job
 
@@ -228,6 +245,10 @@ class Runner:
         http.stopping.set()
         for flag in self._stop_flags.values():
             flag.set()
+        with self._cond:
+            feeds = list(self._feeds.values())
+        for feed in feeds:
+            feed.close()
         for thread in self._threads:
             thread.join(timeout)
         http.stopping.clear()  # a process-wide signal: other clients' waits are not ours to end
@@ -530,6 +551,14 @@ class Runner:
 
     def _poll(self, job: Job, client: Client) -> float | None:
         watch = self._watch_of(job.id)
+        if (client.feeds(job) and not watch.feed_over
+                and time.monotonic() >= watch.feed_retry_at):
+            return self._follow(job, client, watch)
+        return self._ask(job, client)
+
+    def _ask(self, job: Job, client: Client) -> float | None:
+        """One status request, and what follows from its answer."""
+        watch = self._watch_of(job.id)
         self._checkpoint("before-poll")
         watch.polls += 1
         try:
@@ -570,8 +599,13 @@ class Runner:
         if (job.state, job.progress) != before:
             watch.last_news = time.monotonic()
             watch.stalled = False
+        if status.preview and not job.result_files and watch.preview_failures < 3:
+            job = self._fetch_preview(job, status.preview, watch)
         if self._stalled_out(job, watch):
             return None
+        if client.feeds(job) and not watch.feed_over:
+            # Hold the feed open from now on (or when it may be opened again).
+            return max(0.0, watch.feed_retry_at - time.monotonic())
         elapsed = time.time() - job.created_at
         return self.policy.delay(elapsed, expected=self._expected_end(job, status, elapsed),
                                  polls=watch.polls, every=client.poll_every,
@@ -635,18 +669,7 @@ class Runner:
                 raise errors.UnexpectedResponseError(
                     f"the service reports {status.phase} with {len(status.results)} files for "
                     "a finished job", service=job.service)
-            folder = job_folder(self.results_root, job.service, job.id)
-            remove_partials(folder)
-            stop = self._stop_flag(job.id)
-            saved: list[str] = []
-            for result in status.results:
-                path = write_result(result.open(), folder, result.name, kinds=result.kinds,
-                                    should_stop=stop.is_set, checkpoint=self._checkpoint)
-                if path.name in saved:
-                    raise errors.UnexpectedResponseError(
-                        f"two result files are both named {path.name}", service=job.service)
-                saved.append(path.name)
-                self._checkpoint("file-saved")
+            saved = self._save(job, status.results)
         except StopRequested:
             return 0.0
         except (errors.ResultNotReadyError, errors.ResultExpiredError) as exc:
@@ -668,6 +691,108 @@ class Runner:
         self._set(job, state=State.READY, result_files=saved, progress=1.0, eta_s=0.0,
                   message="Ready to import", error_code=None)
         return None
+
+    def _save(self, job: Job, files: list[ResultFile]) -> list[str]:
+        """Write ``files`` to the job's folder; their names there."""
+        folder = job_folder(self.results_root, job.service, job.id)
+        remove_partials(folder)
+        stop = self._stop_flag(job.id)
+        saved: list[str] = []
+        for result in files:
+            path = write_result(result.open(), folder, result.name, kinds=result.kinds,
+                                should_stop=stop.is_set, checkpoint=self._checkpoint)
+            if path.name in saved:
+                raise errors.UnexpectedResponseError(
+                    f"two result files are both named {path.name}", service=job.service)
+            saved.append(path.name)
+            self._checkpoint("file-saved")
+        return saved
+
+    def _fetch_preview(self, job: Job, files: list[ResultFile], watch: _Watch) -> Job:
+        """Download a running job's preview (``RemoteStatus.preview``) once; it becomes the
+        job's result files until the result replaces them. A failure is tried again at the next
+        answer, a few times; the result itself does not depend on it."""
+        try:
+            saved = self._save(job, files)
+        except StopRequested:
+            return job
+        except errors.ServiceError as exc:
+            watch.preview_failures += 1
+            log.warning("job %s: the preview could not be downloaded: %s", job.id, exc)
+            return job
+        return self._set(job, result_files=saved)
+
+    # -- a held-open feed ------------------------------------------------------------------
+
+    def _follow(self, job: Job, client: Client, watch: _Watch) -> float | None:
+        """Hold the job's feed open, writing its news, until it ends or drops; then read the
+        job's status (the end's truth, or whether it ended while the feed was down)."""
+        self._checkpoint("before-feed")
+        try:
+            feed = client.feed(job)
+        except errors.NotFoundError as exc:
+            self._fail(job, exc)
+            return None
+        except errors.ServiceError as exc:
+            return self._feed_dropped(job, client, watch, str(exc))
+        stop = self._stop_flag(job.id)
+        with self._cond:
+            self._feeds[job.id] = feed
+        if stop.is_set():
+            feed.close()  # cancelled while it opened
+        unwritten: RemoteStatus | None = None
+        try:
+            for news in feed:
+                watch.last_answer = time.monotonic()
+                watch.feed_drops = 0
+                if news is not None:
+                    written = self._feed_news(job, news, watch)
+                    unwritten = news if written is job else None
+                    job = written
+                if self._stalled_out(job, watch):
+                    return None
+        finally:
+            with self._cond:
+                self._feeds.pop(job.id, None)
+            feed.close()
+        if stop.is_set():
+            return 0.0
+        if unwritten is not None:  # the last news came too soon after the one before
+            job = self._feed_news(job, unwritten, watch, now=True)
+        if not feed.ended:
+            return self._feed_dropped(job, client, watch, "the stream closed early")
+        watch.feed_over = True
+        return self._ask(job, client)
+
+    def _feed_news(self, job: Job, news: RemoteStatus, watch: _Watch, *,
+                   now: bool = False) -> Job:
+        """Write what a feed said: a new state at once, progress at most every
+        ``_FEED_WRITE_S`` (unless ``now``). Returns ``job`` itself when nothing was written."""
+        state = _PHASE_STATE.get(news.phase, job.state)
+        when = time.monotonic()
+        if not now and state == job.state and when - watch.last_feed_write < _FEED_WRITE_S:
+            return job
+        before = (job.state, job.progress)
+        job = self._set(job, state=state, message=news.message or job.message,
+                        progress=job.progress if news.progress is None else news.progress)
+        watch.last_feed_write = when
+        if (job.state, job.progress) != before:
+            watch.last_news = when
+            watch.stalled = False
+        return job
+
+    def _feed_dropped(self, job: Job, client: Client, watch: _Watch, why: str) -> float | None:
+        """The feed could not be opened or closed before the job's end: ask for the status
+        once (it may have ended meanwhile) and open the feed again after a back-off, which
+        grows while it keeps failing; until then the status is not asked again."""
+        watch.feed_drops += 1
+        wait = min(_FEED_RETRY_MAX_S, 2.0 ** (watch.feed_drops - 1))
+        wait *= random.uniform(0.75, 1.25) * self.policy.scale
+        watch.feed_retry_at = time.monotonic() + wait
+        log.info("job %s: %s; asking for its status, and listening again in %.1f s", job.id,
+                 why, wait)
+        # A job still running is asked about again when the feed is (``_after_status``).
+        return self._ask(job, client)
 
     def _cancel_now(self, job: Job, client: Client) -> None:
         if job.remote_id and job.state in (State.QUEUED, State.RUNNING):

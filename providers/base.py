@@ -82,6 +82,25 @@ class RemoteStatus:
     #: A finished job whose answer is ``message`` and that has no file (e.g. Tripo's free rig
     #: check: "Riggable as biped"); without it, a success with no files is an error.
     no_files: bool = False
+    #: A job not finished yet whose result can already be shown in a quicker form (Thrixel's
+    #: lite GLB while the full one bakes): fetched once, then replaced by ``results``.
+    preview: list[ResultFile] = field(default_factory=list)
+
+
+class Feed(ABC):
+    """A held-open channel on which a service reports one job's news as it happens (e.g.
+    server-sent events). Iterating it yields a ``RemoteStatus`` for each piece of news, or None
+    for a sign of life with no news, until the channel closes; ``ended`` then says whether it
+    closed because the job ended (read the job's status to learn how). ``close`` may be called
+    from any thread and ends the iteration soon."""
+
+    ended: bool = False
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[RemoteStatus | None]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -142,6 +161,16 @@ class Client(ABC):
     @abstractmethod
     def poll(self, job: Job) -> RemoteStatus:
         """Ask the service about ``job.remote_id``. Safe to call any number of times."""
+
+    def feeds(self, job: Job) -> bool:
+        """Whether the service pushes this job's news on a channel ``feed`` opens; the engine
+        then holds that open instead of polling, and reads the status once it ends."""
+        return False
+
+    def feed(self, job: Job) -> Feed:
+        """Open the push channel of a job ``feeds`` accepts (the answer has arrived when this
+        returns). Raises ``ServiceError`` when it could not be opened."""
+        raise NotImplementedError(f"{self.label or self.name} pushes no news")
 
     def cancel(self, job: Job) -> bool:
         """Ask the service to stop the job; False when it refused (e.g. already running)."""

@@ -28,6 +28,8 @@ FAULTS: dict[str, tuple[bool, str]] = {
     "reject": (True, "Tripo: refuse the submission with this documented error code"),
     "cold_start": (False, "the job waits in the queue much longer (value: seconds)"),
     "transient": (True, "Voxel-AI status: answer 502 {transient: true} this many times"),
+    "stream_drop": (True, "Thrixel /stream: close after this many messages, before the end"),
+    "stream_silent": (False, "Thrixel /stream: answer 200, then send nothing at all"),
 }
 
 # Faults captured on a job when it is created; they shape the job's life and its downloads.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -755,7 +756,19 @@ class ThrixelService(Service):
 
     @_submission_route
     def _stream(self, req: Request, sub: Submission) -> Response:
-        return Response(200, content_type="text/event-stream", stream=self._events(sub))
+        if "stream_silent" in req.faults:
+            return Response(200, content_type="text/event-stream", stream=self._silence(sub))
+        events = self._events(sub)
+        if "stream_drop" in req.faults:
+            events = itertools.islice(events, int(req.faults.number("stream_drop", 1)))
+        return Response(200, content_type="text/event-stream", stream=events)
+
+    def _silence(self, sub: Submission) -> Iterator[bytes]:
+        """Nothing at all, until well after the job's end (the ``stream_silent`` fault)."""
+        until = sub.timeline.end + 10 * self.state.speed.sse_heartbeat
+        while self.state.now() < until:
+            time.sleep(self.state.speed.sse_tick)
+        yield b""
 
     def _events(self, sub: Submission) -> Iterator[bytes]:
         speed = self.state.speed

@@ -1,9 +1,11 @@
 """The Thrixel client: submissions, their status, downloads, cancelling and the account.
 
 Statuses: ``queued`` → ``processing`` → ``completed`` | ``failed``. ``/info`` carries no
-progress, so a short look at the ``/stream`` SSE feed supplies it. The download endpoint answers
-202 while the full-quality GLB (or a conversion) is being prepared; ``/info.full_build_status``
-says when it is done, so a job counts as finished only then.
+progress; the ``/stream`` SSE feed, held open while a job runs, carries it and the job's end
+(``feed``). The download endpoint answers 202 while the full-quality GLB (or a conversion) is
+being prepared; ``/info.full_build_status`` says when it is done, so a job counts as finished
+only then. Meanwhile the ``lite`` GLB, available at once, is offered as a preview (the
+``lite_first`` option).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ..base import (
 )
 from ..http import HttpClient, bearer, body_excerpt, parse_retry_after
 from ..sources import image_payload
+from ..times import took
 from .errors import KEY_HELP, failure_status, map_error
 from .hierarchy import Hierarchy, parse_hierarchy
 from .operations import (
@@ -40,7 +43,7 @@ from .operations import (
     SERVICE,
     UNCAPPED_JOBS,
 )
-from .stream import first_progress
+from .stream import HEARTBEAT_S, EventFeed
 from .upload import MultipartFile
 
 _PHASES = {"queued": Phase.QUEUED, "processing": Phase.RUNNING, "completed": Phase.SUCCEEDED,
@@ -53,6 +56,8 @@ _EXTENSION = {"glb": "glb", "fbx": "fbx", "obj": "obj.zip", "usdz": "usdz", "stl
 
 _ROUTES = {"create": "phase1/submit", "refine": "phase2/submit", "edit": "phase3/submit",
            "detail": "detailer/submit"}
+#: How often to ask whether the full-quality GLB is baked (it takes from seconds to 30 min).
+FULL_BUILD_POLL_S = 10.0
 
 
 class ThrixelClient(Client):
@@ -64,13 +69,14 @@ class ThrixelClient(Client):
     #: How long to wait before asking for the account's cap again after it could not be read.
     CAP_RETRY_S = 60.0
 
-    def __init__(self, config: ClientConfig, *, progress_budget_s: float = 1.5,
+    def __init__(self, config: ClientConfig, *,
                  on_upload: Callable[[str, int, int], None] | None = None) -> None:
-        """``progress_budget_s``: how long one poll may listen to ``/stream`` for a progress
-        figure (0: never). ``on_upload(job_id, sent, total)`` hears upload progress."""
+        """``on_upload(job_id, sent, total)`` hears upload progress. ``config.options``:
+        ``lite_first`` ("1", the default, or "0"): offer the lite GLB while the full one bakes.
+        """
         self.api = f"{config.base_url}/api/v1"
-        self.progress_budget_s = progress_budget_s
         self.on_upload = on_upload
+        self.lite_first = config.options.get("lite_first", "1") != "0"
         self.http = HttpClient(SERVICE, config.network, guard=config.guard,
                                error_mapper=map_error, auth_headers=bearer(config.key))
         self._cap_lock = threading.Lock()
@@ -162,10 +168,21 @@ class ThrixelClient(Client):
             data = self.http.request("GET", f"{self.api}/convert/{job.remote_id}").json()
             return self._convert_status(data, job.params)
         data = self.http.request("GET", f"{self.api}/{job.remote_id}/info").json()
-        status = self._status(data, str(job.remote_id), job.params)
-        if status.phase == Phase.RUNNING and status.progress is None and self.progress_budget_s:
-            status.progress = self.stream_progress(str(job.remote_id))
-        return status
+        return self._status(data, str(job.remote_id), job.params)
+
+    def feeds(self, job: Job) -> bool:
+        return job.operation in _ROUTES  # generations; an upload is done at once, a conversion
+        # has no stream
+
+    def feed(self, job: Job) -> EventFeed:
+        """The job's ``/stream``, held open: a read may wait through two heartbeats before the
+        stream counts as dropped. Not retried here; the engine reconnects with back-off."""
+        s = self.http.settings
+        response = self.http.request(
+            "GET", f"{self.api}/{job.remote_id}/stream", stream=True, idempotent=False,
+            headers={"Accept": "text/event-stream"},
+            timeout=(s.connect_timeout, max(s.read_timeout, 2 * HEARTBEAT_S)))
+        return EventFeed(response)
 
     def _status(self, data: Any, remote_id: str, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
@@ -183,16 +200,25 @@ class ThrixelClient(Client):
         if phase == Phase.FAILED:
             return failure_status(data)
         quality = params.get("quality", "full")
+        took_s = took(data.get("created_at"), data.get("completed_at"))
         if quality == "full" and data.get("full_build_status") == "pending":
             # The full GLB is still baking; its download would answer 202 until it is done.
-            return RemoteStatus(Phase.RUNNING, progress=None,
-                                message="Finishing the full-detail model")
+            return RemoteStatus(Phase.RUNNING, progress=None, poll_after=FULL_BUILD_POLL_S,
+                                took_s=took_s, message="Finishing the full-detail model",
+                                preview=[self._glb(data, remote_id, "lite", "_lite")]
+                                if self.lite_first else [])
+        return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Completed", took_s=took_s,
+                            results=[self._glb(data, remote_id, quality)])
+
+    def _glb(self, data: Mapping[str, Any], remote_id: str, quality: str,
+             suffix: str = "") -> ResultFile:
+        """The finished submission's GLB in ``quality``; ``suffix`` ends the file's name."""
         url = f"{self.api}/{remote_id}/download"
         query = {"format": "glb", "quality": quality}
         label = _PHASE_LABEL.get(data.get("phase") or 0)
-        name = f"{remote_id}_{label}.glb" if label else f"{remote_id}.glb"
-        return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Completed", results=[
-            ResultFile(name, lambda: self.download(url, query), _KINDS["glb"])])
+        stem = f"{remote_id}_{label}" if label else remote_id
+        return ResultFile(f"{stem}{suffix}.glb", lambda: self.download(url, query),
+                          _KINDS["glb"])
 
     def _convert_status(self, data: Any, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
@@ -220,21 +246,6 @@ class ThrixelClient(Client):
         return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Converted", results=[
             ResultFile(f"{sid}.{ext}", lambda: self.download(url, query),
                        _KINDS.get(fmt))])
-
-    def stream_progress(self, remote_id: str) -> float | None:
-        """A progress figure (0-1) from the job's SSE feed, listening at most about
-        ``progress_budget_s``; None when the feed says nothing in that time or fails."""
-        budget = self.progress_budget_s
-        deadline = time.monotonic() + budget
-        try:
-            # Not retried (idempotent=False): a missed figure is not worth a back-off sleep.
-            response = self.http.request(
-                "GET", f"{self.api}/{remote_id}/stream", stream=True, idempotent=False,
-                headers={"Accept": "text/event-stream"},
-                timeout=(self.http.settings.connect_timeout, budget))
-        except errors.ServiceError:
-            return None
-        return first_progress(response, deadline)
 
     # -- results ---------------------------------------------------------------------------
     def download(self, url: str, query: Mapping[str, str]) -> Iterator[bytes]:

@@ -229,6 +229,26 @@ def test_stream_sends_status_and_progress_then_closes(sb):
     assert [e["percent"] for e in progress] == sorted(e["percent"] for e in progress)
 
 
+def test_stream_drop_fault_closes_the_stream_before_the_end(sb):
+    sid = submit(sb, new_key(sb), fault="cold_start").json()["submission_id"]
+    headers = {"X-Sandbox-Fault": "stream_drop=2"}
+    with requests.get(f"{api(sb)}/{sid}/stream", headers=headers, stream=True,
+                      timeout=10) as answer:
+        events = [json.loads(line[6:]) for line in answer.iter_lines()
+                  if line.startswith(b"data: ")]
+    assert events and not [e for e in events if e.get("status") in ("completed", "failed")]
+
+
+def test_stream_silent_fault_sends_nothing(sb):
+    sid = submit(sb, new_key(sb), fault="cold_start").json()["submission_id"]
+    headers = {"X-Sandbox-Fault": "stream_silent"}
+    with requests.get(f"{api(sb)}/{sid}/stream", headers=headers, stream=True,
+                      timeout=(5, 0.5)) as answer:
+        assert answer.status_code == 200
+        with pytest.raises(requests.ConnectionError):
+            next(answer.iter_content(1))
+
+
 def test_failed_stream_carries_error_code(sb):
     sid = submit(sb, new_key(sb), fault="fail=TASK_LOST").json()["submission_id"]
     with requests.get(f"{api(sb)}/{sid}/stream", stream=True, timeout=10) as answer:
