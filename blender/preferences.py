@@ -75,6 +75,11 @@ class ConjurePreferences(bpy.types.AddonPreferences):
     auto_import: BoolProperty(name="Import When Done", default=True,
                               description="Bring finished results into the scene on their own; "
                                           "off: use Import in the Jobs panel")
+    lite_first: BoolProperty(name="Lite Model First", default=True, update=_changed,
+                             description="Thrixel: put the quick lite model in the scene as "
+                                         "soon as the job is generated, and replace it with the "
+                                         "full-quality model (same collection and place) once "
+                                         "that is baked")
     import_merge_vertices: BoolProperty(name="Merge Vertices", default=False,
                                         description="Merge vertices at the same position after "
                                                     "import (closes split seams)")
@@ -126,8 +131,9 @@ class ConjurePreferences(bpy.types.AddonPreferences):
 
         box = layout.box()
         box.label(text="Import")
-        for name in ("auto_import", "import_at_cursor", "import_collection_per_job",
-                     "import_merge_vertices", "import_target_size", "import_max_faces"):
+        for name in ("auto_import", "lite_first", "import_at_cursor",
+                     "import_collection_per_job", "import_merge_vertices", "import_target_size",
+                     "import_max_faces"):
             box.prop(self, name)
 
         box = layout.box()

@@ -16,13 +16,30 @@ from . import scene_import, session, settings
 
 
 def import_job(context: bpy.types.Context, job: Job) -> list[bpy.types.Object]:
-    """Import a ready (or earlier imported) job from its local files and mark it imported.
-    Works offline and after the service's links expired: only the result folder is read."""
+    """Import a ready (or earlier imported) job from its local files and mark it imported;
+    where its lite model is in this file, the result replaces it. A job still being finished
+    brings its lite model in (``sequence.has_preview``). Works offline and after the service's
+    links expired: only the result folder is read."""
     paths = session.result_paths(job)
     sequence.check_importable(job, paths)
-    objects = scene_import.import_result(
-        context, service=job.service, job_id=job.id, remote_id=job.remote_id or "",
-        paths=paths, name=sequence.collection_name(job), settings=settings.import_settings())
+    name, prefs, remote_id = (sequence.collection_name(job), settings.import_settings(),
+                              job.remote_id or "")
+    if sequence.has_preview(job):
+        objects = scene_import.import_result(
+            context, service=job.service, job_id=job.id, remote_id=remote_id, paths=paths,
+            name=name, settings=prefs, lite=True)
+        session.showing(job.id, session.LITE)
+        return objects
+    lite = scene_import.lite_objects(job.id) if job.state == State.READY else []
+    if lite:
+        objects = scene_import.replace_result(
+            context, lite, service=job.service, job_id=job.id, remote_id=remote_id,
+            paths=paths, settings=prefs)
+        session.showing(job.id, session.FULL)
+    else:
+        objects = scene_import.import_result(
+            context, service=job.service, job_id=job.id, remote_id=remote_id, paths=paths,
+            name=name, settings=prefs)
     session.mark_imported(job)
     return objects
 

@@ -428,9 +428,8 @@ class ThrixelService(Service):
                 account.monthly_runs_left -= 1
             faults = req.faults.subset(JOB_FAULTS)
             timeline = self.state.timeline(plan.kind, faults)
-            sub = self._record(
-                account, plan, timeline, faults, self.state.speed.thrixel_full_build, now
-            )
+            full_build = faults.number("full_build", self.state.speed.thrixel_full_build)
+            sub = self._record(account, plan, timeline, faults, full_build, now)
         return json_response(
             200,
             {

@@ -290,6 +290,15 @@ def test_download_202_preparing_then_full_glb_and_lite_at_once(sb):
     assert requests.get(f"{api(sb)}/{sid}/info").json()["full_build_status"] == "completed"
 
 
+def test_full_build_fault_keeps_the_full_glb_baking(sb):
+    sid = submit(sb, new_key(sb), fault="full_build=30").json()["submission_id"]
+    info = wait_status(sb, sid)
+    assert info["status"] == "completed" and info["full_build_status"] == "pending"
+    assert requests.get(f"{api(sb)}/{sid}/download").status_code == 202
+    lite = requests.get(f"{api(sb)}/{sid}/download", params={"quality": "lite"})
+    assert lite.status_code == 200 and lite.content[:4] == b"glTF"
+
+
 def test_download_before_completion_is_refused(sb):
     sid = submit(sb, new_key(sb), fault="cold_start=5").json()["submission_id"]
     answer = requests.get(f"{api(sb)}/{sid}/download")
