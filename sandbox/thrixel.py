@@ -816,7 +816,11 @@ class ThrixelService(Service):
                 last_beat = time.monotonic()
             if now > give_up:
                 return
-            time.sleep(speed.sse_tick)
+            # Progress every tick; a change of status (queued to processing, the end) as it
+            # happens, not at the next tick.
+            change = sub.timeline.run_start if status == "queued" else sub.timeline.end
+            wait = change - self.state.now()
+            time.sleep(min(speed.sse_tick, wait + 0.001) if wait > 0 else speed.sse_tick)
 
     @_own_submission_route
     def _cancel(self, req: Request, sub: Submission) -> Response:

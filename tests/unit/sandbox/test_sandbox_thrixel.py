@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import itertools
 import json
 import struct
@@ -10,6 +11,8 @@ import time
 
 import pytest
 import requests
+
+from sandbox import start_sandbox
 
 ERROR_CODES = [
     "CONTENT_BLOCKED",
@@ -227,6 +230,20 @@ def test_stream_sends_status_and_progress_then_closes(sb):
         0 <= e["percent"] <= 1 and e["progress"] == round(e["percent"] * 100) for e in progress
     )
     assert [e["percent"] for e in progress] == sorted(e["percent"] for e in progress)
+
+
+def test_stream_tells_a_change_of_status_when_it_happens_not_at_the_next_tick():
+    with start_sandbox(speed="fast") as slow_ticks:
+        # Progress every 5 s, as a slow stream would send it; the job itself takes 0.25 s.
+        slow_ticks.state.speed = dataclasses.replace(slow_ticks.state.speed, sse_tick=5.0)
+        sid = submit(slow_ticks, new_key(slow_ticks)).json()["submission_id"]
+        began = time.monotonic()
+        with requests.get(f"{api(slow_ticks)}/{sid}/stream", stream=True,
+                          timeout=10) as answer:
+            statuses = [json.loads(line[6:])["status"] for line in answer.iter_lines()
+                        if line.startswith(b"data: ")]
+        assert statuses[-1] == "completed"
+        assert time.monotonic() - began < 2.0
 
 
 def test_stream_drop_fault_closes_the_stream_before_the_end(sb):
