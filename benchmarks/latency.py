@@ -6,7 +6,8 @@ requests each job costs.
 
 Starts the sandbox in this process at its real pace, loads the checkout as the extension, and
 starts ``--jobs`` rounds of one generation with each of the four services, ``--stagger`` seconds
-apart (like a user making one model after another), as the Generate button does (the pump
+apart (like a user making one model after another, so that later jobs can be timed by how long
+the service's earlier ones took), as the Generate button does (the pump
 carries them on: Voxel-AI's first candidate is voxelized), ticking the pump every 0.1 s as the
 modal timer does. For each model it takes the time the sandbox finished the
 job from the sandbox's own timeline and the time the job's objects first appeared in the scene,
@@ -231,7 +232,7 @@ def measure(args: Any) -> int:
 def main() -> int:
     parser = options(__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=3, help="generations per service")
-    parser.add_argument("--stagger", type=float, default=20.0,
+    parser.add_argument("--stagger", type=float, default=60.0,
                         help="seconds between the rounds of one generation per service")
     parser.add_argument("--speed", default="real", choices=("real", "fast"))
     parser.add_argument("--timeout", type=float, default=900.0)

@@ -27,11 +27,14 @@ class PollPolicy:
     slowest: float = 10.0
     jitter: float = 0.1
     scale: float = 1.0
-    #: Around a job's expected end: poll this often, from ``near_lead`` before it until
+    #: Around a job's expected end: poll this often (or as often as the polls saved allow),
+    #: from ``near_lead`` before it (services' timestamps are often whole seconds) until
     #: ``near_for`` after it.
     near_every: float = 0.4
-    near_lead: float = 0.6
+    near_lead: float = 1.0
     near_for: float = 3.0
+    #: Polls kept for around the end: with fewer saved, none are spent before it.
+    near_polls: int = 4
     #: After this long with neither an answer nor any change, the job is reported as stalled.
     stall_after: float = 600.0
     #: "warn" keeps polling with a message; "fail" gives the job up as failed.
@@ -80,20 +83,26 @@ class PollPolicy:
         """
         if poll_after is not None:
             return max(0.0, poll_after) * self.scale
-        usual = self.usual_every(elapsed, every[0] if every else None)
+        shortest = every[0] if every else None
+        usual = self.usual_every(elapsed, shortest)
+        # Never ahead of the usual cadence: the next poll waits until it has made as many.
+        allowed = self.usual_time(polls + 1, shortest) - elapsed
         if expected is None:
-            return self._jittered(usual)
+            return max(self._jittered(usual), allowed * self.scale)
         left = expected - elapsed
+        spare = math.floor(self.usual_count(expected + self.near_for, shortest)) - polls
         if left > self.near_lead + self.near_every:
-            # Far from the end: sparser than usual, to spend the polls saved around the end.
+            # Far from the end: sparser than usual, to spend the polls saved around the end;
+            # none at all when only a few are left for it.
             sparse = every[1] if every else min(2 * usual, self.slowest)
-            wanted = min(sparse, left - self.near_lead)
+            wanted = left - self.near_lead
+            if spare - 1 >= self.near_polls:
+                wanted = min(sparse, wanted)
         elif left >= -self.near_for:
-            wanted = self.near_every
+            # Around the end: the polls saved, spread over what is left of the window.
+            wanted = max(self.near_every, (left + self.near_for) / max(spare, 1))
         else:
             wanted = usual  # past the estimate: it was wrong, back to the usual cadence
-        # Never ahead of the usual cadence: the next poll waits until it has made as many.
-        allowed = self.usual_time(polls + 1, every[0] if every else None) - elapsed
         return max(wanted, allowed) * self.scale
 
     def _jittered(self, seconds: float) -> float:

@@ -84,6 +84,23 @@ def test_polls_far_from_the_end_are_sparser_than_usual():
     assert len([t for t in timed if t >= 64]) >= 2
 
 
+def test_without_an_estimate_no_poll_comes_before_the_usual_cadence_either():
+    jittery = PollPolicy(jitter=0.3)
+    for end in (13.0, 65.0):
+        for every in (None, (5.0, 10.0)):
+            timed = run(jittery, end, every=every)
+            for n, at in enumerate(timed, 1):
+                assert jittery.usual_count(at, every[0] if every else None) >= n - 1e-9
+
+
+def test_a_late_estimate_spreads_the_few_polls_left_around_the_end():
+    # The estimate arrives when most of the usual polls are spent: what is left is spread
+    # over the window instead of being spent at once before the end.
+    timed = run(EXACT, 65.5, every=PIXAZO, estimate=lambda e: 65.0 if e >= 50 else None)
+    around = [t for t in timed if t >= 64.0]
+    assert len(around) >= 2 and around[-1] - 65.5 < 2.0
+
+
 def test_no_poll_comes_before_the_usual_cadence_has_made_as_many():
     # Expected at once: the polls around the end wait for the budget the cadence allows.
     timed = run(EXACT, 10.0, estimate=lambda _elapsed: 0.5)
