@@ -99,8 +99,9 @@ class PollPolicy:
             if spare - 1 >= self.near_polls:
                 wanted = min(sparse, wanted)
         elif left >= -self.near_for:
-            # Around the end: the polls saved, spread over what is left of the window.
-            wanted = max(self.near_every, (left + self.near_for) / max(spare, 1))
+            # Around the end: the polls saved, spread over what is left of the window, but
+            # never further apart than usual.
+            wanted = min(usual, max(self.near_every, (left + self.near_for) / max(spare, 1)))
         else:
             wanted = usual  # past the estimate: it was wrong, back to the usual cadence
         return max(wanted, allowed) * self.scale

@@ -101,6 +101,12 @@ def test_a_late_estimate_spreads_the_few_polls_left_around_the_end():
     assert len(around) >= 2 and around[-1] - 65.5 < 2.0
 
 
+def test_polls_around_the_end_are_never_further_apart_than_usual():
+    # A job expected to end at once with no poll saved: asked at the usual 2 s, not later.
+    assert EXACT.delay(0.05, expected=0.3, polls=0) == pytest.approx(2.0)
+    assert EXACT.delay(2.05, expected=0.3, polls=1) == pytest.approx(1.95)  # at 4 s, as usual
+
+
 def test_no_poll_comes_before_the_usual_cadence_has_made_as_many():
     # Expected at once: the polls around the end wait for the budget the cadence allows.
     timed = run(EXACT, 10.0, estimate=lambda _elapsed: 0.5)
