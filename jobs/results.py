@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from ..providers.base import PICTURE_KINDS
 from ..providers.errors import DownloadLimitError, UnexpectedResponseError
 from ..providers.http import DOWNLOAD_SETTINGS, Body
 from ..providers.services import SAVED_IDS
@@ -156,6 +157,42 @@ def job_folder(root: Path, service: str, job_id: str) -> Path:
     """``<root>/results/<service>/<job id>``; both parts are reduced to safe characters."""
     parts = [re.sub(r"[^A-Za-z0-9_-]+", "_", p) or "_" for p in (service, job_id)]
     return Path(root) / "results" / parts[0] / parts[1]
+
+
+#: A finished job's picture of its result, in its folder beside the result files (the
+#: service's own render, or one drawn from the imported model); the asset library reads it too.
+PREVIEW_FILE = "preview.png"
+
+
+def preview_path(root: Path, service: str, job_id: str) -> Path:
+    """Where the job's preview picture is (whether or not it exists yet)."""
+    return job_folder(root, service, job_id) / PREVIEW_FILE
+
+
+def write_preview(chunks: Iterable[bytes], folder: Path, *, limits: SizeLimits = SizeLimits(),
+                  should_stop: Callable[[], bool] = lambda: False) -> Path:
+    """Save a service's picture of the result (checked like any result file) as the job's
+    preview: a PNG replaces ``PREVIEW_FILE`` (the service's own render wins over one drawn
+    here); a JPEG or WebP waits as ``preview.<kind>`` until the main thread turns it into
+    ``PREVIEW_FILE`` (``waiting_preview``)."""
+    saved = write_result(chunks, folder, PREVIEW_FILE, kinds=PICTURE_KINDS, limits=limits,
+                         should_stop=should_stop)
+    kind = saved.suffix.lstrip(".")
+    target = folder / (PREVIEW_FILE if kind == "png" else f"preview.{kind}")
+    os.replace(saved, target)
+    if target.name != PREVIEW_FILE:
+        (folder / PREVIEW_FILE).unlink(missing_ok=True)
+    _fsync_dir(folder)
+    return target
+
+
+def waiting_preview(folder: Path) -> Path | None:
+    """A service's picture saved in another kind than PNG that is not the preview yet."""
+    for kind in sorted(PICTURE_KINDS - {"png"}):
+        path = folder / f"preview.{kind}"
+        if path.is_file():
+            return path
+    return None
 
 
 def adopt_saved_folders(root: Path) -> None:

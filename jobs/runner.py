@@ -40,7 +40,14 @@ from .events import EventQueue
 from .journal import ClaimLost, Journal
 from .model import ACTIVE, Job, State, can_download_again
 from .polling import Durations, PollPolicy
-from .results import SizeLimits, StopRequested, job_folder, remove_partials, write_result
+from .results import (
+    SizeLimits,
+    StopRequested,
+    job_folder,
+    remove_partials,
+    write_preview,
+    write_result,
+)
 
 _PHASE_STATE = {Phase.QUEUED: State.QUEUED, Phase.RUNNING: State.RUNNING}
 #: States that hold a slot at the service (counted against ``Client.slot_group``).
@@ -174,6 +181,8 @@ class Runner:
         #: meant for an idle worker could wake it instead and the job would sit unnoticed.
         self._stopped = threading.Event()
         self._slot_lock = threading.Lock()
+        #: Ready jobs whose service picture is being fetched (``picture_pending``).
+        self._pictures: set[str] = set()
 
     # -- public API (any thread) --------------------------------------------------------------
 
@@ -288,6 +297,18 @@ class Runner:
         self._threads = []
         for job_id in set(held):
             self.journal.release(job_id)
+
+    def picture_pending(self, job_id: str) -> bool:
+        """Whether the service's picture of a ready job is still being fetched (its preview is
+        then not drawn here)."""
+        with self._cond:
+            return job_id in self._pictures
+
+    def wait_picture(self, job_id: str, timeout: float) -> bool:
+        """Wait at most ``timeout`` s for the service's picture of a ready job to be fetched
+        (or given up); False when it is still being fetched."""
+        with self._cond:
+            return self._cond.wait_for(lambda: job_id not in self._pictures, timeout)
 
     @property
     def pending_work(self) -> bool:
@@ -706,6 +727,9 @@ class Runner:
                     f"the service reports {status.phase} with {len(status.results)} files for "
                     "a finished job", service=job.service)
             saved = self._save(job, status.results)
+            if status.picture is not None:
+                with self._cond:  # before the job reads ready, so nobody draws one meanwhile
+                    self._pictures.add(job.id)
         except StopRequested:
             return 0.0
         except errors.DownloadLimitError as exc:
@@ -730,9 +754,35 @@ class Runner:
                 return None
             self._set(job, message=f"Download failed ({exc}); retrying")
             return self._backoff(watch)
-        self._set(job, state=State.READY, result_files=saved, progress=1.0, eta_s=0.0,
-                  message="Ready to import", error_code=None, **_ledger(status))
+        try:
+            job = self._set(job, state=State.READY, result_files=saved, progress=1.0, eta_s=0.0,
+                            message="Ready to import", error_code=None, **_ledger(status))
+        finally:
+            if status.picture is not None and job.state != State.READY:
+                self._picture_done(job.id)
+        if status.picture is not None:
+            self._save_picture(job, status.picture)
         return None
+
+    def _save_picture(self, job: Job, picture: ResultFile) -> None:
+        """Save the service's picture of a ready job as its preview. It is a nicety: whatever
+        goes wrong is logged, and the preview is then drawn from the model instead."""
+        try:
+            write_preview(picture.open(), job_folder(self.results_root, job.service, job.id),
+                          limits=self.limits, should_stop=self._stop_flag(job.id).is_set)
+        # Anything at all: the job is ready already, and must stay so.
+        except Exception as exc:
+            log.warning("job %s: the service's picture of the result was not saved (%s); one "
+                        "is drawn from the model instead", job.id, exc)
+        else:
+            self._emit(job, "preview")
+        finally:
+            self._picture_done(job.id)
+
+    def _picture_done(self, job_id: str) -> None:
+        with self._cond:
+            self._pictures.discard(job_id)
+            self._cond.notify_all()
 
     def _save(self, job: Job, files: list[ResultFile]) -> list[str]:
         """Write ``files`` to the job's folder; their names there."""

@@ -68,6 +68,10 @@ class ResultFile:
     kinds: frozenset[str] | None = None
 
 
+#: Kinds (``jobs.results.sniff``) a picture may arrive as.
+PICTURE_KINDS = frozenset({"png", "jpg", "webp"})
+
+
 @dataclass
 class RemoteStatus:
     phase: Phase
@@ -90,6 +94,9 @@ class RemoteStatus:
     #: A job not finished yet whose result can already be shown in a quicker form (Thrixel's
     #: lite GLB while the full one bakes): fetched once, then replaced by ``results``.
     lite: list[ResultFile] = field(default_factory=list)
+    #: The service's own picture of a finished result (a render or thumbnail), free to fetch:
+    #: saved as the job's preview after the job is ready; the job never waits or fails for it.
+    picture: ResultFile | None = None
 
 
 @dataclass(frozen=True)

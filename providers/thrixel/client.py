@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import errors
 from ..base import (
+    PICTURE_KINDS,
     Client,
     ClientConfig,
     Funds,
@@ -211,7 +212,8 @@ class ThrixelClient(Client):
                                 if self.lite_first else [])
         return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Completed", took_s=took_s,
                             results=[self._glb(data, remote_id, quality)],
-                            charge=_charge(data, failed=False))
+                            charge=_charge(data, failed=False),
+                            picture=self._thumbnail(remote_id))
 
     def _glb(self, data: Mapping[str, Any], remote_id: str, quality: str,
              suffix: str = "") -> ResultFile:
@@ -222,6 +224,12 @@ class ThrixelClient(Client):
         stem = f"{remote_id}_{label}" if label else remote_id
         return ResultFile(f"{stem}{suffix}.glb", lambda: self.download(url, query),
                           _KINDS["glb"])
+
+    def _thumbnail(self, remote_id: str) -> ResultFile:
+        """Thrixel's own front view of the submission's model (``format=thumbnail``)."""
+        url = f"{self.api}/{remote_id}/download"
+        return ResultFile(f"{remote_id}_thumbnail.png",
+                          lambda: self.download(url, {"format": "thumbnail"}), PICTURE_KINDS)
 
     def _convert_status(self, data: Any, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
@@ -249,7 +257,7 @@ class ThrixelClient(Client):
         # Conversions are free.
         return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Converted", results=[
             ResultFile(f"{sid}.{ext}", lambda: self.download(url, query),
-                       _KINDS.get(fmt))], charge=Charge(0.0, UNIT))
+                       _KINDS.get(fmt))], charge=Charge(0.0, UNIT), picture=self._thumbnail(sid))
 
     # -- results ---------------------------------------------------------------------------
     def download(self, url: str, query: Mapping[str, str]) -> Body:

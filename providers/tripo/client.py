@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from .. import errors, imagefiles
 from ..base import (
+    PICTURE_KINDS,
     Client,
     ClientConfig,
     Funds,
@@ -278,7 +279,7 @@ class TripoClient(Client):
         if operation in _IMAGE_OPS:
             names = ("generated_image_url", "generated_image", "rendered_image_url",
                      "rendered_image")
-            kinds = frozenset({"png", "jpg", "webp"})
+            kinds = PICTURE_KINDS
             fallback = "image.png"
         else:
             # The textured model first: pbr_model > model > base_model (v3: one model_url).
@@ -294,10 +295,25 @@ class TripoClient(Client):
             raise errors.UnexpectedResponseError(
                 f"Tripo3D reports success but gives no result URL (output keys: "
                 f"{sorted(output)})", service=SERVICE)
+        return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Finished", results=[
+            self._download(url, fallback, kinds)], picture=None if operation in _IMAGE_OPS
+            else self._rendered(output, legacy))
+
+    def _download(self, url: str, fallback: str, kinds: frozenset[str]) -> ResultFile:
+        """A file at a signed CDN link, named as the link names it (else ``fallback``)."""
         stem = posixpath.basename(urlsplit(url).path)
         name = stem if "." in stem else fallback
-        return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Finished", results=[
-            ResultFile(name, lambda: self.cdn.stream(url), kinds)])
+        return ResultFile(name, lambda: self.cdn.stream(url), kinds)
+
+    def _rendered(self, output: Mapping[str, Any],
+                  legacy: Mapping[str, Any]) -> ResultFile | None:
+        """Tripo3D's own render of a finished model (v3 ``rendered_image_url``, v2
+        ``rendered_image``, or the older ``result`` object's), when the task has one."""
+        for name in ("rendered_image_url", "rendered_image"):
+            url = _url_of(output.get(name)) or _url_of(legacy.get(name))
+            if url:
+                return self._download(url, "rendered.png", PICTURE_KINDS)
+        return None
 
     # -- account ------------------------------------------------------------------------------
 

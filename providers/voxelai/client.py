@@ -14,14 +14,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import errors
-from ..base import Client, ClientConfig, Funds, Job, Phase, RemoteStatus, ResultFile, Submitted
+from ..base import (
+    PICTURE_KINDS,
+    Client,
+    ClientConfig,
+    Funds,
+    Job,
+    Phase,
+    RemoteStatus,
+    ResultFile,
+    Submitted,
+)
 from ..http import Body, HttpClient, bearer
 from ..prices import Charge
 from ..sources import image_payload
 from .errors import error_body, map_error
 from .operations import IMAGES_INTERVAL_S, OPERATIONS, SERVICE, UNIT, VOXELIZE_TOKENS
-
-_PICTURE_KINDS = frozenset({"png", "jpg", "webp"})
 
 # Per-user state that outlives a client rebuilt after a settings change, keyed by a digest of
 # the token (never the token itself): when the last candidate request went out, and the last
@@ -166,7 +174,7 @@ class VoxelAiClient(Client):
                 raise errors.UnexpectedResponseError("no candidate pictures in the output",
                                                      service=SERVICE)
             results = [_inline(f"candidate_{int(item.get('index', i)) + 1}.png",
-                               item.get("image_base64"), _PICTURE_KINDS)
+                               item.get("image_base64"), PICTURE_KINDS)
                        for i, item in enumerate(images) if isinstance(item, dict)]
             seed = output.get("seed")
             return RemoteStatus(Phase.SUCCEEDED, progress=1.0, results=results, message=(

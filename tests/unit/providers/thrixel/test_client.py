@@ -244,3 +244,15 @@ def test_live_prices_come_from_the_public_tiers_list():
     assert p.live_prices() == {"architect": 4.0, "detailer": 12.5}
     assert p.live_prices() == {"edit": 3.0}
     assert p.live_prices() == {}
+
+
+@responses.activate
+def test_a_finished_submission_offers_thrixels_thumbnail_as_its_picture():
+    responses.get(f"{API}/{SID}/info", json={"status": "completed", "phase": 1,
+                                             "full_build_status": "completed"})
+    responses.get(f"{API}/{SID}/download", body=png(8, 8),
+                  match=[matchers.query_param_matcher({"format": "thumbnail"})])
+    done = service().poll(job("create", {"task": "x"}, SID))
+    assert done.picture is not None and "png" in done.picture.kinds
+    assert b"".join(done.picture.open()) == png(8, 8)
+    assert done.results[0].kinds == frozenset({"glb"})  # the model itself is unchanged

@@ -394,3 +394,31 @@ def test_the_credits_a_finished_task_consumed_are_its_charge(task, amount, refun
 def test_a_running_task_or_a_success_without_a_figure_charges_nothing_yet():
     assert status({"status": "running", "credits_consumed": 0}).charge is None
     assert status({"status": "success", "output": {"model": "https://c/m.glb"}}).charge is None
+
+
+@pytest.mark.parametrize(("output", "legacy", "picture"), [
+    ({"model_url": "https://c/v3.glb", "rendered_image_url": "https://c/r3.png"}, {},
+     "https://c/r3.png"),
+    ({"pbr_model": "https://c/p.glb", "rendered_image": "https://c/r2.webp"}, {},
+     "https://c/r2.webp"),
+    ({}, {"pbr_model": {"type": "glb", "url": "https://c/x.glb"},
+          "rendered_image": {"type": "webp", "url": "https://c/old.webp"}},
+     "https://c/old.webp"),
+])
+@responses.activate
+def test_tripos_render_of_a_model_is_its_picture(output, legacy, picture):
+    responses.get(picture, body=png(4, 4))
+    done = status({"status": "success", "output": output, "result": legacy})
+    assert done.picture is not None and done.picture.kinds == {"png", "jpg", "webp"}
+    assert done.picture.name == picture.rsplit("/", 1)[1]
+    assert b"".join(done.picture.open()) == png(4, 4)
+    assert "Authorization" not in responses.calls[0].request.headers
+
+
+def test_no_picture_without_a_render_or_for_a_picture_result():
+    assert status({"status": "success", "output": {"model_url": "https://c/m.glb"}}
+                  ).picture is None
+    image = status({"status": "success", "output": {"generated_image_url": "https://c/i.png",
+                                                    "rendered_image_url": "https://c/r.png"}},
+                   "text_to_image")
+    assert image.picture is None and image.results[0].name == "i.png"
