@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bpy
 
-from .blender import command_line, forms, mirror, preferences, pump
+from .blender import command_line, forms, mirror, preferences, previews, pump
 from .blender import parts as scene_parts
 from .operators import (
     account,
@@ -33,7 +33,7 @@ _MODULES = (
     pump_operator, generate, follow_up, jobs, upload, images, account, cache, import_vox,
     parts_operators,
     generate_panel, jobs_panel, selected, parts_panel, candidates,
-    pump, scene_parts, command_line,
+    pump, scene_parts, command_line, previews,
 )
 
 

@@ -8,7 +8,8 @@ running modal operators). In ``blender -b`` and the bpy module blocking operator
 Each tick mirrors the workers' news onto the WindowManager and then carries on at most one job
 that became ready and was asked for (import it, pick its candidate, tag an upload), or else
 shows one lite model of a job still being finished (Thrixel's, while its full-quality model
-bakes), so a tick stays short even when several finish.
+bakes), or else makes one finished job's preview picture, so a tick stays short even when
+several finish.
 """
 
 from __future__ import annotations
@@ -18,21 +19,23 @@ import bpy
 from ..jobs.model import Job
 from ..providers.redaction import log
 from ..workflow import sequence
-from . import session
+from . import mirror, previews, session
 from .steps import SceneSteps, lite_wanted
 
 
 def tick() -> int:
     """One pump step (what the modal timer calls; tests call it by hand): mirror events, then
-    carry on one job that is due, or else show one lite model. Returns how many jobs changed."""
+    carry on one job that is due, or else show one lite model, or else make one preview.
+    Returns how many jobs changed."""
     changed = session.tick()
     due = session.due()
+    lite = session.lites_due() if not due else []
     if due:
         carry_on(due[0][0])
-    else:
-        lite = session.lites_due()
-        if lite:
-            show_lite(lite[0])
+    elif lite:
+        show_lite(lite[0])
+    elif previews.step():
+        mirror.redraw(preferences=False)
     return changed
 
 
@@ -64,8 +67,10 @@ def carry_on(job: Job) -> None:
     except Exception as exc:
         log.error("could not carry on job %s: %s", job.id, sequence.message(exc))
         return
-    if outcome is not None and outcome.follow is not None:
-        session.follow(outcome.follow.id)
+    if outcome is not None:
+        session.want_preview(job.id)  # candidates offered or picked, an upload tagged
+        if outcome.follow is not None:
+            session.follow(outcome.follow.id)
 
 
 def ensure_running(context: bpy.types.Context) -> None:

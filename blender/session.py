@@ -118,6 +118,9 @@ class Session:
     #: Jobs with a lite model, and which of their models is in the open file (``LITE``,
     #: ``FULL``; ``TRIED``: the lite model could not be imported, so it is not tried again).
     in_scene: dict[str, str] = field(default_factory=dict)
+    #: Jobs whose preview picture the pump makes next, once their service's picture has
+    #: arrived or was given up (``blender.previews.step``): imported and offered results.
+    previews: set[str] = field(default_factory=set)
 
 
 _session: Session | None = None
@@ -207,6 +210,12 @@ def file_saved() -> None:
 
 def running() -> Session | None:
     return _session
+
+
+def root() -> Path | None:
+    """The user folder the running session keeps the journal and results in; None before a
+    session started (drawing never starts one for this)."""
+    return _session.root if _session is not None else None
 
 
 def shutdown() -> None:
@@ -339,10 +348,25 @@ def result_paths(job: Job) -> list[Path]:
     return [folder / name for name in job.result_files]
 
 
+def want_preview(job_id: str) -> None:
+    """Have the pump make the job's preview picture, if it has none (``blender.previews``)."""
+    get().previews.add(job_id)
+
+
+def previews_wanted() -> list[str]:
+    return sorted(_session.previews) if _session is not None else []
+
+
+def preview_made(job_id: str) -> None:
+    if _session is not None:
+        _session.previews.discard(job_id)
+
+
 def mark_imported(job: Job) -> Job:
     session = get()
     session.autoimport.discard(job.id)
     session.offered.discard(job.id)
+    session.previews.add(job.id)
     if job.state == State.READY:
         job = session.journal.update(job.id, state=State.IMPORTED, message="Imported")
         session.events.put(job, "state")

@@ -13,7 +13,7 @@ from ..formats import gltf_parts
 from ..jobs.model import Job, State
 from ..workflow import lineage, sequence
 from ..workflow.requests import Request
-from . import hierarchies, in_place, scene_import, session, settings
+from . import hierarchies, in_place, previews, scene_import, session, settings
 
 
 def land(context: bpy.types.Context, job: Job) -> sequence.Imported:
@@ -116,11 +116,14 @@ class SceneSteps:
         self.context = context
         self.echo = echo
         self.timeout = timeout
+        #: Whether ``wait`` was called: the blocking path.
+        self.waited = False
 
     def submit(self, request: Request) -> Job:
         return session.submit_request(request)
 
     def wait(self, job_ids: list[str]) -> list[Job]:
+        self.waited = True
         try:
             return session.run_blocking(job_ids, echo=self.echo, timeout=self.timeout)
         except KeyboardInterrupt:
@@ -135,7 +138,17 @@ class SceneSteps:
         return session.result_paths(job)
 
     def import_job(self, job: Job) -> sequence.Imported:
-        return land(self.context, job)
+        landed = land(self.context, job)
+        self._preview(job)
+        return landed
 
     def tag(self, job: Job, names: tuple[str, ...]) -> int:
-        return tag_uploaded(job, names)
+        found = tag_uploaded(job, names)
+        self._preview(job)
+        return found
+
+    def _preview(self, job: Job) -> None:
+        """Steps that waited are the blocking path, where no pump runs: the job's preview is
+        made now. Otherwise the pump makes it at a later tick (``session.want_preview``)."""
+        if self.waited:
+            previews.settle(job)

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import bpy
-import bpy.utils.previews
 
-from ..blender import forms, session
+from ..blender import forms, previews, session
 from ..jobs.model import State
 from ..providers.params import Operation
 from ..workflow import formspec, requests, status
@@ -64,19 +63,6 @@ def candidate_files(job_id: str) -> list[Path]:
     return [p for p in paths if p.suffix.lower() in requests.IMAGE_SUFFIXES and p.is_file()]
 
 
-_previews: Any = None
-
-
-def preview_icon(path: Path) -> int:
-    """A large preview of a candidate picture (loaded once per file and modification time)."""
-    global _previews
-    if _previews is None:
-        _previews = bpy.utils.previews.new()
-    key = f"{path}:{path.stat().st_mtime_ns}"
-    preview = _previews.get(key) or _previews.load(key, str(path), "IMAGE")
-    return int(preview.icon_id)
-
-
 class CONJURE_PT_candidates(widgets.Sidebar, bpy.types.Panel):
     bl_label = "Candidates"
     bl_idname = "CONJURE_PT_candidates"
@@ -104,7 +90,7 @@ class CONJURE_PT_candidates(widgets.Sidebar, bpy.types.Panel):
         grid = layout.grid_flow(columns=0, even_columns=True, align=False)
         for index, path in enumerate(files):
             col = grid.column(align=True)
-            col.template_icon(icon_value=preview_icon(path), scale=8.0)
+            col.template_icon(icon_value=previews.icon(path), scale=8.0)
             widgets.button(col, "conjure.pick_candidate", f"Use {index + 1}", "CHECKMARK",
                            job_id=item.job_id, index=index, from_panel=True)
         if voxelize is not None:
@@ -121,9 +107,3 @@ class CONJURE_PT_candidates(widgets.Sidebar, bpy.types.Panel):
 
 classes = (CONJURE_PT_candidates,)
 
-
-def unregister() -> None:
-    global _previews
-    if _previews is not None:
-        bpy.utils.previews.remove(_previews)
-        _previews = None

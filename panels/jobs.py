@@ -20,6 +20,7 @@ class CONJURE_UL_jobs(bpy.types.UIList):
     def draw_item(self, context: Any, layout: Any, data: Any, item: Any, icon: int,
                   active_data: Any, active_propname: str, index: int = 0) -> None:
         row = layout.row(align=True)
+        widgets.preview(row, item.service, item.job_id, 1.0)
         row.label(text=status.label(item.prompt, item.operation, item.job_id),
                   icon=status.SERVICE_ICONS.get(item.service, "QUESTION"))
         sub = row.row(align=True)

@@ -55,6 +55,7 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
         service_id = job.service if job else current_id(str(ob.get("conjure_provider", "")))
         remote_id = (job.remote_id if job else None) or str(ob.get("conjure_remote_id", ""))
         box = layout.box()
+        widgets.preview(box, service_id, job_id, 8.0)
         box.label(text=sequence.service_label(service_id),
                                               icon=status.SERVICE_ICONS.get(service_id, "QUESTION"))
         if job is not None:

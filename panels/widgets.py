@@ -1,6 +1,6 @@
 """What the sidebar's panels draw alike: operator buttons, text that wraps to the sidebar's
-width, progress bars, why nothing can be sent (offline, no key), an account's balance and what
-a job will cost."""
+width, progress bars, a job's preview picture, why nothing can be sent (offline, no key), an
+account's balance and what a job will cost."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import blf
 import bpy
 
-from ..blender import EXTENSION, forms, session, settings
+from ..blender import EXTENSION, forms, previews, session, settings
 from ..providers.params import Operation
 from ..providers.services import BY_ID
 from ..workflow import cost, formspec, status
@@ -77,6 +77,16 @@ def progress(layout: Any, factor: float, text: str) -> None:
         layout.progress(factor=max(0.0, min(1.0, factor)), type="BAR", text=text)
     else:
         layout.label(text=text)
+
+
+def preview(layout: Any, service: str, job_id: str, scale: float) -> None:
+    """A finished job's preview picture, ``scale`` icon sizes across. While it has none, a
+    small one keeps its place blank (rows stay aligned) and a large one draws nothing."""
+    icon_id = previews.job_icon(service, job_id)
+    if icon_id:
+        layout.template_icon(icon_value=icon_id, scale=scale)
+    elif scale <= 1.0:
+        layout.label(text="", icon="BLANK1")
 
 
 def service_ready(layout: Any, service_id: str) -> bool:
