@@ -164,7 +164,7 @@ def test_jobs_panel_for_every_state(panels, mirror, paint, recorder, state):
     row = panels.CONJURE_UL_jobs
     rec = recorder()
     row.draw_item(None, bpy.context, rec, None, item, 0, None, "active_index", 0)
-    assert rec.log[0][1].startswith("a stone gargoyle")
+    assert next(text for text in rec.labels() if text).startswith("a stone gargoyle")
 
 
 def test_jobs_panel_offers_download_again_when_only_the_download_failed(panels, mirror, paint):
@@ -312,7 +312,9 @@ def test_candidates_show_large_previews_and_pick_buttons(panels, mod, mirror, ke
     icons = [e[1] for e in layout.log if e[0] == "template_icon"]
     assert len(icons) == 3
     # Icon ids are handed out only where Blender has a UI; the previews are loaded regardless.
-    loaded = sorted(key.split(":")[0] for key in panels._previews.keys())
+    loaded = sorted(path for path, _, _ in (key.rpartition(":") for key in
+                                            mod("blender.previews")._collection.keys())
+                    if path.startswith(str(folder)))
     assert loaded == sorted(str(folder / name) for name in names)
     if voxelize is not None:
         assert layout.props(), "voxelize options missing"
