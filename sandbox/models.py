@@ -14,7 +14,7 @@ from xml.sax.saxutils import quoteattr
 
 from .fbx import write_fbx
 from .glb import Glb, build_model
-from .images import render_points
+from .images import render_triangles
 
 # Thrixel's own generations, shared beside the project (see the fixtures README).
 FIXTURE_DIR = (
@@ -188,7 +188,11 @@ def glb_to_usdz(glb_bytes: bytes) -> bytes:
 
 
 def thumbnail(glb_bytes: bytes, back: bool = False) -> bytes:
-    points = [p for _, positions, _ in Glb.parse(glb_bytes).world_meshes() for p in positions]
-    # Every vertex is not needed for a 256-pixel preview; an even sample keeps it quick.
-    step = max(1, len(points) // 60000)
-    return render_points(points[::step], back=back)
+    """The model's surface seen from the front (or back), shaded, as a 256-pixel PNG."""
+    points: list[tuple[float, float, float]] = []
+    triangles: list[tuple[int, int, int]] = []
+    for _, positions, faces in Glb.parse(glb_bytes).world_meshes():
+        start = len(points)
+        points += positions
+        triangles += [(a + start, b + start, c + start) for a, b, c in faces]
+    return render_triangles(points, triangles, back=back)

@@ -206,13 +206,19 @@ def test_finished_shot_shows_the_selected_model_panel(run):
     labels = [r[1] for r in rows(shot, "CONJURE_PT_selected", "label")]
     assert "Thrixel" in labels and f"Job: {job['id']}" in labels, labels
     assert f"Remote: {job['remote_id']}" in labels, labels
-    # Scrolled to the sidebar's end, where the last panels drawn are the Selected Model panel
-    # and, for a Thrixel model, the Parts panel inside it.
+    # Scrolled down to the Selected Model panel, the last panel drawn with, for a Thrixel
+    # model, the Parts panel inside it.
     panels = [name for name in shot["drawn"] if name.startswith("CONJURE_PT_")]
     assert shot["scrolled_to"] < 0 and panels[-2:] == ["CONJURE_PT_selected",
                                                        "CONJURE_PT_parts"], (
         shot["scrolled_to"], panels)
     assert [i[1] for i in rows(shot, "CONJURE_UL_jobs", "item") if i[3]] == [job["id"]]
+    # The model's preview (Thrixel's thumbnail), loaded, not blank, drawn large at the top of
+    # the panel.
+    preview = shot["preview"]
+    assert preview["loaded"] and preview["distinct_values"] > 10, preview
+    icons = rows(shot, "CONJURE_PT_selected", "icon")
+    assert [i[1] for i in icons] == [preview["icon_id"]] and icons[0][2] >= 8, icons
 
 
 def test_candidates_shot_shows_the_three_pictures_waiting_for_a_pick(run, target):

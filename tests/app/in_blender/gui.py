@@ -96,16 +96,17 @@ def redraw():
         bpy.ops.wm.redraw_timer(type="DRAW_WIN_SWAP", iterations=1)
 
 
-def scroll_sidebar(to):
-    """Scroll the sidebar to its "top" or "end" a page at a time, as a user would with the
-    wheel, until it stops moving; returns the view's top edge (0: not scrolled)."""
+def scroll_sidebar(to, pages=40):
+    """Scroll the sidebar towards its "top" or "end" a page at a time, as a user would with the
+    wheel, until it stops moving or ``pages`` were turned; returns the view's top edge (0: not
+    scrolled)."""
     window, area, regions = view3d()
     ui = regions["UI"]
     redraw()  # the region's extent is only known once the panels it now has were laid out
     scroll = bpy.ops.view2d.scroll_down if to == "end" else bpy.ops.view2d.scroll_up
     top = ui.view2d.region_to_view(0, ui.height - 1)[1]
     with bpy.context.temp_override(window=window, area=area, region=ui):
-        for _ in range(40):
+        for _ in range(pages):
             scroll(page=True)
             now = ui.view2d.region_to_view(0, ui.height - 1)[1]
             if now == top:
@@ -368,27 +369,40 @@ def set_progress_colour(hex_colour):
     theme.item = (*rgb, theme.item[3])
 
 
+def loaded_preview(path):
+    """A picture as Blender holds it in Conjure's preview collection: whether it is loaded (has
+    a size), its icon id, and whether it is blank (how many pixel values differ)."""
+    collection = module("blender.previews")._collection  # the one bpy.utils.previews set
+    key = f"{path}:{path.stat().st_mtime_ns}"
+    preview = collection.get(key) if collection is not None else None
+    if preview is None:
+        return {"file": path.name, "loaded": False}
+    width, height = preview.image_size
+    pixels = list(preview.image_pixels_float) if width and height else []
+    # A sample of pixel values (RGBA floats, every 97th) is enough to tell an image from a
+    # flat fill.
+    sample = {round(v, 3) for v in pixels[::97]}
+    return {"file": path.name, "loaded": bool(width and height), "icon_id": preview.icon_id,
+            "size": [width, height], "distinct_values": len(sample)}
+
+
 def candidate_previews(job_id):
-    """The Candidates panel's previews of the job's pictures, as Blender holds them: each is
-    loaded (has a size) and not blank (its pixels differ)."""
-    panels = module("panels.candidates")
-    collection = panels._previews  # the panel's own bpy.utils.previews collection
-    seen = []
-    for path in panels.candidate_files(job_id):
-        key = f"{path}:{path.stat().st_mtime_ns}"
-        preview = collection.get(key) if collection is not None else None
-        if preview is None:
-            seen.append({"file": path.name, "loaded": False})
-            continue
-        width, height = preview.image_size
-        pixels = list(preview.image_pixels_float) if width and height else []
-        # A sample of pixel values (RGBA floats, every 97th) is enough to tell an image from
-        # a flat fill.
-        sample = {round(v, 3) for v in pixels[::97]}
-        seen.append({"file": path.name, "loaded": bool(width and height),
-                     "icon_id": preview.icon_id, "size": [width, height],
-                     "distinct_values": len(sample)})
-    return seen
+    """The Candidates panel's previews of the job's pictures (``loaded_preview``)."""
+    return [loaded_preview(path) for path in module("panels.candidates").candidate_files(job_id)]
+
+
+def job_preview(job_id):
+    """Wait until the job has its preview picture and the sidebar has loaded it (Blender
+    loads a preview's picture after the first draw asks for it); then what it holds."""
+    session = module("blender.session")
+    job = session.running().journal.require(job_id)
+    path = module("jobs.results").preview_path(session.running().root, job.service, job.id)
+    deadline = time.monotonic() + 10
+    while not (path.is_file() and loaded_preview(path).get("loaded")) \
+            and time.monotonic() < deadline:
+        redraw()
+        yield 0.2
+    return loaded_preview(path) if path.is_file() else {"file": path.name, "loaded": False}
 
 
 def select_in_job_list(job_id):
@@ -504,9 +518,13 @@ def scenario_generate():
     select_in_job_list(job.id)
     # The Selected Model panel comes after Generate and Jobs: scroll down to it as a user
     # would.
-    top = scroll_sidebar("end")
+    preview = yield from job_preview(job.id)
+    # The Selected Model panel comes last, its Parts sub-panel filling the sidebar's end: one
+    # page up from there shows the panel's top, with the model's picture.
+    scroll_sidebar("end")
+    top = scroll_sidebar("top", pages=1)
     yield 0.5
-    shot("finished", scrolled_to=top)
+    shot("finished", scrolled_to=top, preview=preview)
 
     failing = submit("failing")
     yield from wait_for_state(failing.id, ("failed",), 60)
