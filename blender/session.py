@@ -193,6 +193,10 @@ def file_loaded() -> None:
     _session.in_scene = {str(ob["conjure_job_id"]): str(ob[LITE_TAG])
                          for ob in bpy.data.objects
                          if str(ob.get(LITE_TAG, "")) in (LITE, FULL) and ob.get("conjure_job_id")}
+    # Models in this file whose job has no preview yet (made before previews were, or Blender
+    # stopped first) get one; the pump skips those that have one at once.
+    _session.previews |= {str(ob["conjure_job_id"]) for ob in bpy.data.objects
+                          if ob.get("conjure_job_id")}
     if settings.auto_import():
         _session.autoimport |= {job.id for job in ready if job.origin == here}
     rebuild_mirror()

@@ -133,3 +133,22 @@ def test_the_preview_outlives_a_restart_and_is_drawn(session, previews, tripo, f
     jobs_panel.CONJURE_UL_jobs.draw_item(None, bpy.context, recorder(), None, item, 0, None, "")
     assert [p for p, _ in drawn] == [path, path]
     assert all(shown is not None and tuple(shown.image_size) == (256, 256) for _, shown in drawn)
+
+
+def test_a_model_in_the_open_file_without_a_preview_gets_one(session, previews, renders,
+                                                              pixazo, fresh_scene):
+    """A model imported before previews existed (or Blender stopped before making one): once
+    the file is loaded, the pump makes it."""
+    pump = importlib.import_module(f"{session.__name__.rpartition('.')[0]}.pump")
+    assert bpy.ops.conjure.generate(provider="PIXAL3D",
+                                    image_url="https://example.com/stool.png") == {"FINISHED"}
+    job = newest_job(session)
+    path = preview_of(session, previews, job)
+    path.unlink()
+    renders.clear()
+    session.file_loaded()
+    for _ in range(50):
+        pump.tick()
+        if path.is_file():
+            break
+    assert renders == [{job.id}] and picture(path)[:2] == (256, 256)
