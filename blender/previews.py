@@ -40,8 +40,6 @@ LOADS_PER_WINDOW = 3
 LOAD_WINDOW_S = 0.1
 #: Where the preview's camera looks from: front right, a little above (-Y is the front).
 VIEW_FROM = Vector((1.0, -1.6, 0.9)).normalized()
-#: The Render Result slot previews are rendered into, so the user's own render stays.
-RENDER_SLOT = "Conjure Preview"
 
 _collection: Any = None
 _loads: list[float] = []
@@ -190,7 +188,7 @@ def _picture_as_png(source: Path, target: Path) -> None:
 def render(objects: Iterable[bpy.types.Object], target: Path, size: int = PREVIEW_PX) -> None:
     """Render ``objects`` alone, seen from ``VIEW_FROM`` on a transparent background, into a
     ``size``-pixel PNG at ``target``. A scene of their own is made for it and removed after;
-    the user's scene, its settings and its Render Result are left as they were."""
+    the user's scene, its settings and its render are left as they were."""
     shown = list(objects)
     scene = bpy.data.scenes.new("Conjure Preview")
     made: list[tuple[Any, Any]] = [(bpy.data.scenes, scene)]
@@ -201,7 +199,7 @@ def render(objects: Iterable[bpy.types.Object], target: Path, size: int = PREVIE
         _settings(scene, shown, size)
         part = target.with_name(f".{uuid.uuid4().hex[:8]}.png.part")
         try:
-            _render_into_slot(scene, part)
+            _render_alone(scene, part)
             os.replace(part, target)
         finally:
             part.unlink(missing_ok=True)
@@ -259,24 +257,10 @@ def _colour_type(objects: list[bpy.types.Object]) -> str:
     return "VERTEX" if coloured and not painted else "TEXTURE"
 
 
-def _render_into_slot(scene: bpy.types.Scene, path: Path) -> None:
-    """Render ``scene`` and save it at ``path``, in a Render Result slot of Conjure's own when
-    there is a Render Result already, so a render the user made stays where it was."""
-    result = next((i for i in bpy.data.images if i.type == "RENDER_RESULT"), None)
-    slots: Any = result.render_slots if result is not None else None
-    before = slots.active_index if slots is not None else 0
-    if slots is not None:
-        index = next((i for i, slot in enumerate(slots) if slot.name == RENDER_SLOT), None)
-        if index is None:
-            slots.new(name=RENDER_SLOT)
-            index = len(slots) - 1
-        slots.active_index = index
-    try:
-        with bpy.context.temp_override(scene=scene):
-            bpy.ops.render.render(scene=scene.name)
-        result = next(i for i in bpy.data.images if i.type == "RENDER_RESULT")
-        result.save_render(str(path), scene=scene)
-    finally:
-        if slots is not None:
-            slots.active_index = before
-
+def _render_alone(scene: bpy.types.Scene, path: Path) -> None:
+    """Render ``scene`` and save it at ``path``. Blender keeps a render per scene: the Render
+    Result shows the user's own scene's render again once this scene is gone."""
+    with bpy.context.temp_override(scene=scene):
+        bpy.ops.render.render(scene=scene.name)
+    result = next(i for i in bpy.data.images if i.type == "RENDER_RESULT")
+    result.save_render(str(path), scene=scene)

@@ -152,3 +152,27 @@ def test_a_model_in_the_open_file_without_a_preview_gets_one(session, previews, 
         if path.is_file():
             break
     assert renders == [{job.id}] and picture(path)[:2] == (256, 256)
+
+
+def test_a_render_the_user_made_stays_in_the_render_result(session, previews, pixazo,
+                                                          fresh_scene, tmp_path,
+                                                          monkeypatch):
+    scene = bpy.context.scene
+    for name, value in (("engine", "BLENDER_WORKBENCH"), ("resolution_x", 40),
+                        ("resolution_y", 30)):
+        monkeypatch.setattr(scene.render, name, value)
+    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    scene.collection.objects.link(camera)
+    monkeypatch.setattr(scene, "camera", camera)
+    assert bpy.ops.render.render() == {"FINISHED"}
+    result = bpy.data.images["Render Result"]
+    slot = result.render_slots.active_index
+    result.save_render(str(tmp_path / "before.png"))
+    assert bpy.ops.conjure.generate(provider="PIXAL3D",
+                                    image_url="https://example.com/bench.png") == {"FINISHED"}
+    job = newest_job(session)
+    assert picture(preview_of(session, previews, job))[:2] == (256, 256)  # rendered here
+    assert result.render_slots.active_index == slot
+    result.save_render(str(tmp_path / "after.png"))
+    assert (tmp_path / "after.png").read_bytes() == (tmp_path / "before.png").read_bytes()
+    assert [s.name for s in bpy.data.scenes] == [scene.name]
