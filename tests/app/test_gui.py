@@ -199,7 +199,7 @@ def test_running_shot_shows_the_active_jobs_progress_bar(run, target):
     assert run.record["running"]["state"] == "cancelled", run.record["running"]
 
 
-def test_finished_shot_shows_the_selected_model_panel(run):
+def test_finished_shot_shows_the_selected_model_panel(run, target):
     shot = shot_of(run, "finished")
     job = run.record["job"]
     assert shot["active_object"]["job_id"] == job["id"], shot["active_object"]
@@ -219,6 +219,11 @@ def test_finished_shot_shows_the_selected_model_panel(run):
     assert preview["loaded"] and preview["distinct_values"] > 10, preview
     icons = rows(shot, "CONJURE_PT_selected", "icon")
     assert [i[1] for i in icons] == [preview["icon_id"]] and icons[0][2] >= 8, icons
+    # Without the service's picture, the running pump draws one from the model in the scene.
+    drawn = run.record["preview_drawn_here"]
+    assert drawn["made"] and drawn["png"] and drawn["size"] == [256, 256], drawn
+    harness.record_timing(f"{target.name}: a preview drawn by the pump {drawn['seconds']} s "
+                          "after it was asked for")
 
 
 def test_candidates_shot_shows_the_three_pictures_waiting_for_a_pick(run, target):

@@ -405,6 +405,24 @@ def job_preview(job_id):
     return loaded_preview(path) if path.is_file() else {"file": path.name, "loaded": False}
 
 
+def preview_drawn_here(job_id):
+    """Have the pump draw the job's preview from its objects in the scene, as for a service
+    with no picture of its own: the service's is removed and a new one asked for."""
+    session = module("blender.session")
+    job = session.running().journal.require(job_id)
+    path = module("jobs.results").preview_path(session.running().root, job.service, job.id)
+    path.unlink()
+    session.want_preview(job_id)
+    started = time.monotonic()
+    while not path.is_file() and time.monotonic() - started < 30:
+        yield 0.1
+    made = path.is_file()
+    head = path.read_bytes()[:24] if made else b""
+    return {"made": made, "seconds": round(time.monotonic() - started, 2),
+            "png": head[:8] == b"\x89PNG\r\n\x1a\n",
+            "size": [int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")]}
+
+
 def select_in_job_list(job_id):
     """Click the job in the sidebar's Jobs list, so its details (and message) are shown."""
     runtime = bpy.context.window_manager.conjure
@@ -525,6 +543,7 @@ def scenario_generate():
     top = scroll_sidebar("top", pages=1)
     yield 0.5
     shot("finished", scrolled_to=top, preview=preview)
+    RECORD["preview_drawn_here"] = yield from preview_drawn_here(job.id)
 
     failing = submit("failing")
     yield from wait_for_state(failing.id, ("failed",), 60)
