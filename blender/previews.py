@@ -4,11 +4,11 @@ of loaded pictures the panels draw from.
 A job's preview is ``jobs.results.PREVIEW_FILE`` in its result folder; where it comes from is
 decided in ``workflow.previews``. The service's own picture arrives from a worker thread; what
 is left to do here is turning a picture already on disk into the preview, or rendering one
-from the imported objects: Workbench at ``PREVIEW_PX`` pixels with the model's textures or
-colours, the same in the application, in ``blender -b`` and in the ``bpy`` module (software
-OpenGL does; measured about 0.15 s a picture, 1 s for the first, which compiles shaders; Cycles
-took 0.5-1.5 s and EEVEE 2-30 s). The pump makes at most one preview per tick, after the
-import it follows.
+from the imported objects at ``PREVIEW_PX`` pixels: with Workbench in the application (about
+0.15 s a picture with software OpenGL, 1 s for the first, which compiles shaders), with Cycles
+on the CPU in ``blender -b`` and the ``bpy`` module (0.5-1.5 s; there Workbench needs EGL, and
+Blender aborts where it is missing; EEVEE took 2-30 s). The pump makes at most one preview
+per tick, after the import it follows.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from . import mirror, session
 
 #: Width and height of a preview rendered here.
 PREVIEW_PX = 256
+#: Samples of a Cycles render (without a display): enough for an icon without a denoiser.
+CYCLES_SAMPLES = 16
 #: Longest the blocking path waits for the service's own picture before drawing one.
 PICTURE_WAIT_S = 5.0
 #: New pictures loaded into the collection per ``LOAD_WINDOW_S``; more wait for a redraw.
@@ -196,7 +198,7 @@ def render(objects: Iterable[bpy.types.Object], target: Path, size: int = PREVIE
         for ob in shown:
             scene.collection.objects.link(ob)
         made += _stage(scene, shown)
-        _settings(scene, shown, size)
+        made += _settings(scene, shown, size)
         part = target.with_name(f".{uuid.uuid4().hex[:8]}.png.part")
         try:
             _render_alone(scene, part)
@@ -230,18 +232,49 @@ def _stage(scene: bpy.types.Scene,
     return [(bpy.data.cameras, camera_data), (bpy.data.objects, camera)]
 
 
-def _settings(scene: bpy.types.Scene, objects: list[bpy.types.Object], size: int) -> None:
+def _settings(scene: bpy.types.Scene, objects: list[bpy.types.Object],
+              size: int) -> list[tuple[Any, Any]]:
+    """Render settings for a ``size``-pixel PNG on a transparent background: Workbench where
+    Blender draws (the application), else Cycles on the CPU, which needs no GPU: Workbench
+    in ``blender -b`` needs EGL, and Blender aborts where that is missing. Returns what was
+    made for it (``_stage``)."""
     render: Any = scene.render  # the stubs type ``engine`` as the default engine only
-    render.engine = "BLENDER_WORKBENCH"
     render.resolution_x = render.resolution_y = size
     render.resolution_percentage = 100
     render.film_transparent = True
-    shading = scene.display.shading
-    shading.light = "STUDIO"
-    shading.color_type = _colour_type(objects)
     scene.view_settings.view_transform = "Standard"
     image = render.image_settings
     image.file_format, image.color_mode, image.color_depth = "PNG", "RGBA", "8"
+    if bpy.app.background:
+        return _cycles(scene)
+    render.engine = "BLENDER_WORKBENCH"
+    shading = scene.display.shading
+    shading.light = "STUDIO"
+    shading.color_type = _colour_type(objects)
+    return []
+
+
+def _cycles(scene: bpy.types.Scene) -> list[tuple[Any, Any]]:
+    """Cycles on the CPU with few samples and bounces, lit by a sun and a grey sky."""
+    render: Any = scene.render
+    render.engine = "CYCLES"
+    cycles: Any = scene.cycles
+    cycles.device = "CPU"
+    cycles.samples = CYCLES_SAMPLES
+    cycles.use_denoising = False
+    cycles.use_adaptive_sampling = False
+    cycles.max_bounces, cycles.diffuse_bounces, cycles.glossy_bounces = 2, 1, 1
+    cycles.transmission_bounces = cycles.volume_bounces = 0
+    sun_data: Any = bpy.data.lights.new("Conjure Preview", "SUN")
+    sun_data.energy = 3.0
+    sun = bpy.data.objects.new("Conjure Preview Sun", sun_data)
+    sun.rotation_euler = (0.7, -0.17, -0.5)  # from above, behind the camera's left
+    scene.collection.objects.link(sun)
+    world = bpy.data.worlds.new("Conjure Preview")
+    world.use_nodes = False
+    world.color = (0.6, 0.6, 0.6)
+    scene.world = world
+    return [(bpy.data.lights, sun_data), (bpy.data.objects, sun), (bpy.data.worlds, world)]
 
 
 def _colour_type(objects: list[bpy.types.Object]) -> str:

@@ -161,3 +161,35 @@ def test_command_line_batch_runs_every_row_once(user, sandbox):
     assert len(submissions(sandbox, key)) == len(rows)
     blends = sorted(out.glob("*.blend"))
     assert len(blends) == len(rows), (blends, proc.stdout[-3000:])
+
+
+#: A service with no picture of its own (Pixal3D): the blocking path renders the preview from
+#: the model in the scene, in ``blender -b`` without a display.
+PREVIEW = f"""
+import bpy, importlib, json, os, time
+session = importlib.import_module("{EXTENSION}.blender.session")
+results = importlib.import_module("{EXTENSION}.jobs.results")
+bpy.context.preferences.system.use_online_access = True
+prefs = bpy.context.preferences.addons["{EXTENSION}"].preferences
+prefs.pixazo_url = os.environ["SANDBOX_PIXAZO"]
+prefs.pixazo_key = os.environ["PIXAZO_KEY"]
+started = time.monotonic()
+result = bpy.ops.conjure.generate(provider="PIXAL3D", image_url="https://example.com/vase.png")
+assert result == {{"FINISHED"}}, result
+job = session.running().journal.jobs(limit=1)[0]
+path = results.preview_path(session.running().root, job.service, job.id)
+head = path.read_bytes()[:24] if path.is_file() else b""
+print("CONJURE_PREVIEW", json.dumps({{"state": str(job.state), "png": head[:8].hex(),
+      "size": [int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")]}}))
+"""
+
+
+def test_a_preview_is_rendered_without_a_display(user, sandbox):
+    key = f"pixazo-app-preview-{user.target.name}"
+    sandbox.add_key("pixazo", key)
+    proc = user.blender(["-b", "--python-exit-code", "1", "--python-expr", PREVIEW], env={
+        "SANDBOX_PIXAZO": sandbox.service_url("pixazo"), "PIXAZO_KEY": key}, timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    preview = _line(proc.stdout, "CONJURE_PREVIEW")
+    assert preview == {"state": "imported", "png": "89504e470d0a1a0a", "size": [256, 256]}, (
+        preview, proc.stdout[-3000:])
