@@ -187,8 +187,28 @@ def glb_to_usdz(glb_bytes: bytes) -> bytes:
     return buffer.getvalue()
 
 
+#: Thumbnails already drawn, by the model's digest and side: the same models come back again
+#: and again, and drawing one in Python holds the interpreter (the tests share it) a while.
+_THUMBNAILS: dict[tuple[str, bool], bytes] = {}
+_THUMBNAILS_KEPT = 64
+_thumbnails_lock = threading.Lock()
+
+
 def thumbnail(glb_bytes: bytes, back: bool = False) -> bytes:
     """The model's surface seen from the front (or back), shaded, as a 256-pixel PNG."""
+    key = (hashlib.sha256(glb_bytes).hexdigest(), back)
+    with _thumbnails_lock:
+        kept = _THUMBNAILS.get(key)
+    if kept is None:
+        kept = _draw_thumbnail(glb_bytes, back)
+        with _thumbnails_lock:
+            if len(_THUMBNAILS) >= _THUMBNAILS_KEPT:
+                _THUMBNAILS.pop(next(iter(_THUMBNAILS)))
+            _THUMBNAILS[key] = kept
+    return kept
+
+
+def _draw_thumbnail(glb_bytes: bytes, back: bool) -> bytes:
     points: list[tuple[float, float, float]] = []
     triangles: list[tuple[int, int, int]] = []
     for _, positions, faces in Glb.parse(glb_bytes).world_meshes():
