@@ -19,6 +19,7 @@ from .operators import (
     images,
     import_vox,
     jobs,
+    prompt,
     upload,
 )
 from .operators import parts as parts_operators
@@ -30,7 +31,8 @@ from .panels import parts as parts_panel
 
 _MODULES = (
     preferences, mirror, forms,
-    pump_operator, generate, follow_up, jobs, upload, images, account, cache, import_vox,
+    pump_operator, generate, follow_up, jobs, upload, images, prompt, account, cache,
+    import_vox,
     parts_operators,
     generate_panel, jobs_panel, selected, parts_panel, candidates,
     pump, scene_parts, command_line,

@@ -52,11 +52,11 @@ class CONJURE_OT_generate(bpy.types.Operator):
             op = requests.resolve_operation(service_id, operation)
             requests.check_option_names(op, values, where="panel")
             return requests.Request(service_id, op.name, values)
-        image_path = bpy.path.abspath(self.image_path) if self.image_path else ""
+        # "//" paths are the open .blend's folder, as in Blender's own file fields.
         return requests.generation_request(
             self.provider, mode=self.mode, prompt=self.prompt,
-            negative_prompt=self.negative_prompt, image_path=image_path,
-            image_url=self.image_url, options=self.options)
+            negative_prompt=self.negative_prompt, image_path=self.image_path,
+            image_url=self.image_url, options=self.options, resolve_path=bpy.path.abspath)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:

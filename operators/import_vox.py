@@ -77,8 +77,10 @@ class CONJURE_OT_import_vox(bpy.types.Operator, ImportHelper):
 
     def _paths(self) -> list[str]:
         if self.files and self.directory:
-            return [os.path.join(self.directory, f.name) for f in self.files if f.name]
-        return [self.filepath]  # type: ignore[attr-defined]  # from ImportHelper
+            # "//" paths (a script's) are the open .blend's folder, as in Blender's own fields.
+            folder = bpy.path.abspath(self.directory)
+            return [os.path.join(folder, f.name) for f in self.files if f.name]
+        return [bpy.path.abspath(self.filepath)]  # type: ignore[attr-defined]  # ImportHelper's
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         imported = 0

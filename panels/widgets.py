@@ -67,6 +67,15 @@ def lines(layout: Any, text: str, icon: str = "NONE", width: int | None = None) 
         icon = "BLANK1" if icon != "NONE" else "NONE"
 
 
+def note(layout: Any, text: str) -> None:
+    """Text to read rather than act on (a description, a long prompt in full): wrapped and
+    greyed, across the whole width whatever the layout's property split."""
+    column = layout.column(align=True)
+    column.use_property_split = False
+    column.active = False
+    lines(column, text)
+
+
 def has_progress_bar() -> bool:
     rna: Any = bpy.types.UILayout.bl_rna
     return "progress" in rna.functions
@@ -100,8 +109,9 @@ def balance(layout: Any, service_id: str) -> None:
     if answer is None:
         return
     if answer.text:
-        layout.label(text=answer.text if answer.ok else f"Balance unavailable: {answer.text}",
-                     icon="FUND" if answer.ok else "INFO")
+        # The account's figure: a person's icon (the balance is the account's, not the job's).
+        lines(layout, answer.text if answer.ok else f"Balance unavailable: {answer.text}",
+              "USER" if answer.ok else "INFO")
     elif answer.pending:
         layout.label(text="Balance: asking…", icon="SORTTIME")
 
@@ -115,7 +125,7 @@ def before_sending(layout: Any, request: Request) -> None:
     except Exception:  # an unfinished form; the panel draws its problem
         return
     column = layout.column(align=True)
-    lines(column, said.text, "ERROR" if said.short else "FUND")
+    lines(column, said.text, "ERROR" if said.short else "INFO")
     estimate = said.estimate
     source = cost.source_words(estimate) if estimate is not None else ""
     if source and estimate is not None and estimate.amount:
