@@ -204,7 +204,7 @@ def one_of(*names: str) -> Rule:
     def check(values: Mapping[str, Any]) -> str | None:
         if not any(_present(values, n) for n in names):
             return Worded(f"give at least one of {', '.join(names)}",
-                          lambda words: _either(_said(names, words)))
+                          lambda words: f"fill in {_either(_said(names, words))}")
         return None
     return Rule(names[0], check)
 
