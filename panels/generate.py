@@ -51,15 +51,17 @@ class CONJURE_PT_generate(widgets.Sidebar, bpy.types.Panel):
 
 
 def draw_prompt(layout: Any, state: Any, role: str, title: str) -> None:
-    """The prompt's field with a button opening it in a wide dialog; a prompt longer than
-    the field shows is also written out in full below it."""
-    row = layout.row(align=True, heading=title)
-    row.prop(state, role, text="")
-    widgets.button(row, "conjure.edit_prompt", "", "TEXT", role=role)
+    """The prompt over the panel's whole width, its title above it beside a button that
+    opens it in a wide dialog; a prompt longer than the field shows is also written out in
+    full below it."""
+    column = layout.column(align=True)
+    column.use_property_split = False
+    row = column.row()
+    row.label(text=title)
+    row.operator("conjure.edit_prompt", text="", icon="TEXT", emboss=False).role = role
+    column.prop(state, role, text="")
     text = getattr(state, role)
-    field_px = textfit.content_px() * (1 - textfit.SPLIT_FACTOR) - textfit.UNIT_PX * \
-        textfit.scale()
-    if text and not textfit.fits(text, field_px):
+    if text and not textfit.fits(text, textfit.content_px()):
         widgets.note(layout, text)
 
 

@@ -26,8 +26,13 @@ LIST_INSET = 30
 ROW_GAP = 4
 #: Blender's UI unit at scale 1 (an icon, a menu's arrow, a checkbox).
 UNIT = 20
-#: The text margins of a label or button, both sides together, in units.
-MARGIN = 0.8
+#: The text margin of a label or button, in units (Blender's UI_TEXT_MARGIN_X).
+MARGIN = 0.4
+#: The margins of a property's label in a ``use_property_split`` layout, where it is
+#: right-aligned against the value column, in units.
+SPLIT_MARGIN = 0.8
+#: A separator's width in a row, in units, times its factor.
+SEPARATOR = 0.3
 #: The label's share of a property in a ``use_property_split`` layout.
 SPLIT = 0.4
 
@@ -42,12 +47,17 @@ def text_px(text):
     return blf.dimensions(0, text)[0] if text else 0.0
 
 
-def needed(text, icon=False):
+def needed(text, icon=False, margin=MARGIN):
     """The width a label or button needs to show ``text`` whole (after an icon)."""
     unit = UNIT * _scale()
     if not text:
         return unit if icon else 0.0
-    return text_px(text) + (MARGIN + (1 if icon else 0)) * unit
+    return text_px(text) + (margin + (1 if icon else 0)) * unit
+
+
+def label_needed(text):
+    """The width a property's label needs in the left column of a property split."""
+    return needed(text, margin=SPLIT_MARGIN)
 
 
 # -- the tree ------------------------------------------------------------------------------
@@ -81,6 +91,9 @@ def item(name, args, kwargs):
                 "icon": _has_icon(kwargs)}
     if name == "progress":
         return {"kind": "text", "text": kwargs.get("text", ""), "icon": False}
+    if name == "separator":
+        return {"kind": "space", "text": "", "factor": kwargs.get("factor", args[0] if args
+                                                                  else 1.0)}
     if name in ("prop", "prop_search"):
         return _prop(args, kwargs)
     return {"kind": "other", "text": ""}
@@ -113,7 +126,7 @@ def _prop_natural(node, split):
         return needed(label, icon=True) / ((1 - SPLIT) if split else 1)
     value_px = needed(value, node["icon"]) + unit if value else 2 * unit
     if split:
-        return max(needed(label) / SPLIT if label else 0, value_px / (1 - SPLIT))
+        return max(label_needed(label) / SPLIT if label else 0, value_px / (1 - SPLIT))
     return (needed(label + ":") if label else 0) + value_px
 
 
@@ -125,6 +138,8 @@ def natural(node, split):
         return _prop_natural(node, split)
     if kind == "other":
         return UNIT * _scale()
+    if kind == "space":
+        return SEPARATOR * node["factor"] * UNIT * _scale()
     split = node["split"] if node["split"] is not None else split
     if node["units_x"]:
         return node["units_x"] * UNIT * _scale()
@@ -153,8 +168,8 @@ def _check(node, width, split, where, found):
             found.append([where, text, round(needed(text, icon=True)), round(room)])
         return
     if split:
-        if text and needed(text) > width * SPLIT + 0.5:
-            found.append([where, text, round(needed(text)), round(width * SPLIT)])
+        if text and label_needed(text) > width * SPLIT + 0.5:
+            found.append([where, text, round(label_needed(text)), round(width * SPLIT)])
         room = width * (1 - SPLIT) if text else width
     else:
         room = width - (needed(text + ":") if text else 0)
@@ -178,7 +193,8 @@ def _shares(node, width, split):
     if kind != "row" or not children:
         return [width] * len(children)
     gap = 0 if node["align"] else ROW_GAP * _scale() * (len(children) - 1)
-    fixed = [c.get("units_x", 0) * UNIT * _scale() for c in children]
+    fixed = [natural(c, split) if c["kind"] == "space" else
+             c.get("units_x", 0) * UNIT * _scale() for c in children]
     free = width - gap - sum(fixed)
     wants = [natural(c, split) if not f else 0 for c, f in zip(children, fixed, strict=True)]
     total = sum(wants) or 1
@@ -186,15 +202,15 @@ def _shares(node, width, split):
 
 
 def _walk(node, width, split, where, found):
-    if node["kind"] in ("text", "prop", "other"):
+    if node["kind"] in ("text", "prop", "other", "space"):
         _check(node, width, split, where, found)
         return
     split = node["split"] if node["split"] is not None else split
     heading = node["heading"]
     if heading and node["kind"] == "row" and split:
         # A row's heading takes the label column; the row's buttons share the rest.
-        _check({"kind": "text", "text": heading, "icon": False}, width * SPLIT, split, where,
-               found)
+        if label_needed(heading) > width * SPLIT + 0.5:
+            found.append([where, heading, round(label_needed(heading)), round(width * SPLIT)])
         width *= 1 - SPLIT
         split = False
     for child, share in zip(node["children"], _shares(node, width, split), strict=True):

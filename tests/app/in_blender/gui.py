@@ -521,7 +521,10 @@ def filled_forms():
         fill_form(service, mode, prompt or CONFIG["task"])
         if picture:
             capture_picture()
-        yield 0.6
+        # The panels below slide to the form's new size over a few frames.
+        for _ in range(3):
+            redraw()
+            yield 0.4
         shot(f"form-{service}", problem=module("blender.forms").problem(bpy.context, service,
                                                                          mode))
     bpy.context.scene.conjure.image = None
