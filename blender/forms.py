@@ -29,7 +29,7 @@ from ..providers.params import Operation
 from ..providers.services import SERVICES
 from ..workflow import formspec, status
 from ..workflow.formspec import Field
-from . import textfit
+from . import paths, textfit
 from .pictures import image_path
 
 #: Stands in for a picture during draw-time validation: the rules skip URLs, so checking the
@@ -74,7 +74,8 @@ def _bpy_prop(field: Field) -> Any:
     if widget == "images":
         return CollectionProperty(type=ConjureImageSlot, **common)
     if widget == "file":
-        return StringProperty(default=field.default, subtype="FILE_PATH", **common)
+        return StringProperty(default=field.default, subtype="FILE_PATH",
+                              options=paths.RELATIVE, **common)
     return StringProperty(default=field.default, **common)
 
 

@@ -24,8 +24,11 @@ BOX_INSET_PX = 10
 UNIT_PX = 20
 #: Share of a row ``use_property_split`` gives the label (Blender's UI_ITEM_PROP_SEP_DIVIDE).
 SPLIT_FACTOR = 0.4
-#: Text margins inside a button or label, both sides together, in UI units.
+#: Text margins inside a button or label, both sides together, in UI units: what a
+#: property's label gets in its column is decided with these, to spare.
 TEXT_MARGIN_UNITS = 0.8
+#: A label's own text margin, in UI units (Blender's UI_TEXT_MARGIN_X).
+LABEL_MARGIN_UNITS = 0.4
 
 
 def scale() -> float:

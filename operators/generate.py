@@ -10,7 +10,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
-from ..blender import forms, session
+from ..blender import forms, paths, session
 from ..providers.services import SERVICES
 from ..workflow import requests, sequence
 from . import base
@@ -31,7 +31,7 @@ class CONJURE_OT_generate(bpy.types.Operator):
                                  "empty: what the inputs imply")
     prompt: StringProperty(name="Prompt")
     negative_prompt: StringProperty(name="Negative Prompt")
-    image_path: StringProperty(name="Image File", subtype="FILE_PATH")
+    image_path: StringProperty(name="Image File", subtype="FILE_PATH", options=paths.RELATIVE)
     image_url: StringProperty(name="Image URL")
     candidate_index: IntProperty(
         name="Candidate", default=-1, min=-1, max=2,

@@ -9,7 +9,7 @@ from pathlib import Path
 import bpy
 from bpy.props import IntProperty, StringProperty
 
-from ..blender import forms, pictures
+from ..blender import forms, paths, pictures
 
 
 class _TargetOperator:
@@ -89,7 +89,7 @@ class CONJURE_OT_load_image(_TargetOperator, bpy.types.Operator):
     bl_label = "Load Picture"
     bl_options = {"REGISTER", "UNDO", "INTERNAL"}
 
-    filepath: StringProperty(subtype="FILE_PATH", options={"SKIP_SAVE"})
+    filepath: StringProperty(subtype="FILE_PATH", options={"SKIP_SAVE", *paths.RELATIVE})
     filter_image: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
     filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
 

@@ -15,6 +15,7 @@ from bpy.props import (
 )
 from bpy_extras.io_utils import ImportHelper
 
+from ..blender import paths
 from ..blender.vox_import import import_vox
 from ..formats.vox.format import DEFAULT_MAX_FACES, VoxFormatError
 
@@ -41,7 +42,8 @@ class CONJURE_OT_import_vox(bpy.types.Operator, ImportHelper):
     files: CollectionProperty(
         type=bpy.types.OperatorFileListElement, options={"HIDDEN", "SKIP_SAVE"}
     )
-    directory: StringProperty(subtype="DIR_PATH", options={"HIDDEN", "SKIP_SAVE"})
+    directory: StringProperty(subtype="DIR_PATH",
+                              options={"HIDDEN", "SKIP_SAVE", *paths.RELATIVE})
 
     voxel_size: FloatProperty(
         name="Voxel Size",

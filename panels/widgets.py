@@ -9,7 +9,7 @@ from typing import Any
 import blf
 import bpy
 
-from ..blender import EXTENSION, forms, session, settings
+from ..blender import EXTENSION, forms, session, settings, textfit
 from ..providers.params import Operation
 from ..providers.services import BY_ID
 from ..workflow import cost, formspec, status
@@ -61,8 +61,27 @@ def chars_per_line(text: str, region_px: int, scale: float, default: int = 40) -
     return max(12, int((region_px - LABEL_MARGIN_PX * scale) / (average * 1.1)))
 
 
+def _text_room() -> float | None:
+    """Pixels a label's text has in the tightest place the panels draw one (in a box, after
+    an icon) in the sidebar as wide as it is now; None outside a drawn sidebar."""
+    region = getattr(bpy.context, "region", None)
+    if region is None or region.type != "UI" or region.width <= 1:
+        return None
+    unit = textfit.UNIT_PX * textfit.scale()
+    return textfit.content_px(boxes=1) - unit - textfit.LABEL_MARGIN_UNITS * unit
+
+
 def lines(layout: Any, text: str, icon: str = "NONE", width: int | None = None) -> None:
-    for line in status.wrap(text, width or _wrap_width(text)):
+    wrapped = status.wrap(text, width or _wrap_width(text))
+    room = _text_room() if width is None else None
+    if room is not None:
+        # The width estimate is from the text's average letter: a line of wide letters
+        # (capitals, say) may still be too long, so such a text is wrapped shorter.
+        chars = max((len(line) for line in wrapped), default=0)
+        while chars > 12 and any(textfit.text_px(line) > room for line in wrapped):
+            chars -= 2
+            wrapped = status.wrap(text, chars)
+    for line in wrapped:
         layout.label(text=line, icon=icon)
         icon = "BLANK1" if icon != "NONE" else "NONE"
 
