@@ -33,11 +33,14 @@ from ..providers.registry import ClientConfig, make_client
 from ..providers.services import BY_ID, SERVICES
 from ..workflow import cache, cost, status
 from ..workflow.requests import Request
-from ..workflow.sequence import Plan
+from ..workflow.sequence import Plan, has_lite
 from . import EXTENSION, mirror, settings
+from .scene_import import LITE_TAG
 
 #: Main-thread time one pump tick may spend draining events.
 TICK_BUDGET_S = 0.0015
+#: Which model of a job with a lite one is in the open file (``Session.in_scene``).
+LITE, FULL, TRIED = "lite", "full", "tried"
 #: How long a balance is shown before it is asked for again.
 BALANCE_MAX_AGE_S = 300.0
 #: How long a service's live price list is used before it is read again.
@@ -112,6 +115,9 @@ class Session:
     #: Jobs found ready but not imported at start-up: offered in the job list (or, with the
     #: auto-import preference, imported by the pump).
     offered: set[str] = field(default_factory=set)
+    #: Jobs with a lite model, and which of their models is in the open file (``LITE``,
+    #: ``FULL``; ``TRIED``: the lite model could not be imported, so it is not tried again).
+    in_scene: dict[str, str] = field(default_factory=dict)
 
 
 _session: Session | None = None
@@ -181,6 +187,9 @@ def file_loaded() -> None:
     here = origin()
     ready = _session.journal.jobs([State.READY], limit=50)
     _session.offered = {job.id for job in ready}
+    _session.in_scene = {str(ob["conjure_job_id"]): str(ob[LITE_TAG])
+                         for ob in bpy.data.objects
+                         if str(ob.get(LITE_TAG, "")) in (LITE, FULL) and ob.get("conjure_job_id")}
     if settings.auto_import():
         _session.autoimport |= {job.id for job in ready if job.origin == here}
     rebuild_mirror()
@@ -273,6 +282,32 @@ def due() -> list[tuple[Job, Plan]]:
         elif found.state == State.READY and found.origin == here:
             found_due.append((found, session.plans.get(job_id, Plan())))
     return found_due
+
+
+def lites_due() -> list[Job]:
+    """Jobs whose lite model the pump should show now: asked for, still being finished, with
+    the lite model downloaded (``sequence.has_lite``), asked for by the file that is open,
+    and not shown (or tried) yet."""
+    session = _session
+    if session is None or not session.autoimport:
+        return []
+    here = origin()
+    found = []
+    for job_id in sorted(session.autoimport - session.in_scene.keys()):
+        job = session.journal.get(job_id)
+        if job is not None and job.origin == here and has_lite(job):
+            found.append(job)
+    return found
+
+
+def showing(job_id: str, which: str) -> None:
+    """Note which model of ``job_id`` is in the open file now (``LITE``, ``FULL``, ``TRIED``)."""
+    get().in_scene[job_id] = which
+
+
+def shown(job_id: str) -> str | None:
+    """Which model of a job with a lite one is in the open file, if known (``LITE``, ``FULL``)."""
+    return _session.in_scene.get(job_id) if _session is not None else None
 
 
 def taken(job_id: str) -> Plan:

@@ -74,6 +74,12 @@ def draw_job(box: Any, item: Any) -> None:
     if item.message:
         failed = item.state in (State.FAILED, State.UNKNOWN)
         widgets.lines(box.column(align=True), item.message, "ERROR" if failed else "INFO")
+    in_scene = session.shown(item.job_id)
+    if in_scene == session.LITE:
+        widgets.lines(box.column(align=True), "In the scene: the lite model; the full-quality "
+                      "one replaces it when it is baked", "SHADING_SOLID")
+    elif in_scene == session.FULL:
+        box.label(text="In the scene: the full-quality model", icon="SHADING_TEXTURE")
     if item.error_code:
         box.label(text=f"Error code: {item.error_code}")
     if item.cost:
