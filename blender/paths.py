@@ -6,16 +6,21 @@ from typing import Any
 
 import bpy
 
+_OPTION: Any = {"PATH_SUPPORTS_BLEND_RELATIVE"}  # the stubs' option sets predate it
 
-def _relative_option() -> Any:  # the stubs' option sets predate the option
-    # Blender 4.5+ warns when a "//" path is written to a file-path property that does not
-    # say it takes one; older versions may not know the option at all.
-    option: Any = {"PATH_SUPPORTS_BLEND_RELATIVE"}
+
+def _relative_option() -> Any:
+    """Blender 4.5+ warns when a "//" path is written to a file-path property that does not
+    say it takes one; older versions refuse the option when the property is registered (not
+    when it is made), so a throwaway property group is registered to ask."""
+    probe = type("CONJURE_PG_path_probe", (bpy.types.PropertyGroup,), {"__annotations__": {
+        "path": bpy.props.StringProperty(subtype="FILE_PATH", options=_OPTION)}})
     try:
-        bpy.props.StringProperty(options=option)
-    except TypeError:
+        bpy.utils.register_class(probe)
+    except (ValueError, TypeError, RuntimeError):
         return set()
-    return option
+    bpy.utils.unregister_class(probe)
+    return _OPTION
 
 
 #: Options of a file-path property whose "//" means the open .blend's folder.
