@@ -232,20 +232,38 @@ def words(op: Operation) -> dict[str, str]:
     return said
 
 
+def _validate(op: Operation, request: dict[str, Any]) -> None:
+    """``op.validate`` in the form's words; a follow-up's parent (filled from the source job
+    when it is sent) stands in."""
+    request = dict(request)
+    parent = op.param_for("parent") if op.needs_parent else None
+    if parent is not None:
+        request[parent.name] = "parent"
+    op.validate(request, words(op))
+
+
 def problem(context: bpy.types.Context, service_id: str, operation_name: str) -> str | None:
     """Why the form would be refused, in the form's words, or None; cheap enough for every
-    redraw."""
+    redraw (pictures stand in as links: nothing is written or read)."""
     try:
-        op = registry.operation(service_id, operation_name)
-        request = draft_values(context, service_id, operation_name)
-        if op.needs_parent:
-            parent = op.param_for("parent")
-            if parent is not None:
-                request[parent.name] = "parent"
-        op.validate(request, words(op))
+        _validate(registry.operation(service_id, operation_name),
+                  draft_values(context, service_id, operation_name))
     except InvalidRequestError as exc:
         return str(exc)
     return None
+
+
+def checked_values(context: bpy.types.Context, service_id: str,
+                   operation_name: str) -> dict[str, Any]:
+    """``values``, refused in the form's words: first what ``problem`` sees, before any
+    picture is written, then what only the written pictures show (a size, a local file
+    where a link is needed)."""
+    said = problem(context, service_id, operation_name)
+    if said:
+        raise InvalidRequestError(said)
+    sent = values(context, service_id, operation_name)
+    _validate(registry.operation(service_id, operation_name), sent)
+    return sent
 
 
 # -- drawing -------------------------------------------------------------------------------------

@@ -75,3 +75,17 @@ def test_file_fields_of_the_form_resolve_relative_paths(mod, saved_blend, form_r
     forms.group(bpy.context, upload).glb_file = "//models/lamp.glb"
     values = forms.values(bpy.context, "thrixel", "upload")
     assert values["glb_file"] == str(saved_blend / "models" / "lamp.glb")
+
+
+def test_what_only_the_written_picture_shows_is_said_in_the_forms_words(mod, form_reset,
+                                                                        pixazo):
+    # A picture from the scene is a local file; Pixal3D takes links unless sending it
+    # inline is turned on, which only the written picture shows.
+    form_reset.service, form_reset.mode_pixal3d = "pixal3d", "image_to_3d"
+    image = bpy.data.images.new("ref", 64, 64)
+    image.pixels.foreach_set([0.3, 0.6, 0.2, 1.0] * 64 * 64)
+    form_reset.image = image
+    with pytest.raises(RuntimeError, match="Image must be a public https URL") as refused:
+        bpy.ops.conjure.generate(provider="PIXAL3D", mode="image_to_3d", from_panel=True)
+    assert "turn on Send Local Image Inline" in str(refused.value)
+    assert "image_url" not in str(refused.value)
