@@ -358,6 +358,7 @@ def draw_pictures(layout: Any, context: bpy.types.Context, op: Operation) -> Non
         return
     holder = state(context)
     box = layout.box()
+    box.use_property_split = False  # pickers and buttons across the box
     box.label(text=title, icon="IMAGE_DATA")
     if op.param_for("images") is None:
         row = box.row(align=True)
@@ -392,6 +393,7 @@ def draw_image_input(layout: Any, holder: Any, attr: str, title: str,
                      address: str) -> None:
     """A picture input of its own (an operation's other pictures, a follow-up's reference)."""
     box = layout.box()
+    box.use_property_split = False  # pickers and buttons across the box
     box.label(text=title, icon="IMAGE_DATA")
     prop = holder.bl_rna.properties[attr]
     if prop.type == "COLLECTION":
