@@ -19,7 +19,8 @@ PROMPTS = {"thrixel": "a brass diving helmet with round portholes",
            "voxelai": "a small voxel fox"}
 GENERATE = {"thrixel": {"provider": "THRIXEL"},
             "tripo": {"provider": "TRIPO"},
-            "pixazo": {"provider": "PIXAL3D", "image_url": "https://example.com/chair.png"},
+            "pixazo": {"provider": "PIXAL3D",
+                       "image_url": "https://example.com/library-chair.png"},
             "voxelai": {"provider": "VOXELAI", "candidate_index": 0}}
 #: A follow-up each service offers on a model (Pixazo and Voxel-AI offer none).
 FOLLOW_UPS = {"thrixel": "refine", "tripo": "texture_model"}
