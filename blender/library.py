@@ -344,7 +344,7 @@ def show(context: bpy.types.Context, job: Job) -> str:
     tries = iter(range(_POINT_TRIES))
 
     def point() -> float | None:
-        if _point(area, catalog_id) or next(tries, None) is None:
+        if _point(window, area, catalog_id) or next(tries, None) is None:
             return None
         return 0.05
 
@@ -371,7 +371,7 @@ def _asset_area(context: bpy.types.Context, window: bpy.types.Window) -> Any:
     return area
 
 
-def _point(area: Any, catalog_id: str) -> bool:
+def _point(window: bpy.types.Window, area: Any, catalog_id: str) -> bool:
     """Point an Asset Browser at the Conjure library and a catalog; False while it is not set
     up yet."""
     space = area.spaces.active
@@ -379,11 +379,15 @@ def _point(area: Any, catalog_id: str) -> bool:
     if params is None:
         area.tag_redraw()
         return False
-    params.asset_library_reference = assets.LIBRARY_NAME
+    try:
+        params.asset_library_reference = assets.LIBRARY_NAME
+    except TypeError:  # the browser does not list the library just added yet
+        area.tag_redraw()
+        return False
     with contextlib.suppress(TypeError, ValueError, AttributeError):
         params.catalog_id = catalog_id
-    with contextlib.suppress(RuntimeError):
-        with bpy.context.temp_override(area=area, space_data=space):
+    with contextlib.suppress(RuntimeError, TypeError):
+        with bpy.context.temp_override(window=window, screen=window.screen, area=area):
             bpy.ops.asset.library_refresh()
     area.tag_redraw()
     return True
