@@ -238,3 +238,25 @@ def test_command_line_batch_files_each_row_in_a_batch_catalog(thrixel, session, 
     # Written again into the batch's catalog.
     bpy.data.batch_remove([collection, *collection.all_objects])
     check_asset(appended(blend), job, mod, "Conjure/Thrixel/props")
+
+
+def test_the_jobs_own_picture_is_the_asset_preview(thrixel, session, mod, fresh_scene,
+                                                   library_folder):
+    assert bpy.ops.conjure.generate(provider="THRIXEL", prompt="a red mailbox") == {"FINISHED"}
+    job = session.get().journal.jobs(limit=1)[0]
+    # The picture the Jobs panel shows for a result, kept with its files: 512 × 384, red.
+    picture = mod("jobs.results").job_folder(session.user_dir(), job.service, job.id) / \
+        "preview.png"
+    image = bpy.data.images.new("picture", 512, 384, alpha=True)
+    image.pixels.foreach_set(np.tile(np.float32([0.9, 0.1, 0.1, 1.0]), 512 * 384))
+    image.filepath_raw, image.file_format = str(picture), "PNG"
+    image.save()
+    bpy.data.images.remove(image)
+    before = user_data()
+    assert bpy.ops.conjure.file_in_library(job_id=job.id) == {"FINISHED"}
+    assert user_data() == before
+    empty_file()
+    preview = appended(library_folder / f"thrixel_{job.id}.blend").preview
+    assert tuple(preview.image_size) == (256, 192)  # scaled to the preview's size
+    pixels = np.array(preview.image_pixels_float[:]).reshape(-1, 4)
+    assert np.allclose(pixels.mean(axis=0), [0.9, 0.1, 0.1, 1.0], atol=0.02)
