@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -164,7 +164,7 @@ def missing() -> list[Job]:
             and all(p.is_file() for p in session.result_paths(job))]
 
 
-def rebuild(echo: Any = print) -> tuple[int, int]:
+def rebuild(echo: Callable[[str], None] = print) -> tuple[int, int]:
     """Write every missing .blend again; returns (written, failed)."""
     record = assets.Record.load(session.user_dir())
     written = failed = 0
@@ -337,14 +337,14 @@ def show(context: bpy.types.Context, job: Job) -> str:
     if bpy.app.background or window is None:
         return (f"Job {job.id} is in the Conjure asset library ({path}); open an Asset "
                 "Browser on the Conjure library in Blender's window to see it")
-    area = _asset_area(context, window)
+    area, opened = _asset_area(context, window)
     if area is None:
         return (f"Job {job.id} is in the Conjure asset library ({path}); no area could be "
                 "turned into an Asset Browser")
     tries = iter(range(_POINT_TRIES))
 
     def point() -> float | None:
-        if _point(window, area, catalog_id) or next(tries, None) is None:
+        if _point(window, area, catalog_id, refresh=not opened) or next(tries, None) is None:
             return None
         return 0.05
 
@@ -352,15 +352,16 @@ def show(context: bpy.types.Context, job: Job) -> str:
     return f"Showing job {job.id} in the Conjure asset library ({catalog})"
 
 
-def _asset_area(context: bpy.types.Context, window: bpy.types.Window) -> Any:
+def _asset_area(context: bpy.types.Context, window: bpy.types.Window) -> tuple[Any, bool]:
+    """An Asset Browser in ``window``, and whether it was opened now."""
     screen = window.screen
     for area in screen.areas:
         if area.ui_type == "ASSETS":
-            return area
+            return area, False
     views = sorted((a for a in screen.areas if a.type == "VIEW_3D"),
                    key=lambda a: a.width * a.height, reverse=True)
     if not views:
-        return None
+        return None, False
     before = set(screen.areas)
     with context.temp_override(window=window, screen=screen, area=views[0]):
         bpy.ops.screen.area_split(direction="HORIZONTAL", factor=0.4)
@@ -368,12 +369,14 @@ def _asset_area(context: bpy.types.Context, window: bpy.types.Window) -> Any:
     # The split's lower part is the new area, or the old one moved down; take the lower.
     area = min([*new, views[0]], key=lambda a: a.y) if new else views[0]
     area.ui_type = "ASSETS"
-    return area
+    return area, True
 
 
-def _point(window: bpy.types.Window, area: Any, catalog_id: str) -> bool:
+def _point(window: bpy.types.Window, area: Any, catalog_id: str, refresh: bool) -> bool:
     """Point an Asset Browser at the Conjure library and a catalog; False while it is not set
-    up yet."""
+    up yet. ``refresh``: it was open already, so it reads the library again to list a file
+    added meanwhile (one opened now reads it anyway; a refresh reads every library, online
+    ones included, which can only fail without a network)."""
     space = area.spaces.active
     params = getattr(space, "params", None)
     if params is None:
@@ -386,8 +389,9 @@ def _point(window: bpy.types.Window, area: Any, catalog_id: str) -> bool:
         return False
     with contextlib.suppress(TypeError, ValueError, AttributeError):
         params.catalog_id = catalog_id
-    with contextlib.suppress(RuntimeError, TypeError):
-        with bpy.context.temp_override(window=window, screen=window.screen, area=area):
+    if refresh:
+        with contextlib.suppress(RuntimeError, TypeError), \
+                bpy.context.temp_override(window=window, screen=window.screen, area=area):
             bpy.ops.asset.library_refresh()
     area.tag_redraw()
     return True

@@ -26,6 +26,7 @@ from ..providers import registry
 from ..providers.errors import ServiceError
 from ..providers.services import BY_ID
 from . import formspec
+from .lineage import Find
 
 #: The library's name in Blender's preferences and the Asset Browser.
 LIBRARY_NAME = "Conjure"
@@ -252,7 +253,7 @@ class Record:
         write_atomic(self.path, text.encode("utf-8"))
 
 
-def missing(record: Record, library: Path, find: Any) -> list[Job]:
+def missing(record: Record, library: Path, find: Find) -> list[Job]:
     """Filed jobs whose .blend is not in ``library`` and that can be filed again: still in the
     journal (``find(job_id)`` → Job or None)."""
     found = []
