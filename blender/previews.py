@@ -116,11 +116,13 @@ def step() -> bool:
     return False
 
 
-def settle(job: Job) -> None:
-    """The blocking path: wait a little for the service's picture, then make the preview."""
+def settle(job: Job, wait_s: float = PICTURE_WAIT_S) -> None:
+    """Make the preview now (the blocking path, or before the result is filed in the asset
+    library), after waiting up to ``wait_s`` for the service's picture; while that is still
+    coming, the pump makes the preview later."""
     running = session.running()
-    if running is not None:
-        running.runner.wait_picture(job.id, PICTURE_WAIT_S)
+    if running is not None and wait_s > 0:
+        running.runner.wait_picture(job.id, wait_s)
     if make(job):
         session.preview_made(job.id)
 

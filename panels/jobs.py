@@ -10,7 +10,7 @@ import bpy
 from ..blender import session
 from ..jobs.model import State, can_download_again
 from ..workflow import sequence, status
-from . import widgets
+from . import library, widgets
 from .candidates import is_candidates_item, jobs_list_active
 
 
@@ -115,6 +115,7 @@ def draw_job(box: Any, item: Any) -> None:
     if state in (State.READY, State.IMPORTED):
         widgets.button(col, "conjure.open_result_folder", "Open Result Folder", "FILEBROWSER",
                        job_id=item.job_id)
+    library.draw_job(col, item)
     if not status.is_active(state):
         widgets.button(col, "conjure.remove_job", "Remove from List", "X", job_id=item.job_id)
 

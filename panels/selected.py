@@ -13,7 +13,7 @@ from ..providers.params import Operation
 from ..providers.services import BY_ID, current_id
 from ..workflow import formspec, lineage, sequence, status
 from ..workflow.requests import Request
-from . import widgets
+from . import library, widgets
 
 
 def _selected_service(context: Any) -> tuple[Any, str]:
@@ -77,6 +77,7 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
                 if parent else ""
             label = f"{parent.operation}: {what}" if parent and what else job.parent_id
             box.label(text=f"From {status.label(label, '', '', 36)}", icon="LINKED")
+        library.draw_selected(box, job)
 
         ops = forms.follow_up_ops(service_id)
         if not ops:

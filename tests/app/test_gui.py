@@ -8,6 +8,7 @@ One GUI run (``in_blender/gui.py``, scenario ``generate``) per target feeds ever
 import pytest
 from app import harness
 
+from sandbox import DEFAULT_KEYS
 from support.fixtures import prompt_for
 
 SLOW_KEY = "sk-thrixel-app-slow"
@@ -25,6 +26,10 @@ CANDIDATE_BACKGROUND = (236, 234, 228)
 #: ``scenario_generate``; a state the scenario does not produce yet says what it needs.
 STATES = {
     "idle-no-key": None,
+    "form-thrixel": None,
+    "form-tripo": None,
+    "form-pixal3d": None,
+    "form-voxelai": None,
     "running": None,
     "finished": None,
     "failed": None,
@@ -66,6 +71,10 @@ def generate_run(target, display, sandbox, real_pace_sandbox, installed, tmp_pat
                   "voxelai_url": sandbox.service_url("voxelai"),
                   "voxelai_key": "voxelai-sandbox-token"},
         "keys": {"slow": SLOW_KEY, "failing": FAILING_KEY, "parts": PARTS_KEY},
+        # Every service's key, for the filled forms photographed before anything is sent.
+        "form_prefs": {"thrixel_key": DEFAULT_KEYS["thrixel"],
+                       "pixazo_url": sandbox.service_url("pixazo"),
+                       "pixazo_key": DEFAULT_KEYS["pixazo"]},
     })
     harness.record_timing(f"{target.name}: GUI generate run {run.seconds:.1f} s "
                   f"(Blender exit {run.returncode})")
@@ -170,9 +179,14 @@ def sidebar_colours(target, shot):
 
 
 def test_every_shot_shows_a_filled_form_in_a_scene_without_the_default_cube(run):
-    # The jobs came from the form, so the prompt a user typed is in every shot's form.
+    # The jobs came from the form, so the prompt a user typed is in every shot's form (but
+    # Pixal3D's, which makes a model from a picture alone).
     for shot in run.record["shots"]:
-        [prompt] = [r for r in rows(shot, "CONJURE_PT_generate", "prop") if r[1] == "prompt"]
+        prompts = [r for r in rows(shot, "CONJURE_PT_generate", "prop") if r[1] == "prompt"]
+        if shot["form"]["service"] == "pixal3d":
+            assert not prompts, shot["state"]
+            continue
+        [prompt] = prompts
         assert prompt[2] and prompt[2] == shot["form"]["prompt"], shot["state"]
     assert "Cube" not in {ob["name"] for ob in run.record["objects"]}, run.record["objects"]
 
@@ -312,3 +326,88 @@ def test_parts_edited_shot_shows_the_model_changed_in_place(run):
     shot = shot_of(run, "parts-edited")
     assert "Show Version Before This Edit" in [r[2] for r in rows(shot, "CONJURE_PT_parts",
                                                                    "operator")]
+
+
+def test_no_label_or_button_text_is_cut_at_the_default_sidebar_width(run):
+    # Every text Conjure's panels drew in every shot, measured in the UI font against the
+    # width the layout gives it (in_blender/fit.py): Blender would shorten it with "…".
+    cut = {shot["state"]: shot["cut"] for shot in run.record["shots"] if shot["cut"]}
+    assert not cut, "cut at the sidebar's width ([panel, text, needs px, has px]): " + \
+        "; ".join(f"{state}: {found}" for state, found in cut.items())
+    # The same measure finds a label planted to be one word too long, so it can fail.
+    for shot in run.record["shots"]:
+        assert shot["planted_cut"], shot["state"]
+
+
+def test_each_services_filled_form_is_ready_to_send(run):
+    for service in ("thrixel", "tripo", "pixal3d", "voxelai"):
+        shot = shot_of(run, f"form-{service}")
+        assert shot["form"]["service"] == service
+        assert shot["problem"] is None, (service, shot["problem"])
+        generate = [r for r in rows(shot, "CONJURE_PT_generate", "operator")
+                    if r[1] == "conjure.generate"]
+        assert len(generate) == 1, shot["drawn"]["CONJURE_PT_generate"]
+    # The long prompt is written out in full below its field, on lines that fit.
+    shot = shot_of(run, "form-thrixel")
+    words = " ".join(label[1] for label in rows(shot, "CONJURE_PT_generate", "label"))
+    assert shot["form"]["prompt"] in " ".join(words.split())
+
+
+# -- the asset library ---------------------------------------------------------------------
+
+LIBRARY_KEY = "sk-thrixel-app-library"
+#: Thrixel fixtures the library scenario generates (two, so the browser shows two previews).
+LIBRARY_MODELS = ("delivery-cart-grouped", "orrery")
+
+
+@pytest.fixture(scope="session")
+def library_run(target, display, sandbox, installed):
+    sandbox.add_key("thrixel", LIBRARY_KEY)
+    user = harness.UserFolder(target, target.scratch / "gui-library", template=installed.user)
+    run = user.gui(display, "library", {
+        "scenario": "library",
+        "library_tasks": [prompt_for(sandbox, stem) for stem in LIBRARY_MODELS],
+        "prefs": {"thrixel_url": sandbox.service_url("thrixel")},
+        "keys": {"library": LIBRARY_KEY},
+    })
+    harness.record_timing(f"{target.name}: GUI library run {run.seconds:.1f} s "
+                          f"(Blender exit {run.returncode})")
+    harness.publish(target, run.record.get("shots", []), user.base / "shots")
+    assert run.returncode == 0 and run.record and not run.record.get("error"), run.explain()
+    return run
+
+
+def test_library_shot_shows_the_conjure_library_with_previews(library_run, target):
+    record = library_run.record
+    library = record["library"]
+    assert ["Conjure", library["folder"]] in [list(entry) for entry in library["registered"]]
+    assert "Conjure/Thrixel:Conjure-Thrixel" in library["catalogs"]
+    shot = shot_of(library_run, "asset-browser")
+    browser = shot["asset_browser"]
+    assert browser and browser["library"] == "Conjure", browser
+    _x, _y, width, height = browser["rect"]
+    assert width > 300 and height > 150, browser
+    # Two previews of clay models on the browser's flat ground: many shades there.
+    png = harness.SCREENSHOTS / target.name / "asset-browser.png"
+    colours = harness.distinct_colours(target, png, browser["rect"])
+    assert colours > 60, f"{png}: the Asset Browser has {colours} colours"
+    # The job whose button was pressed is the Jobs panel's active one, with the button.
+    shows = [r for r in rows(shot, "CONJURE_PT_jobs", "operator")
+             if r[1] == "conjure.show_in_asset_browser"]
+    assert shows, rows(shot, "CONJURE_PT_jobs", "operator")
+
+
+def test_dropped_asset_is_a_model_with_lineage_and_follow_ups(library_run):
+    record = library_run.record
+    job_id = record["library"]["jobs"][-1]
+    ours = [ob for ob in record["objects"] if ob["props"].get("conjure_job_id") == job_id]
+    assert ours and len(ours) == len(record["objects"]), record["objects"]
+    assert {c for ob in ours for c in ob["collections"]} == {record["dropped"]["collection"]}
+    for ob in ours:
+        assert ob["props"]["conjure_provider"] == "thrixel"
+        assert ob["props"]["conjure_remote_id"] and ob["props"]["conjure_node_name"]
+    shot = shot_of(library_run, "asset-dropped")
+    assert shot["active_object"]["job_id"] == job_id
+    follow_ups = [r for r in rows(shot, "CONJURE_PT_selected", "operator")
+                  if r[1] == "conjure.follow_up"]
+    assert follow_ups, rows(shot, "CONJURE_PT_selected", "operator")

@@ -31,6 +31,9 @@ import traceback
 
 import bpy
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fit
+
 EXTENSION = "bl_ext.user_default.conjure"
 CONFIG = json.loads(open(os.environ["CONJURE_APP_CONFIG"], encoding="utf-8").read())
 T0 = time.monotonic()
@@ -119,6 +122,9 @@ def scroll_sidebar(to, pages=40):
 
 #: Panel (or list) class name → the rows its last draw() put in the layout.
 DRAWN = {}
+#: Panel class name (or list name and row index) → the layout its last draw() built, as a
+#: tree of nodes (see ``fit``): what the cut-text check measures.
+TREES = {}
 _CONTAINERS = ("row", "column", "box", "split", "grid_flow", "column_flow")
 
 
@@ -153,11 +159,12 @@ def label_px(text):
 class RecordingLayout:
     """Passes every call on to Blender's UILayout (so the sidebar is drawn as usual) and notes
     the labels, properties, buttons, bars and icons that went in: the screenshot shows the
-    pixels, this says what they are."""
+    pixels, this says what they are. ``node`` is this layout in the tree ``fit`` measures."""
 
-    def __init__(self, layout, rows):
+    def __init__(self, layout, rows, node=None):
         object.__setattr__(self, "_layout", layout)
         object.__setattr__(self, "_rows", rows)
+        object.__setattr__(self, "_node", node if node is not None else fit.container("column"))
 
     def __getattr__(self, name):
         attr = getattr(self._layout, name)
@@ -167,13 +174,26 @@ class RecordingLayout:
         def call(*args, **kwargs):
             result = attr(*args, **kwargs)
             if name in _CONTAINERS:
-                return RecordingLayout(result, self._rows)
+                child = fit.container(name, **kwargs)
+                self._node["children"].append(child)
+                return RecordingLayout(result, self._rows, child)
+            if name == "panel":  # a fold: (header, body), the body None while it is closed
+                header, body = result
+                nodes = [fit.container("row"), fit.container("column")]
+                self._node["children"].append(fit.container("fold", children=nodes))
+                return (RecordingLayout(header, self._rows, nodes[0]),
+                        RecordingLayout(body, self._rows, nodes[1]) if body else None)
             self._rows.append(_describe(name, args, kwargs))
+            self._node["children"].append(fit.item(name, args, kwargs))
             return result
         return call
 
     def __setattr__(self, name, value):  # scale_y, enabled, ui_units_x, ...
         setattr(self._layout, name, value)
+        if name == "use_property_split":
+            self._node["split"] = bool(value)
+        elif name == "ui_units_x":
+            self._node["units_x"] = float(value)
 
 
 class _RecordingPanel:
@@ -193,7 +213,8 @@ def _recording_draw(name, original):
     # wrappers take exactly the method's own (extra ones, even with defaults, crash it).
     def draw(self, context):
         rows = DRAWN[name] = []
-        original(_RecordingPanel(self, RecordingLayout(self.layout, rows)), context)
+        tree = TREES[name] = fit.container("column")
+        original(_RecordingPanel(self, RecordingLayout(self.layout, rows, tree)), context)
     return draw
 
 
@@ -204,8 +225,9 @@ def _recording_draw_item(name, original):
         # draw(): keep each row's latest drawing, by its index in the collection.
         rows = DRAWN.setdefault(name, {})[index] = [
             ["item", item.job_id, item.state, index == getattr(active_data, active_propname)]]
-        original(self, context, RecordingLayout(layout, rows), data, item, icon, active_data,
-                 active_propname, index)
+        tree = TREES[f"{name}[{index}]"] = fit.container("row")
+        original(self, context, RecordingLayout(layout, rows, tree), data, item, icon,
+                 active_data, active_propname, index)
     return draw_item
 
 
@@ -226,6 +248,7 @@ def shot(state, **extra):
     panels drew what for this very frame, and ``extra`` facts about the state."""
     window, _area, regions = view3d()
     DRAWN.clear()
+    TREES.clear()
     redraw()
     drawn = {name: rows if isinstance(rows, list) else
              [row for _, item in sorted(rows.items()) for row in item]
@@ -246,6 +269,9 @@ def shot(state, **extra):
         "category": getattr(ui, "active_panel_category", ""),
         "conjure_panels": conjure_panels(),
         "drawn": drawn,
+        # Text Blender had to shorten ("…") in this frame's Conjure panels, measured.
+        "cut": fit.cuts(TREES, ui.width),
+        "planted_cut": fit.planted(ui.width),
         "view_top": ui.view2d.region_to_view(0, ui.height - 1)[1],
         "active_object": describe_active(),
         "form": {"service": bpy.context.scene.conjure.service,
@@ -499,6 +525,44 @@ def cancel(job_id):
         bpy.ops.conjure.cancel_job("INVOKE_DEFAULT", job_id=job_id)
 
 
+#: The form of each service as an artist fills it before pressing Generate: the service,
+#: its mode, the prompt (long enough to wrap below its field) and, where the mode takes
+#: one, a picture captured from the viewport with the form's own Viewport button.
+FORMS = (
+    ("thrixel", "create", "a weathered bronze lantern with a cracked glass pane and a ring "
+                          "handle on top", False),
+    ("tripo", "text_to_model", "a ceramic teapot with a bamboo handle", False),
+    ("pixal3d", "image_to_3d", "", True),
+    ("voxelai", "candidates", "a small voxel fox", False),
+)
+
+
+def capture_picture():
+    """Press the picture box's Viewport button, in the sidebar's context."""
+    window, area, regions = view3d()
+    with bpy.context.temp_override(window=window, area=area, region=regions["UI"]):
+        result = bpy.ops.conjure.capture_viewport(target="shared:image")
+    if result != {"FINISHED"}:
+        raise RuntimeError(f"conjure.capture_viewport returned {result}")
+
+
+def filled_forms():
+    """Each service's form filled in, with its key set, photographed before Generate."""
+    set_prefs(CONFIG["form_prefs"])
+    for service, mode, prompt, picture in FORMS:
+        fill_form(service, mode, prompt or CONFIG["task"])
+        if picture:
+            capture_picture()
+        # The panels below slide to the form's new size over a few frames.
+        for _ in range(3):
+            redraw()
+            yield 0.4
+        shot(f"form-{service}", problem=module("blender.forms").problem(bpy.context, service,
+                                                                         mode))
+    bpy.context.scene.conjure.image = None
+    set_prefs({"thrixel_key": ""})
+
+
 def scenario_generate():
     """The sidebar in each state a user meets, one screenshot each: idle without a key, a
     Tripo3D job running with its progress bar, a Thrixel job finished and imported with the
@@ -514,6 +578,7 @@ def scenario_generate():
     # Blender slides the panels below to the form's new size over a few frames.
     yield 0.6
     shot("idle-no-key")
+    yield from filled_forms()
 
     # Tripo3D reports how far a job is; its sandbox runs at the services' real pace, so the
     # job is still running when the shot is taken.
@@ -699,8 +764,96 @@ def scenario_restart_resume():
     describe_pump()
 
 
+def asset_browser():
+    """The window's Asset Browser: where it is on the X screen and what it shows."""
+    window = bpy.context.window_manager.windows[0]
+    area = next((a for a in window.screen.areas if a.ui_type == "ASSETS"), None)
+    if area is None:
+        return None
+    params = getattr(area.spaces.active, "params", None)
+    return {"rect": [area.x - window.x, window.height - (area.y - window.y) - area.height,
+                     area.width, area.height],
+            "library": getattr(params, "asset_library_reference", None),
+            "catalog_id": getattr(params, "catalog_id", None)}
+
+
+def drop_asset(path, cursor):
+    """What dropping a collection asset from the Asset Browser into the viewport does with
+    its "Instance" option off: the collection appended and linked into the scene, its model
+    at the 3D cursor, selected with the root active."""
+    with bpy.data.libraries.load(str(path), link=False) as (found, wanted):
+        wanted.collections = list(found.collections)
+    [collection] = wanted.collections
+    bpy.context.scene.collection.children.link(collection)
+    roots = [ob for ob in collection.all_objects if ob.parent is None]
+    for ob in bpy.context.view_layer.objects:
+        ob.select_set(False)
+    for ob in collection.all_objects:
+        ob.select_set(True)
+    for ob in roots:
+        ob.location = (ob.location[0] + cursor[0], ob.location[1] + cursor[1],
+                       ob.location[2] + cursor[2])
+    bpy.context.view_layer.objects.active = roots[0]
+    return collection
+
+
+def scenario_library():
+    """Results in Blender's Asset Browser: Thrixel models filed in the Conjure library as they
+    are imported (the File Results in the Library preference), the last one shown with its
+    Jobs panel button Show in Asset Browser, then one dragged into an emptied scene."""
+    yield from wait_for_pump()
+    record_drawing()
+    set_prefs({**CONFIG["prefs"], "library_file_results": True,
+               "thrixel_key": CONFIG["keys"]["library"]})
+    delete_default_cube()
+    yield from open_sidebar()
+    session = module("blender.session")
+    library = module("blender.library")
+    jobs = []
+    for task in CONFIG["library_tasks"]:
+        fill_form("thrixel", "create", task)
+        job = press_generate(f"library: {task}")
+        yield from import_when_ready(job.id, 90)
+        jobs.append(session.job(job.id))
+    paths = [library.asset_path(job) for job in jobs]
+    yield from wait_for(lambda: all(p.is_file() for p in paths), "every result is filed", 60)
+    select_in_job_list(jobs[-1].id)
+    window, area, regions = view3d()
+    with bpy.context.temp_override(window=window, area=area, region=regions["UI"]):
+        result = bpy.ops.conjure.show_in_asset_browser("INVOKE_DEFAULT", job_id=jobs[-1].id)
+    log(f"Show in Asset Browser: {result}")
+    yield from wait_for(lambda: (asset_browser() or {}).get("library") == "Conjure",
+                        "an Asset Browser shows the Conjure library", 20)
+    # The browser reads the library's files and their previews over a few frames.
+    for _ in range(20):
+        for each in window.screen.areas:
+            each.tag_redraw()
+        yield 0.25
+    RECORD["library"] = {"jobs": [job.id for job in jobs], "files": [str(p) for p in paths],
+                         "folder": str(library.folder()),
+                         "catalogs": (library.folder() / "blender_assets.cats.txt")
+                         .read_text(encoding="utf-8"),
+                         "registered": [(lib.name, lib.path) for lib in
+                                        bpy.context.preferences.filepaths.asset_libraries]}
+    shot("asset-browser", asset_browser=asset_browser())
+
+    # The scene emptied, then the last model dragged in from the browser.
+    for ob in list(bpy.data.objects):
+        bpy.data.objects.remove(ob)
+    for collection in list(bpy.context.scene.collection.children):
+        bpy.data.collections.remove(collection)
+    dropped = drop_asset(paths[-1], tuple(bpy.context.scene.cursor.location))
+    RECORD["dropped"] = {"collection": dropped.name,
+                         "asset": dropped.asset_data is not None}
+    top = scroll_sidebar("end")
+    yield 0.5
+    shot("asset-dropped", scrolled_to=top, asset_browser=asset_browser())
+    describe_scene()
+
+
 SCENARIOS = {
     "generate": scenario_generate,
+    "library": scenario_library,
     "restart-submit": scenario_restart_submit,
     "restart-resume": scenario_restart_resume,
 }
