@@ -151,7 +151,8 @@ def make(job: Job) -> bool:
             render(objects, target)
             log.info("job %s: preview rendered in %.2f s", job.id,
                      time.perf_counter() - started)
-    except (OSError, RuntimeError, ValueError) as exc:
+    # Anything at all: a preview is a nicety, and must never stop an import or the pump.
+    except Exception as exc:
         log.warning("job %s: no preview could be made: %s", job.id, exc)
     return True
 

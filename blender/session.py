@@ -424,6 +424,8 @@ def tick(budget_s: float = TICK_BUDGET_S) -> int:
     changed = session.events.drain(budget_s)
     if changed:
         mirror.update((event.job for event in changed), session.index)
+        # A ready job's preview: the pump redraws it once the service's picture is saved.
+        session.previews |= {e.job.id for e in changed if e.job.state == State.READY}
         _forget_spent_balances(event.job for event in changed)
     session.stats.record(time.perf_counter() - start, len(changed))
     return len(changed)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from .model import Job
 
 #: What an event reports: a state change, progress or ETA, a message, a finished result file,
-#: the service's picture of the result saved, or the job leaving the list.
-KINDS = ("state", "progress", "message", "file", "preview", "removed")
+#: or the job leaving the list.
+KINDS = ("state", "progress", "message", "file", "removed")
 
 
 @dataclass

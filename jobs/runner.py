@@ -766,7 +766,9 @@ class Runner:
 
     def _save_picture(self, job: Job, picture: ResultFile) -> None:
         """Save the service's picture of a ready job as its preview. It is a nicety: whatever
-        goes wrong is logged, and the preview is then drawn from the model instead."""
+        goes wrong is logged, and the preview is then drawn from the model instead. No event
+        says it arrived: the job may have been imported meanwhile, and this snapshot of it
+        would show it as ready again (the main thread looks, ``picture_pending``)."""
         try:
             write_preview(picture.open(), job_folder(self.results_root, job.service, job.id),
                           limits=self.limits, should_stop=self._stop_flag(job.id).is_set)
@@ -774,8 +776,6 @@ class Runner:
         except Exception as exc:
             log.warning("job %s: the service's picture of the result was not saved (%s); one "
                         "is drawn from the model instead", job.id, exc)
-        else:
-            self._emit(job, "preview")
         finally:
             self._picture_done(job.id)
 
