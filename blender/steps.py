@@ -160,3 +160,4 @@ class SceneSteps:
         made now. Otherwise the pump makes it at a later tick (``session.want_preview``)."""
         if self.waited:
             previews.settle(job)
+            session.tick()  # the Jobs list shows what happened while it was made
