@@ -7,6 +7,7 @@ happens to carry of them is never trusted.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,7 +15,7 @@ import bpy
 from bpy.props import CollectionProperty, FloatProperty, IntProperty, StringProperty
 
 from ..jobs.model import Job
-from ..workflow import cost, formspec
+from ..workflow import cost, formspec, status
 
 
 class ConjureJobItem(bpy.types.PropertyGroup):
@@ -24,7 +25,10 @@ class ConjureJobItem(bpy.types.PropertyGroup):
     state: StringProperty(name="State")
     #: 0–1, or -1 when the service gives no progress.
     progress: FloatProperty(name="Progress", default=-1.0)
-    eta_s: FloatProperty(name="ETA", default=-1.0)
+    #: Seconds left as estimated at ``eta_at`` (the service's ETA or the progress rate's), or -1.
+    eta_s: FloatProperty(name="Time Left", default=-1.0)
+    #: Unix seconds when ``eta_s`` was estimated, so the panel counts down between changes.
+    eta_at: IntProperty(name="Estimated At")
     message: StringProperty(name="Message")
     remote_id: StringProperty(name="Remote ID")
     #: What the job was asked for (its prompt), shown as its name.
@@ -62,13 +66,16 @@ def runtime() -> Any:
     return bpy.context.window_manager.conjure
 
 
-def _fill(item: Any, job: Job) -> None:
+def _fill(item: Any, job: Job, clock: status.ProgressClock) -> None:
     item.job_id = job.id
     item.service = job.service
     item.operation = job.operation
     item.state = str(job.state)
     item.progress = -1.0 if job.progress is None else job.progress
-    item.eta_s = -1.0 if job.eta_s is None else job.eta_s
+    now = time.time()
+    left = clock.estimate(job, now)
+    item.eta_s = -1.0 if left is None else left
+    item.eta_at = int(now)
     item.message = job.message
     item.remote_id = job.remote_id or ""
     item.prompt = formspec.job_prompt(job.service, job.operation, job.params)
@@ -80,17 +87,18 @@ def _fill(item: Any, job: Job) -> None:
     item.updated_at = int(job.updated_at)
 
 
-def rebuild(jobs: Iterable[Job], index: dict[str, int]) -> None:
-    """Fill the job list with ``jobs`` (oldest first); ``index`` maps job id → row."""
+def rebuild(jobs: Iterable[Job], index: dict[str, int], clock: status.ProgressClock) -> None:
+    """Fill the job list with ``jobs`` (oldest first); ``index`` maps job id → row; ``clock``
+    estimates the time left of running jobs."""
     items = runtime().jobs
     items.clear()
     index.clear()
     for job in jobs:
         index[job.id] = len(items)
-        _fill(items.add(), job)
+        _fill(items.add(), job, clock)
 
 
-def update(jobs: Iterable[Job], index: dict[str, int]) -> None:
+def update(jobs: Iterable[Job], index: dict[str, int], clock: status.ProgressClock) -> None:
     """Copy changed jobs into their rows (new jobs get a row at the end) and redraw."""
     state = runtime()
     for job in jobs:
@@ -100,7 +108,7 @@ def update(jobs: Iterable[Job], index: dict[str, int]) -> None:
             item = state.jobs.add()
         else:
             item = state.jobs[row]
-        _fill(item, job)
+        _fill(item, job, clock)
     state.revision += 1
     redraw(preferences=False)
 

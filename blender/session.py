@@ -112,6 +112,8 @@ class Session:
     #: Jobs found ready but not imported at start-up: offered in the job list (or, with the
     #: auto-import preference, imported by the pump).
     offered: set[str] = field(default_factory=set)
+    #: Estimates the time left of jobs whose service reports progress but no ETA.
+    clock: status.ProgressClock = field(default_factory=status.ProgressClock)
 
 
 _session: Session | None = None
@@ -247,6 +249,18 @@ def submit_request(request: Request) -> Job:
                   parent_id=request.parent_id)
 
 
+def retry(job_id: str) -> Job:
+    """Send a job that ended without a result again: a new job with the same service,
+    operation, inputs and parent (the old one stays in the list as it was)."""
+    failed = job(job_id)
+    if not status.can_retry(failed.state, failed.remote_id or "", failed.error_code or ""):
+        raise ValueError(f"Job {failed.id} is {status.state_words(failed.state).lower()}; only a "
+                         "job that failed, was cancelled or may not have been sent can be sent "
+                         "again")
+    return submit(failed.service, failed.operation, dict(failed.params),
+                  parent_id=failed.parent_id)
+
+
 def follow(job_id: str, plan: Plan | None = None) -> None:
     """Have the pump carry ``job_id`` on when it is ready (import it, pick its candidate, tag
     the uploaded objects): the interactive path."""
@@ -347,7 +361,8 @@ def remove(job_id: str) -> None:
 def rebuild_mirror() -> None:
     """Fill the WindowManager's job list from the journal (start-up, after a file load)."""
     if _session is not None:
-        mirror.rebuild(reversed(_session.journal.jobs(limit=200)), _session.index)
+        mirror.rebuild(reversed(_session.journal.jobs(limit=200)), _session.index,
+                       _session.clock)
 
 
 def tick(budget_s: float = TICK_BUDGET_S) -> int:
@@ -360,7 +375,7 @@ def tick(budget_s: float = TICK_BUDGET_S) -> int:
         return 0
     changed = session.events.drain(budget_s)
     if changed:
-        mirror.update((event.job for event in changed), session.index)
+        mirror.update((event.job for event in changed), session.index, session.clock)
         _forget_spent_balances(event.job for event in changed)
     session.stats.record(time.perf_counter() - start, len(changed))
     return len(changed)
@@ -373,15 +388,15 @@ def run_blocking(job_ids: Iterable[str], *, timeout: float | None = None,
     session = get()
     ids = list(job_ids)
     deadline = None if timeout is None else time.monotonic() + timeout
-    shown: dict[str, str] = {}
+    shown: dict[str, tuple[str, int, str]] = {}
     while True:
         tick()
         jobs = [session.journal.require(i) for i in ids]
         for found in jobs:
-            line = status.progress_line(found)
-            if shown.get(found.id) != line:
-                shown[found.id] = line
-                echo(line)
+            key = status.progress_key(found)
+            if shown.get(found.id) != key:
+                shown[found.id] = key
+                echo(status.progress_line(found, session.clock.estimate(found)))
         if all(found.finished for found in jobs):
             return jobs
         if deadline is not None and time.monotonic() > deadline:

@@ -48,6 +48,8 @@ class BatchRun:
         self.prices = prices or (lambda service_id: {})
         #: Row number → (service id, what sending the row will cost).
         self.estimates: dict[int, tuple[str, Estimate]] = {}
+        #: Estimates the time left of jobs whose service reports progress but no ETA.
+        self.clock = status.ProgressClock()
 
     def output_for(self, job: Job) -> Path:
         """The model file of the row whose job this is (the steps write it)."""
@@ -162,7 +164,7 @@ class BatchRun:
         queue = self.start(jobs)
         self.estimate(queue)
         deadline = None if timeout is None else time.monotonic() + timeout
-        shown: dict[str, str] = {}
+        shown: dict[str, tuple[str, int, str]] = {}
         while queue or self.active:
             while queue and len(self.active) < self.concurrency:
                 over = self.over_budget(queue[0])
@@ -175,10 +177,9 @@ class BatchRun:
             for number, job_id in list(self.active.items()):
                 job = jobs.get(job_id)
                 assert job is not None, f"job {job_id} left the journal during the batch"
-                line = status.progress_line(job)
-                if shown.get(job_id) != line:
-                    shown[job_id] = line
-                    self.out(line)
+                if shown.get(job_id) != status.progress_key(job):
+                    shown[job_id] = status.progress_key(job)
+                    self.out(status.progress_line(job, self.clock.estimate(job)))
                 if job.finished:
                     self.advance(self.by_number[number], job, steps)
             if deadline is not None and time.monotonic() > deadline:

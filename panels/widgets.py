@@ -131,6 +131,28 @@ class Sidebar:
     bl_category = CATEGORY
 
 
+class Details(Sidebar):
+    """A closed sub-panel of identifiers and codes (what support or a script needs, not what
+    an artist reads), with one button that copies them all; ``found`` says which."""
+
+    bl_label = "Details"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    @classmethod
+    def found(cls, context: Any) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def draw(self, context: Any) -> None:
+        layout: Any = self.layout  # type: ignore[attr-defined]
+        found = self.found(context)
+        column = layout.column(align=True)
+        for name, value in found:
+            lines(column, f"{name}: {value}")
+        if found:
+            button(layout, "conjure.copy_text", "Copy Details", "COPYDOWN",
+                   text=status.details_text(found))
+
+
 class AdvancedOptions(Sidebar):
     """A closed sub-panel of an operation's rarer options; ``operation`` says whose."""
 

@@ -399,7 +399,7 @@ OPERATIONS = (
     ),
     Operation(
         "tripo", "animate_retarget", "Animate", "model", needs_parent=True,
-        description="Preset animations for a rigged model (source: an animate_rig task)",
+        description="Preset animations for a model rigged by a Rig job",
         params=(_SOURCE,
                 Param("animations", "str_list", "Animations", "1 to 5 of: "
                       + ", ".join(ANIMATIONS), required=True, min_items=1, max_items=5),

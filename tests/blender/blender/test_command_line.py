@@ -36,7 +36,7 @@ def test_generate_writes_a_blend_with_the_model(cli, session, tripo, fresh_scene
                      "--options", '{"face_limit": 5000}', "--output", str(out)])
     text = capsys.readouterr().out
     assert code == 0, text
-    assert f"CONJURE_OUTPUT={out}" in text and "[conjure] tripo" in text
+    assert f"CONJURE_OUTPUT={out}" in text and "[conjure] Tripo3D · Text to Model" in text
     job = session.get().journal.jobs(limit=1)[0]
     assert job.params == {"prompt": "a stone gargoyle", "face_limit": 5000}
     # The file holds the model alone (the command starts it from an empty file).
