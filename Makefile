@@ -51,7 +51,9 @@ bench:
 	dev=$$($(VENV) $(REQ)/dev.txt); bpy=$$($(VENV) $(REQ)/bpy-5.0.txt); \
 	"$$dev" benchmarks/download_memory.py; \
 	"$$bpy" benchmarks/pump.py; \
-	"$$bpy" benchmarks/vox_import.py
+	"$$bpy" benchmarks/vox_import.py; \
+	"$$bpy" benchmarks/batch.py; \
+	"$$bpy" benchmarks/latency.py
 
 clean:
 	rm -rf build

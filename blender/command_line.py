@@ -18,6 +18,7 @@ from ..cli import args as cli_args
 from ..cli import batch as cli_batch
 from ..cli.batch_run import BatchRun
 from ..jobs.model import Job
+from ..providers.base import SlotGroup
 from ..providers.errors import InvalidRequestError
 from ..workflow import cost, lineage, requests, sequence
 from ..workflow import parts as part_rows
@@ -194,12 +195,13 @@ def edit(ns: Any) -> int:
     return 0
 
 
-def run_batch(csv_path: str, *, output_dir: str, concurrency: int = 3, fmt: str = "blend",
-              timeout: float | None = None,
+def run_batch(csv_path: str, *, output_dir: str, concurrency: int | None = None,
+              fmt: str = "blend", timeout: float | None = None,
               max_cost: float | str | Mapping[str, float] | None = None) -> int:
     """``blender -c conjure batch``: one model file per CSV row; resumable (see ``batch``).
-    ``max_cost``: stop sending rows before their estimates pass it: a number for each service
-    in its own unit, or per service (``{"TRIPO": 200, "PIXAL3D": 2}`` or ``"TRIPO=200"``)."""
+    ``concurrency`` None: as many rows at once as each service allows. ``max_cost``: stop
+    sending rows before their estimates pass it: a number for each service in its own unit, or
+    per service (``{"TRIPO": 200, "PIXAL3D": 2}`` or ``"TRIPO=200"``)."""
     caps = cli_args.caps(max_cost)
     rows = cli_batch.read_rows(csv_path)
     folder = Path(output_dir).resolve()
@@ -220,6 +222,9 @@ class _SessionJobs:
 
     def recent(self, limit: int) -> list[Job]:
         return session.get().journal.jobs(limit=limit)
+
+    def slot_group(self, service: str, operation: str, params: dict[str, Any]) -> SlotGroup:
+        return session.get().runner.clients[service].slot_group(operation, params)
 
 
 _handle: Any = None

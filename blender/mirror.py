@@ -7,7 +7,6 @@ happens to carry of them is never trusted.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,7 +24,7 @@ class ConjureJobItem(bpy.types.PropertyGroup):
     state: StringProperty(name="State")
     #: 0–1, or -1 when the service gives no progress.
     progress: FloatProperty(name="Progress", default=-1.0)
-    #: Seconds left as estimated at ``eta_at`` (the service's ETA or the progress rate's), or -1.
+    #: Seconds left as estimated at ``eta_at`` (see ``Job.eta_s``), or -1.
     eta_s: FloatProperty(name="Time Left", default=-1.0)
     #: Unix seconds when ``eta_s`` was estimated, so the panel counts down between changes.
     eta_at: IntProperty(name="Estimated At")
@@ -66,16 +65,14 @@ def runtime() -> Any:
     return bpy.context.window_manager.conjure
 
 
-def _fill(item: Any, job: Job, clock: status.ProgressClock) -> None:
+def _fill(item: Any, job: Job) -> None:
     item.job_id = job.id
     item.service = job.service
     item.operation = job.operation
     item.state = str(job.state)
     item.progress = -1.0 if job.progress is None else job.progress
-    now = time.time()
-    left = clock.estimate(job, now)
-    item.eta_s = -1.0 if left is None else left
-    item.eta_at = int(now)
+    item.eta_s = -1.0 if job.eta_s is None else job.eta_s
+    item.eta_at = int(job.updated_at)
     item.message = job.message
     item.remote_id = job.remote_id or ""
     item.prompt = formspec.job_prompt(job.service, job.operation, job.params)
@@ -87,18 +84,17 @@ def _fill(item: Any, job: Job, clock: status.ProgressClock) -> None:
     item.updated_at = int(job.updated_at)
 
 
-def rebuild(jobs: Iterable[Job], index: dict[str, int], clock: status.ProgressClock) -> None:
-    """Fill the job list with ``jobs`` (oldest first); ``index`` maps job id → row; ``clock``
-    estimates the time left of running jobs."""
+def rebuild(jobs: Iterable[Job], index: dict[str, int]) -> None:
+    """Fill the job list with ``jobs`` (oldest first); ``index`` maps job id → row."""
     items = runtime().jobs
     items.clear()
     index.clear()
     for job in jobs:
         index[job.id] = len(items)
-        _fill(items.add(), job, clock)
+        _fill(items.add(), job)
 
 
-def update(jobs: Iterable[Job], index: dict[str, int], clock: status.ProgressClock) -> None:
+def update(jobs: Iterable[Job], index: dict[str, int]) -> None:
     """Copy changed jobs into their rows (new jobs get a row at the end) and redraw."""
     state = runtime()
     for job in jobs:
@@ -108,9 +104,14 @@ def update(jobs: Iterable[Job], index: dict[str, int], clock: status.ProgressClo
             item = state.jobs.add()
         else:
             item = state.jobs[row]
-        _fill(item, job, clock)
+        _fill(item, job)
     state.revision += 1
     redraw(preferences=False)
+
+
+def any_active() -> bool:
+    """Whether a job in the list is still running (its times move on)."""
+    return any(status.is_active(item.state) for item in runtime().jobs)
 
 
 def redraw(*, preferences: bool) -> None:

@@ -71,7 +71,9 @@ class ConjurePreferences(bpy.types.AddonPreferences):
                               description="PEM file of extra certificate authorities")
     verify_tls: BoolProperty(name="Verify TLS Certificates", default=True, update=_changed)
     workers: IntProperty(name="Network Threads", default=4, min=1, max=16,
-                         description="Requests in flight at once (takes effect on restart)")
+                         description="Threads started at once; more start while all are busy, "
+                                     "up to the jobs the services allow at once (takes effect "
+                                     "on restart)")
     ask_before_spending: BoolProperty(
         name="Ask Before Spending", default=True,
         description="Generating from the sidebar asks first when a job's estimate is above the "
@@ -114,6 +116,11 @@ class ConjurePreferences(bpy.types.AddonPreferences):
     auto_import: BoolProperty(name="Import When Done", default=True,
                               description="Bring finished results into the scene on their own; "
                                           "off: use Import in the Jobs panel")
+    lite_first: BoolProperty(name="Lite Model First", default=True, update=_changed,
+                             description="Thrixel: put the quick lite model in the scene as "
+                                         "soon as the job is generated, and replace it with the "
+                                         "full-quality model (same collection and place) once "
+                                         "that is baked")
     import_merge_vertices: BoolProperty(name="Merge Vertices", default=False,
                                         description="Merge vertices at the same position after "
                                                     "import (closes split seams)")
@@ -179,9 +186,9 @@ class ConjurePreferences(bpy.types.AddonPreferences):
 
         box = layout.box()
         box.label(text="Import")
-        for name in ("auto_import", "import_at_cursor", "import_collection_per_job",
-                     "import_merge_vertices", "import_target_size", "import_max_faces",
-                     "keep_versions", "gone_parts"):
+        for name in ("auto_import", "lite_first", "import_at_cursor",
+                     "import_collection_per_job", "import_merge_vertices", "import_target_size",
+                     "import_max_faces", "keep_versions", "gone_parts"):
             box.prop(self, name)
 
         box = layout.box()

@@ -6,8 +6,9 @@ running modal operators). In ``blender -b`` and the bpy module blocking operator
 ``session.run_blocking`` instead.
 
 Each tick mirrors the workers' news onto the WindowManager and then carries on at most one job
-that became ready and was asked for (import it, pick its candidate, tag an upload), so a tick
-stays short even when several finish.
+that became ready and was asked for (import it, pick its candidate, tag an upload), or else
+shows one lite model of a job still being finished (Thrixel's, while its full-quality model
+bakes), so a tick stays short even when several finish.
 """
 
 from __future__ import annotations
@@ -18,17 +19,33 @@ from ..jobs.model import Job
 from ..providers.redaction import log
 from ..workflow import sequence
 from . import session
-from .steps import SceneSteps
+from .steps import SceneSteps, lite_wanted
 
 
 def tick() -> int:
     """One pump step (what the modal timer calls; tests call it by hand): mirror events, then
-    carry on one job that is due. Returns how many jobs changed."""
+    carry on one job that is due, or else show one lite model. Returns how many jobs changed."""
     changed = session.tick()
     due = session.due()
     if due:
         carry_on(due[0][0])
+    else:
+        lite = session.lites_due()
+        if lite:
+            show_lite(lite[0])
     return changed
+
+
+def show_lite(job: Job) -> None:
+    """Put the lite model of a job still being finished into the scene (the result replaces it
+    when it is ready); once, even when that fails."""
+    session.showing(job.id, session.TRIED)
+    if not lite_wanted(bpy.context, job):
+        return
+    result = bpy.ops.conjure.import_result(job_id=job.id)  # type: ignore[attr-defined]
+    if "FINISHED" not in result:
+        log.error("the lite model of job %s could not be imported; the full-quality one is "
+                  "imported when it is ready", job.id)
 
 
 def carry_on(job: Job) -> None:

@@ -27,6 +27,9 @@ from .vox_import import import_vox
 
 #: Custom properties set on every imported object.
 TAGS = ("conjure_provider", "conjure_job_id", "conjure_remote_id", "conjure_node_name")
+#: "lite" on the objects of a lite model, which the full-quality one replaces; "full" on the
+#: objects that replaced one.
+LITE_TAG = "conjure_quality"
 
 #: Model files in the order one is chosen when a job delivered several (a glTF keeps the part
 #: names services use; the others are conversions of it).
@@ -194,32 +197,25 @@ def import_objects(context: bpy.types.Context, path: Path,
 
 def import_result(context: bpy.types.Context, *, service: str, job_id: str, remote_id: str,
                   paths: list[Path], name: str | None = None,
-                  settings: ImportSettings | None = None) -> list[bpy.types.Object]:
+                  settings: ImportSettings | None = None,
+                  lite: bool = False) -> list[bpy.types.Object]:
     """Import the job's model into the active scene; returns the new objects, root first.
+    ``lite``: it is the quicker version of a result still being finished (``LITE_TAG`` marks
+    it, so the result replaces it later).
 
     Raises ``ImportFailed`` when nothing could be imported. One undo step comes from the
     calling operator (``conjure.import_result``, whose options include UNDO).
     """
     settings = settings or ImportSettings()
-    files = model_files(paths)
-    if not files:
-        shown = ", ".join(p.name for p in paths) or "no files"
-        raise ImportFailed(f"job {job_id} delivered no model Conjure can import ({shown})")
     scene = context.scene
-    new = import_objects(context, files[0], settings)
-    original_of = match_names([ob.name for ob in new], node_names(files[0]))
+    new = _bring_in(context, service=service, job_id=job_id, remote_id=remote_id, paths=paths,
+                    settings=settings, lite=lite)
     if settings.collection_per_job:
         target = bpy.data.collections.new(name or f"Conjure {service} {job_id}")
         scene.collection.children.link(target)
     else:
         target = context.collection or scene.collection
-    for ob in new:
-        for old in list(ob.users_collection):
-            old.objects.unlink(ob)
-        target.objects.link(ob)
-        # A .glb's objects know their node's name already (``tagged_copy``).
-        node_name = ob.get("conjure_node_name") or original_of.get(ob.name, ob.name)
-        tag(ob, service, job_id, remote_id, str(node_name))
+    _move_to(new, target)
     _place(context, new, settings)
 
     for ob in context.view_layer.objects:
@@ -231,3 +227,87 @@ def import_result(context: bpy.types.Context, *, service: str, job_id: str, remo
     roots = _roots(new)
     context.view_layer.objects.active = roots[0]
     return roots + [ob for ob in new if ob not in roots]
+
+
+def _bring_in(context: bpy.types.Context, *, service: str, job_id: str, remote_id: str,
+              paths: list[Path], settings: ImportSettings, lite: bool) -> list[bpy.types.Object]:
+    """Run the importer on the job's model file; the new objects, tagged, where the importer
+    put them."""
+    files = model_files(paths)
+    if not files:
+        shown = ", ".join(p.name for p in paths) or "no files"
+        raise ImportFailed(f"job {job_id} delivered no model Conjure can import ({shown})")
+    new = import_objects(context, files[0], settings)
+    original_of = match_names([ob.name for ob in new], node_names(files[0]))
+    for ob in new:
+        # A .glb's objects know their node's name already (``tagged_copy``).
+        node_name = ob.get("conjure_node_name") or original_of.get(ob.name, ob.name)
+        tag(ob, service, job_id, remote_id, str(node_name))
+        if lite:
+            ob[LITE_TAG] = "lite"
+    return new
+
+
+def _move_to(objects: list[bpy.types.Object], target: bpy.types.Collection) -> None:
+    for ob in objects:
+        for old in list(ob.users_collection):
+            old.objects.unlink(ob)
+        target.objects.link(ob)
+
+
+def lite_objects(job_id: str) -> list[bpy.types.Object]:
+    """The objects of the job's lite model in this file (``import_result(lite=True)``)."""
+    return [ob for ob in bpy.data.objects
+            if ob.get("conjure_job_id") == job_id and ob.get(LITE_TAG) == "lite"]
+
+
+def replace_result(context: bpy.types.Context, old: list[bpy.types.Object], *, service: str,
+                   job_id: str, remote_id: str, paths: list[Path],
+                   settings: ImportSettings | None = None) -> list[bpy.types.Object]:
+    """Put the job's model where an earlier version of it is (its lite model): into the same
+    collection, each part where its namesake is (so moving the lite model moved this one), the
+    selection kept; the earlier objects and the data only they used are removed. Returns the
+    new objects, root first. One undo step comes from the calling operator."""
+    settings = settings or ImportSettings()
+    layer = context.view_layer
+    collection = next(iter(old[0].users_collection), None) or context.scene.collection
+    placed = {ob.get("conjure_node_name"): ob.matrix_world.copy() for ob in _roots(old)}
+    selected = any(ob.name in layer.objects and ob.select_get() for ob in old)
+    active = layer.objects.active
+    was_active = active is not None and any(ob == active for ob in old)
+    new = _bring_in(context, service=service, job_id=job_id, remote_id=remote_id, paths=paths,
+                    settings=settings, lite=False)
+    for ob in new:
+        ob[LITE_TAG] = "full"  # the Jobs panel says which one is in the scene, also later
+    _move_to(new, collection)
+    roots = _roots(new)
+    layer.update()
+    matched = [ob for ob in roots if ob.get("conjure_node_name") in placed]
+    if matched:
+        moved = placed[matched[0].get("conjure_node_name")] @ matched[0].matrix_world.inverted()
+        for ob in roots:
+            where = placed.get(ob.get("conjure_node_name"))
+            ob.matrix_world = where if where is not None else moved @ ob.matrix_world
+    else:
+        _place(context, new, settings)
+    _remove(old)
+    for ob in new:
+        if ob.name in layer.objects:
+            ob.select_set(selected)
+    if was_active:
+        layer.objects.active = roots[0]
+    layer.update()
+    return roots + [ob for ob in new if ob not in roots]
+
+
+def _remove(objects: list[bpy.types.Object]) -> None:
+    """Delete ``objects`` and what only they used: their data, its materials and images."""
+    data = {ob.data for ob in objects if ob.data is not None}
+    materials = {m for d in data for m in getattr(d, "materials", ()) if m is not None}
+    images = {node.image for m in materials if m.node_tree for node in m.node_tree.nodes
+              if getattr(node, "image", None) is not None}
+    bpy.data.batch_remove(ids=list(objects))
+    for kind in (data, materials, images):
+        unused = [i for i in kind if i.users == 0]
+        if unused:
+            bpy.data.batch_remove(ids=unused)

@@ -33,11 +33,17 @@ from ..providers.registry import ClientConfig, make_client
 from ..providers.services import BY_ID, SERVICES
 from ..workflow import cache, cost, status
 from ..workflow.requests import Request
-from ..workflow.sequence import Plan
+from ..workflow.sequence import Plan, has_lite
 from . import EXTENSION, mirror, settings
+from .scene_import import LITE_TAG
 
 #: Main-thread time one pump tick may spend draining events.
 TICK_BUDGET_S = 0.0015
+#: How often the sidebar is redrawn while a job runs and nothing else changes, so the time
+#: shown moves on.
+CLOCK_REDRAW_S = 1.0
+#: Which model of a job with a lite one is in the open file (``Session.in_scene``).
+LITE, FULL, TRIED = "lite", "full", "tried"
 #: How long a balance is shown before it is asked for again.
 BALANCE_MAX_AGE_S = 300.0
 #: How long a service's live price list is used before it is read again.
@@ -112,8 +118,11 @@ class Session:
     #: Jobs found ready but not imported at start-up: offered in the job list (or, with the
     #: auto-import preference, imported by the pump).
     offered: set[str] = field(default_factory=set)
-    #: Estimates the time left of jobs whose service reports progress but no ETA.
-    clock: status.ProgressClock = field(default_factory=status.ProgressClock)
+    #: Jobs with a lite model, and which of their models is in the open file (``LITE``,
+    #: ``FULL``; ``TRIED``: the lite model could not be imported, so it is not tried again).
+    in_scene: dict[str, str] = field(default_factory=dict)
+    #: When the sidebar last showed the jobs' times (monotonic seconds).
+    clock_shown: float = 0.0
 
 
 _session: Session | None = None
@@ -183,6 +192,9 @@ def file_loaded() -> None:
     here = origin()
     ready = _session.journal.jobs([State.READY], limit=50)
     _session.offered = {job.id for job in ready}
+    _session.in_scene = {str(ob["conjure_job_id"]): str(ob[LITE_TAG])
+                         for ob in bpy.data.objects
+                         if str(ob.get(LITE_TAG, "")) in (LITE, FULL) and ob.get("conjure_job_id")}
     if settings.auto_import():
         _session.autoimport |= {job.id for job in ready if job.origin == here}
     rebuild_mirror()
@@ -289,6 +301,32 @@ def due() -> list[tuple[Job, Plan]]:
     return found_due
 
 
+def lites_due() -> list[Job]:
+    """Jobs whose lite model the pump should show now: asked for, still being finished, with
+    the lite model downloaded (``sequence.has_lite``), asked for by the file that is open,
+    and not shown (or tried) yet."""
+    session = _session
+    if session is None or not session.autoimport:
+        return []
+    here = origin()
+    found = []
+    for job_id in sorted(session.autoimport - session.in_scene.keys()):
+        job = session.journal.get(job_id)
+        if job is not None and job.origin == here and has_lite(job):
+            found.append(job)
+    return found
+
+
+def showing(job_id: str, which: str) -> None:
+    """Note which model of ``job_id`` is in the open file now (``LITE``, ``FULL``, ``TRIED``)."""
+    get().in_scene[job_id] = which
+
+
+def shown(job_id: str) -> str | None:
+    """Which model of a job with a lite one is in the open file, if known (``LITE``, ``FULL``)."""
+    return _session.in_scene.get(job_id) if _session is not None else None
+
+
 def taken(job_id: str) -> Plan:
     """The pump starts carrying ``job_id`` on: it leaves the due list; returns its plan."""
     session = get()
@@ -361,8 +399,7 @@ def remove(job_id: str) -> None:
 def rebuild_mirror() -> None:
     """Fill the WindowManager's job list from the journal (start-up, after a file load)."""
     if _session is not None:
-        mirror.rebuild(reversed(_session.journal.jobs(limit=200)), _session.index,
-                       _session.clock)
+        mirror.rebuild(reversed(_session.journal.jobs(limit=200)), _session.index)
 
 
 def tick(budget_s: float = TICK_BUDGET_S) -> int:
@@ -375,8 +412,14 @@ def tick(budget_s: float = TICK_BUDGET_S) -> int:
         return 0
     changed = session.events.drain(budget_s)
     if changed:
-        mirror.update((event.job for event in changed), session.index, session.clock)
+        mirror.update((event.job for event in changed), session.index)
         _forget_spent_balances(event.job for event in changed)
+        session.clock_shown = time.monotonic()
+    elif time.monotonic() - session.clock_shown >= CLOCK_REDRAW_S:
+        # A running job's elapsed time and time left move on between its changes.
+        session.clock_shown = time.monotonic()
+        if mirror.any_active():
+            mirror.redraw(preferences=False)
     session.stats.record(time.perf_counter() - start, len(changed))
     return len(changed)
 
@@ -396,7 +439,7 @@ def run_blocking(job_ids: Iterable[str], *, timeout: float | None = None,
             key = status.progress_key(found)
             if shown.get(found.id) != key:
                 shown[found.id] = key
-                echo(status.progress_line(found, session.clock.estimate(found)))
+                echo(status.progress_line(found))
         if all(found.finished for found in jobs):
             return jobs
         if deadline is not None and time.monotonic() > deadline:

@@ -56,6 +56,8 @@ def client_options(service: Service) -> dict[str, str]:
     """Settings that belong to one service's client (see ``ClientConfig.options``)."""
     if service.id == "tripo" and get().tripo_api != "AUTO":
         return {"api": get().tripo_api}
+    if service.id == "thrixel":
+        return {"lite_first": "1" if get().lite_first else "0"}
     return {}
 
 

@@ -19,12 +19,19 @@ from . import hierarchies, in_place, scene_import, session, settings
 def land(context: bpy.types.Context, job: Job) -> sequence.Imported:
     """Bring a ready (or earlier imported) job's result into the scene from its local files
     and mark it imported: in place of its parent's parts when it is an edit (or focused
-    detail) of a model in this scene, else as a model of its own. Works offline and after the
-    service's links expired: only the result folder is read."""
+    detail) of a model in this scene, in place of its own lite model when that is here, else
+    as a model of its own. A job still being finished brings its lite model in
+    (``sequence.has_lite``). Works offline and after the service's links expired: only the
+    result folder is read."""
     paths = session.result_paths(job)
     sequence.check_importable(job, paths)
+    if sequence.has_lite(job):
+        objects = _import(context, job, paths, lite=True)
+        session.showing(job.id, session.LITE)
+        return sequence.Imported(len(objects), objects[0].users_collection[0].name, objects)
     files = scene_import.model_files(paths)
     found = in_place.target(context, job, files[0] if files else None)
+    lite = scene_import.lite_objects(job.id) if found is None else []
     if found is not None:
         applied = in_place.apply(context, job, files[0], found, settings.import_settings())
         landed = sequence.Imported(
@@ -33,15 +40,34 @@ def land(context: bpy.types.Context, job: Job) -> sequence.Imported:
             f"parts changed, {applied.unchanged} kept, {applied.added} new, "
             f"{applied.gone} gone")
     else:
-        objects = scene_import.import_result(
-            context, service=job.service, job_id=job.id, remote_id=lineage.submission_id(job),
-            paths=paths, name=sequence.collection_name(job),
-            settings=settings.import_settings())
+        if lite:
+            objects = scene_import.replace_result(
+                context, lite, service=job.service, job_id=job.id,
+                remote_id=lineage.submission_id(job), paths=paths,
+                settings=settings.import_settings())
+            session.showing(job.id, session.FULL)
+        else:
+            objects = _import(context, job, paths)
         landed = sequence.Imported(len(objects), objects[0].users_collection[0].name, objects)
     session.mark_imported(job)
     # Asked for once now, on a worker thread, so the Parts panel and part-name checks have it.
     hierarchies.request(job)
     return landed
+
+
+def _import(context: bpy.types.Context, job: Job, paths: list[Path],
+            lite: bool = False) -> list[bpy.types.Object]:
+    return scene_import.import_result(
+        context, service=job.service, job_id=job.id, remote_id=lineage.submission_id(job),
+        paths=paths, name=sequence.collection_name(job), settings=settings.import_settings(),
+        lite=lite)
+
+
+def lite_wanted(context: bpy.types.Context, job: Job) -> bool:
+    """Whether a job's lite model is shown while its full one bakes: not for an edit applied in
+    place of its parent's parts (a copy beside them would only be in the way)."""
+    files = scene_import.model_files(session.result_paths(job))
+    return bool(files) and in_place.target(context, job, files[0]) is None
 
 
 def import_job(context: bpy.types.Context, job: Job) -> list[bpy.types.Object]:

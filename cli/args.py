@@ -85,7 +85,8 @@ def parser() -> argparse.ArgumentParser:
 
     batch = sub.add_parser("batch", help="one model per CSV row (provider,prompt[,mode,options])")
     batch.add_argument("csv", help="CSV file with a header row")
-    batch.add_argument("--concurrency", type=int, default=3)
+    batch.add_argument("--concurrency", type=int, default=None,
+                       help="rows at once; by default as many as each service allows at once")
     batch.add_argument("--output-dir", required=True)
     batch.add_argument("--format", choices=("blend", "glb"), default="blend")
     batch.add_argument("--timeout", type=float, default=None,
@@ -120,7 +121,7 @@ def parser() -> argparse.ArgumentParser:
 def parse(argv: list[str]) -> argparse.Namespace:
     """Parsed arguments; ``UsageError`` (with argparse's text) on a bad command line."""
     ns = parser().parse_args(argv)
-    if getattr(ns, "concurrency", 1) < 1:
+    if getattr(ns, "concurrency", None) is not None and ns.concurrency < 1:
         raise UsageError(f"{PROG} batch: error: --concurrency must be at least 1")
     output = getattr(ns, "output", "")
     if (ns.command == "generate" or (ns.command == "edit" and output)) and \

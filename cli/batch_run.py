@@ -1,7 +1,9 @@
-"""One run of ``blender -c conjure batch`` over a CSV: submits at most ``concurrency`` rows at a
-time, carries each finished job on through the workflow (pick its candidate, or write its model
-file) and records every step in the manifest (see ``batch``). bpy-free: the Blender side gives
-the job source and the workflow's steps."""
+"""One run of ``blender -c conjure batch`` over a CSV: keeps as many rows' jobs at the services as
+``concurrency`` says (by default as many as each service allows an account at once), carries each
+finished job on through the workflow (pick its candidate, or write its model file) and records
+every step in the manifest (see ``batch``). One job is carried on per pass, between which the
+session's news is read and freed slots are filled, so several jobs finishing together never
+hold up the rest. bpy-free: the Blender side gives the job source and the workflow's steps."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..jobs.model import Job
+from ..providers.base import SlotGroup
 from ..providers.prices import Estimate
 from ..workflow import cost, requests, sequence, status
 from . import batch
@@ -25,12 +28,18 @@ class JobSource(Protocol):
 
     def recent(self, limit: int) -> list[Job]: ...
 
+    def slot_group(self, service: str, operation: str, params: dict[str, Any]) -> SlotGroup:
+        """The jobs a service runs at once that a job of ``operation`` counts against."""
+        ...
+
 
 class BatchRun:
-    """``caps``: the spending cap (``--max-cost``) by service id or ``cost.EVERY_SERVICE``;
-    ``prices(service_id)``: the figures a service lists live (Thrixel), which win."""
+    """``concurrency``: at most this many rows' jobs at the services at once (None: as many as
+    each service allows); ``caps``: the spending cap (``--max-cost``) by service id or
+    ``cost.EVERY_SERVICE``; ``prices(service_id)``: the figures a service lists live (Thrixel),
+    which win."""
 
-    def __init__(self, rows: list[batch.Row], folder: Path, concurrency: int, fmt: str,
+    def __init__(self, rows: list[batch.Row], folder: Path, concurrency: int | None, fmt: str,
                  out: Callable[[str], None] = print, *, caps: Mapping[str, float] | None = None,
                  prices: Callable[[str], Mapping[str, float]] | None = None) -> None:
         self.rows = rows
@@ -43,18 +52,31 @@ class BatchRun:
         self.later: dict[int, dict[str, Any]] = {}
         #: Row number → the job being waited for.
         self.active: dict[int, str] = {}
+        #: Row number → the service and slot group its jobs count against.
+        self.groups: dict[int, tuple[str, str]] = {}
+        #: Requests of rows not yet submitted, made when the row is first considered.
+        self.requests: dict[int, requests.Request] = {}
         self.by_number = {row.number: row for row in rows}
         self.budget = cost.Budget(dict(caps or {}))
         self.prices = prices or (lambda service_id: {})
         #: Row number → (service id, what sending the row will cost).
         self.estimates: dict[int, tuple[str, Estimate]] = {}
-        #: Estimates the time left of jobs whose service reports progress but no ETA.
-        self.clock = status.ProgressClock()
 
     def output_for(self, job: Job) -> Path:
         """The model file of the row whose job this is (the steps write it)."""
         number = next(n for n, job_id in self.active.items() if job_id == job.id)
         return self.folder / self.by_number[number].output_name(self.fmt)
+
+    def current(self, jobs: JobSource, job_id: str,
+                shown: dict[str, tuple[str, int, str]]) -> Job:
+        """The job as the journal has it now; prints its progress line when its state,
+        progress or message changed."""
+        job = jobs.get(job_id)
+        assert job is not None, f"job {job_id} left the journal during the batch"
+        if shown.get(job_id) != status.progress_key(job):
+            shown[job_id] = status.progress_key(job)
+            self.out(status.progress_line(job))
+        return job
 
     def say(self, row: batch.Row, text: str) -> None:
         self.out(f"[batch] row {row.number}/{len(self.rows)} {row.service.upper()}: {text}")
@@ -83,6 +105,8 @@ class BatchRun:
             elif action in (batch.WAIT, batch.IMPORT):
                 assert job is not None
                 self.active[row.number] = job.id
+                group = jobs.slot_group(job.service, job.operation, job.params)
+                self.groups[row.number] = (job.service, group.name)
                 self.say(row, f"continuing job {job.id} ({job.state})")
             else:
                 to_submit.append(row)
@@ -124,11 +148,33 @@ class BatchRun:
             self.outcomes[row.number] = batch.Outcome(row, False, why, unsent=True)
         self.out(f"[batch] stopped at row {rows[0].number}: {why}")
 
-    def submit(self, row: batch.Row, steps: sequence.Steps) -> None:
+    def request(self, row: batch.Row) -> requests.Request | None:
+        """The row's request, or None when the row cannot be sent (recorded as failed)."""
+        if row.number not in self.requests:
+            try:
+                request = requests.generation_request(row.service, mode=row.mode,
+                                                      prompt=row.prompt, options=row.options)
+            except sequence.USER_ERRORS as exc:
+                self.done(row, False, sequence.message(exc))
+                return None
+            self.requests[row.number] = request
+        return self.requests[row.number]
+
+    def has_room(self, request: requests.Request, jobs: JobSource,
+                 running: dict[int, Job]) -> bool:
+        """Whether another job may go out now: fewer than ``concurrency`` rows' jobs are at the
+        services, or, by default, fewer than the request's slot group allows at once."""
+        if self.concurrency is not None:
+            return len(running) < self.concurrency
+        group = jobs.slot_group(request.service, request.operation, request.params)
+        key = (request.service, group.name)
+        return sum(self.groups.get(n) == key for n in running) < group.limit
+
+    def submit(self, row: batch.Row, request: requests.Request, jobs: JobSource,
+               steps: sequence.Steps) -> None:
         try:
-            request = requests.generation_request(row.service, mode=row.mode,
-                                                  prompt=row.prompt, options=row.options)
             self.later[row.number] = request.later
+            group = jobs.slot_group(request.service, request.operation, request.params)
             self.manifest.begin_submit(row, request.service, request.operation, request.params)
             job = steps.submit(request)
         except sequence.USER_ERRORS as exc:
@@ -136,7 +182,28 @@ class BatchRun:
             return
         self.manifest.submitted(row, job.id)
         self.active[row.number] = job.id
+        self.groups[row.number] = (request.service, group.name)
         self.say(row, f"submitted job {job.id}")
+
+    def fill(self, queue: list[batch.Row], jobs: JobSource, steps: sequence.Steps,
+             running: dict[int, Job]) -> list[batch.Row]:
+        """Submit the queued rows that fit, in order; returns the rows still waiting."""
+        waiting: list[batch.Row] = []
+        for index, row in enumerate(queue):
+            if row.number not in self.requests:  # the cap counts rows in order, once each
+                over = self.over_budget(row)
+                if over is not None:
+                    self.leave_unsent(queue[index:], over)
+                    return waiting
+            request = self.request(row)
+            if request is None:
+                continue
+            if self.has_room(request, jobs, running):
+                self.submit(row, request, jobs, steps)
+                running[row.number] = Job(request.service, request.operation)  # a placeholder
+            else:
+                waiting.append(row)
+        return waiting
 
     def advance(self, row: batch.Row, job: Job, steps: sequence.Steps) -> None:
         """A job of ``row`` finished: pick a candidate, write the model, or record why not."""
@@ -166,28 +233,21 @@ class BatchRun:
         deadline = None if timeout is None else time.monotonic() + timeout
         shown: dict[str, tuple[str, int, str]] = {}
         while queue or self.active:
-            while queue and len(self.active) < self.concurrency:
-                over = self.over_budget(queue[0])
-                if over is not None:
-                    self.leave_unsent(queue, over)
-                    queue = []
-                    break
-                self.submit(queue.pop(0), steps)
             jobs.tick()
-            for number, job_id in list(self.active.items()):
-                job = jobs.get(job_id)
-                assert job is not None, f"job {job_id} left the journal during the batch"
-                if shown.get(job_id) != status.progress_key(job):
-                    shown[job_id] = status.progress_key(job)
-                    self.out(status.progress_line(job, self.clock.estimate(job)))
-                if job.finished:
-                    self.advance(self.by_number[number], job, steps)
+            current = {number: self.current(jobs, job_id, shown)
+                       for number, job_id in self.active.items()}
+            running = {n: job for n, job in current.items() if not job.finished}
+            queue = self.fill(queue, jobs, steps, running)
+            finished = [n for n, job in current.items() if job.finished]
+            if finished:  # one per pass: a pass never holds up the rest for more than one
+                self.advance(self.by_number[finished[0]], current[finished[0]], steps)
             if deadline is not None and time.monotonic() > deadline:
                 for number in list(self.active):
                     self.done(self.by_number[number], False, "still running when --timeout "
                               "passed; run the batch again to continue it")
                 break
-            time.sleep(0.05)
+            if not finished:
+                time.sleep(0.05)
         text, code = batch.summary([self.outcomes[r.number] for r in self.rows
                                     if r.number in self.outcomes])
         self.out(text)

@@ -29,22 +29,31 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..providers import errors, http
-from ..providers.base import Client, Phase, RemoteStatus
+from ..providers.base import Client, Feed, Phase, RemoteStatus, ResultFile
 from ..providers.redaction import log
 from .events import EventQueue
 from .journal import ClaimLost, Journal
 from .model import ACTIVE, Job, State, can_download_again
-from .polling import PollPolicy
+from .polling import Durations, PollPolicy
 from .results import SizeLimits, StopRequested, job_folder, remove_partials, write_result
 
 _PHASE_STATE = {Phase.QUEUED: State.QUEUED, Phase.RUNNING: State.RUNNING}
-#: States that hold a slot at the service (counted against ``Client.max_active``).
+#: States that hold a slot at the service (counted against ``Client.slot_group``).
 _HOLDING_SLOT = (State.SUBMITTING, State.QUEUED, State.RUNNING)
+#: How often a job waiting for a slot looks again, for slots freed by another process (one
+#: freed here wakes it at once).
+_SLOT_RECHECK_S = 1.0
+#: Threads beyond the services' caps, for submits, downloads and jobs waiting for a slot.
+_SPARE_THREADS = 2
+#: Progress from a held-open feed is written at most this often (its state at once).
+_FEED_WRITE_S = 0.5
+#: Longest wait before opening a dropped feed again.
+_FEED_RETRY_MAX_S = 60.0
 
 
 def _ledger(status: RemoteStatus | None) -> dict[str, Any]:
@@ -65,6 +74,19 @@ class _Watch:
     stalled: bool = False
     failures: int = 0
     last_upload_report: float = 0.0
+    #: Status requests made for the job (by this runner), against the poll policy's budget.
+    polls: int = 0
+    #: When the submit was answered (wall clock); None for a job resumed after a restart.
+    sent_at: float | None = None
+    #: The first progress figure seen while running, and when: (wall clock, 0-1).
+    first_progress: tuple[float, float] | None = None
+    #: The service's push channel (``Client.feed``): drops in a row, when to open it again
+    #: (monotonic), and whether it told the job's end (it is not opened again then).
+    feed_drops: int = 0
+    feed_retry_at: float = 0.0
+    feed_over: bool = False
+    last_feed_write: float = 0.0
+    lite_failures: int = 0
 
 
 class _NoSlot(Exception):
@@ -102,8 +124,18 @@ class _SubmitAttempts:
         self.job = sending
 
 
+def _left(expected: float | None, elapsed: float) -> float | None:
+    """Seconds left until an ``expected`` end (seconds after the job was written), ``elapsed``
+    seconds into the job; None without an estimate or once it has passed."""
+    if expected is None or expected <= elapsed:
+        return None
+    return round(expected - elapsed, 1)
+
+
 class Runner:
-    """Drives the journal's jobs with a bounded pool of worker threads."""
+    """Drives the journal's jobs with a pool of worker threads: ``workers`` at first, more
+    while every one is busy, up to the jobs the services allow at once (their ``max_active``)
+    and a few spare, since most of a thread's time is spent waiting on the network."""
 
     def __init__(
         self,
@@ -126,6 +158,8 @@ class Runner:
         self.limits = limits or SizeLimits()
         self.events = events
         self.policy = policy or PollPolicy()
+        #: How long each service's recent jobs took, by operation: when later ones should end.
+        self.durations = Durations()
         self.max_failures = max_failures
         self._checkpoint = checkpoint or (lambda point: None)
         self._workers = workers
@@ -134,9 +168,15 @@ class Runner:
         self._due: dict[str, float] = {}
         self._busy: set[str] = set()
         self._stop_flags: dict[str, threading.Event] = {}
+        #: Feeds held open by workers, by job: closed at a cancel or a stop.
+        self._feeds: dict[str, Feed] = {}
         self._watch: dict[str, _Watch] = {}
         self._seq = 0
         self._threads: list[threading.Thread] = []
+        #: Workers waiting in ``_next`` for a job to come due.
+        self._idle = 0
+        #: Jobs waiting for a free slot at their service: job id → service.
+        self._waiting_slot: dict[str, str] = {}
         self._stopping = False
         #: Wakes the lease heartbeat at stop; it must not wait on ``_cond``, or a ``notify``
         #: meant for an idle worker could wake it instead and the job would sit unnoticed.
@@ -150,12 +190,12 @@ class Runner:
         self._stopping = False
         self._stopped.clear()
         http.stopping.clear()
-        names = [f"conjure-worker-{i}" for i in range(self._workers)]
-        self._threads = [threading.Thread(target=self._work, name=n, daemon=True) for n in names]
-        self._threads.append(threading.Thread(target=self._heartbeat, name="conjure-lease",
-                                              daemon=True))
-        for thread in self._threads:
-            thread.start()
+        self._threads = [threading.Thread(target=self._heartbeat, name="conjure-lease",
+                                          daemon=True)]
+        self._threads[0].start()
+        with self._cond:
+            for _ in range(self._workers):
+                self._add_worker_locked()
         return self.resume() if resume else []
 
     def resume(self) -> list[Job]:
@@ -202,6 +242,10 @@ class Runner:
         if not job.finished:
             job = self.journal.update(job_id, cancel_requested=True)
             self._stop_flag(job_id).set()
+            with self._cond:
+                feed = self._feeds.get(job_id)
+            if feed is not None:
+                feed.close()
             self._schedule(job_id, 0.0)
         return job
 
@@ -242,6 +286,10 @@ class Runner:
         http.stopping.set()
         for flag in self._stop_flags.values():
             flag.set()
+        with self._cond:
+            feeds = list(self._feeds.values())
+        for feed in feeds:
+            feed.close()
         for thread in self._threads:
             thread.join(timeout)
         http.stopping.clear()  # a process-wide signal: other clients' waits are not ours to end
@@ -271,21 +319,39 @@ class Runner:
 
     def _next(self) -> str | None:
         with self._cond:
-            while not self._stopping:
-                now = time.monotonic()
-                while self._heap and (self._due.get(self._heap[0][2]) != self._heap[0][0]):
-                    heapq.heappop(self._heap)  # superseded by an earlier schedule
-                if self._heap and self._heap[0][0] <= now:
-                    job_id = self._heap[0][2]
-                    if job_id in self._busy:
-                        self._cond.wait(0.05)
-                        continue
-                    heapq.heappop(self._heap)
-                    del self._due[job_id]
-                    self._busy.add(job_id)
-                    return job_id
-                self._cond.wait(self._heap[0][0] - now if self._heap else None)
-            return None
+            self._idle += 1
+            try:
+                while not self._stopping:
+                    now = time.monotonic()
+                    while self._heap and (self._due.get(self._heap[0][2]) != self._heap[0][0]):
+                        heapq.heappop(self._heap)  # superseded by an earlier schedule
+                    if self._heap and self._heap[0][0] <= now:
+                        job_id = self._heap[0][2]
+                        if job_id in self._busy:
+                            self._cond.wait(0.05)
+                            continue
+                        heapq.heappop(self._heap)
+                        del self._due[job_id]
+                        self._busy.add(job_id)
+                        return job_id
+                    self._cond.wait(self._heap[0][0] - now if self._heap else None)
+                return None
+            finally:
+                self._idle -= 1
+                if self._idle == 0 and not self._stopping:
+                    self._add_worker_locked()
+
+    def _add_worker_locked(self) -> None:
+        """Start one more worker, unless the pool is as large as the services' caps allow."""
+        workers = len(self._threads) - 1  # the lease heartbeat is not a worker
+        most = max(self._workers,
+                   sum(c.max_active for c in self.clients.values()) + _SPARE_THREADS)
+        if workers >= most:
+            return
+        thread = threading.Thread(target=self._work, name=f"conjure-worker-{workers}",
+                                  daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _work(self) -> None:
         while (job_id := self._next()) is not None:
@@ -320,6 +386,8 @@ class Runner:
                 log.exception("could not renew or adopt job leases")
 
     def _forget(self, job_id: str) -> None:
+        with self._cond:
+            self._waiting_slot.pop(job_id, None)
         self._watch.pop(job_id, None)
         self._stop_flags.pop(job_id, None)
         self.journal.release(job_id)
@@ -338,7 +406,10 @@ class Runner:
         changed = {k: v for k, v in fields.items() if getattr(job, k) != v}
         if not changed:
             return job
+        before = job.state
         job = self.journal.update_claimed(job.id, job.state, **changed)
+        if before in _HOLDING_SLOT and job.state not in _HOLDING_SLOT:
+            self._slot_freed(job.service)
         kinds = set()
         if "state" in changed:
             kinds.add("state")
@@ -412,6 +483,7 @@ class Runner:
             http.this_thread.paid_attempts = None
         self._checkpoint("after-submit-response")
         watch.failures = 0
+        watch.sent_at = time.time()
         status = submitted.status or RemoteStatus(Phase.QUEUED)
         job = self._record_answer(attempts.job, state=_PHASE_STATE.get(status.phase, State.QUEUED),
                                   remote_id=submitted.remote_id,
@@ -438,14 +510,36 @@ class Runner:
         return taken
 
     def _start_sending(self, job: Job, client: Client) -> Job | float:
-        """Write ``submitting`` when the service has a free slot for the job: the job as
-        written, or the seconds to wait for a slot (the job stays ``pending``)."""
+        """Write ``submitting`` when the job's slot group at the service has room: the job as
+        written, or the seconds to wait for a slot (the job stays ``pending``, and a slot freed
+        by this runner wakes it sooner)."""
+        group = client.slot_group(job.operation, job.params)
         with self._slot_lock:
-            active = self.journal.count(client.name or job.service, _HOLDING_SLOT)
-            if active >= client.max_active:
-                self._set(job, message=f"Waiting: {active} {job.service} jobs already running")
-                return 1.0 * self.policy.scale
+            active = self._holding(job.service, client, group.name)
+            with self._cond:
+                if active >= group.limit:
+                    self._waiting_slot[job.id] = job.service
+                else:
+                    self._waiting_slot.pop(job.id, None)
+            if active >= group.limit:
+                what = job.service if group.name == job.service else f"{job.service} {group.name}"
+                self._set(job, message=f"Waiting: {active} {what} jobs already running")
+                return _SLOT_RECHECK_S * self.policy.scale
             return self._set(job, state=State.SUBMITTING, message="Sending…")
+
+    def _holding(self, service: str, client: Client, group: str) -> int:
+        """Jobs of ``service`` holding a slot of ``group``, across every process."""
+        if group == service:  # the whole service is one group
+            return self.journal.count(service, _HOLDING_SLOT)
+        return sum(1 for j in self.journal.jobs(_HOLDING_SLOT) if j.service == service
+                   and client.slot_group(j.operation, j.params).name == group)
+
+    def _slot_freed(self, service: str) -> None:
+        """A job of ``service`` left its slot: the jobs waiting for one look again now."""
+        with self._cond:
+            for job_id, waiting_for in list(self._waiting_slot.items()):
+                if waiting_for == service:
+                    self._schedule_locked(job_id, 0.0)
 
     def _submit_failed(self, job: Job, exc: Exception, watch: _Watch) -> float | None:
         """Record why a submit did not return a job (``job`` as last written) and say when to
@@ -500,7 +594,16 @@ class Runner:
 
     def _poll(self, job: Job, client: Client) -> float | None:
         watch = self._watch_of(job.id)
+        if (client.feeds(job) and not watch.feed_over
+                and time.monotonic() >= watch.feed_retry_at):
+            return self._follow(job, client, watch)
+        return self._ask(job, client)
+
+    def _ask(self, job: Job, client: Client) -> float | None:
+        """One status request, and what follows from its answer."""
+        watch = self._watch_of(job.id)
         self._checkpoint("before-poll")
+        watch.polls += 1
         try:
             status = client.poll(job)
         except errors.NotFoundError as exc:
@@ -522,6 +625,8 @@ class Runner:
     def _after_status(self, job: Job, client: Client, status: RemoteStatus) -> float | None:
         watch = self._watch_of(job.id)
         if status.phase == Phase.SUCCEEDED:
+            if status.took_s is not None:
+                self.durations.add(job.service, job.operation, status.took_s)
             return self._download(job, client, status)
         if status.phase == Phase.FAILED:
             self._fail(job, status.message or "the service reported a failure",
@@ -532,15 +637,44 @@ class Runner:
                       message=status.message or "Cancelled at the service", **_ledger(status))
             return None
         before = (job.state, job.progress)
+        elapsed = time.time() - job.created_at
+        expected = self._expected_end(job, status, elapsed)
         job = self._set(job, state=_PHASE_STATE[status.phase], progress=status.progress,
-                        eta_s=status.eta_s, message=status.message or job.message)
+                        eta_s=_left(expected, elapsed), message=status.message or job.message)
         if (job.state, job.progress) != before:
             watch.last_news = time.monotonic()
             watch.stalled = False
+        if status.lite and not job.result_files and watch.lite_failures < 3:
+            job = self._fetch_lite(job, status.lite, watch)
         if self._stalled_out(job, watch):
             return None
-        return self.policy.delay(time.time() - job.created_at, eta_s=status.eta_s,
-                                 poll_after=status.poll_after)
+        if client.feeds(job) and not watch.feed_over:
+            # Hold the feed open from now on (or when it may be opened again).
+            return max(0.0, watch.feed_retry_at - time.monotonic())
+        return self.policy.delay(elapsed, expected=expected, polls=watch.polls,
+                                 every=client.poll_every, poll_after=status.poll_after)
+
+    def _expected_end(self, job: Job, status: RemoteStatus, elapsed: float) -> float | None:
+        """When the job should end, in seconds after it was written, by the best estimate at
+        hand: the service's ETA, the rate of its progress figure, or how long its last jobs
+        of the kind took by its own clock. None without one. The job's ``eta_s`` is written
+        from it, so the panel and the console say the same as the polls are timed by."""
+        watch = self._watch_of(job.id)
+        if status.eta_s is not None and status.eta_s >= 0:
+            return elapsed + status.eta_s
+        now = time.time()
+        progress = status.progress
+        if status.phase == Phase.RUNNING and progress is not None and progress < 1:
+            if watch.first_progress is None:
+                watch.first_progress = (now, progress)
+            seen_at, first = watch.first_progress
+            if progress > first and now - seen_at >= 1.0:
+                rate = (progress - first) / (now - seen_at)
+                return elapsed + (1 - progress) / rate
+        typical = self.durations.typical(job.service, job.operation)
+        if typical is None or watch.sent_at is None:
+            return None
+        return watch.sent_at - job.created_at + typical
 
     def _stalled_out(self, job: Job, watch: _Watch) -> bool:
         """Report a stall once (no answer, or no change, for ``stall_after``); True when the
@@ -569,6 +703,7 @@ class Runner:
         self._checkpoint("before-download")
         try:
             if status is None:  # resumed, or locations expired: ask again for fresh ones
+                watch.polls += 1
                 status = client.poll(job)
             if status.phase == Phase.SUCCEEDED and status.no_files and not status.results:
                 self._set(job, state=State.READY, result_files=[], progress=1.0, eta_s=0.0,
@@ -579,7 +714,7 @@ class Runner:
                 raise errors.UnexpectedResponseError(
                     f"the service reports {status.phase} with {len(status.results)} files for "
                     "a finished job", service=job.service)
-            saved = self._save_files(job, status)
+            saved = self._save(job, status.results)
         except StopRequested:
             return 0.0
         except errors.DownloadLimitError as exc:
@@ -608,16 +743,15 @@ class Runner:
                   message="Ready to import", error_code=None, **_ledger(status))
         return None
 
-    def _save_files(self, job: Job, status: RemoteStatus) -> list[str]:
-        """Download the result files of ``status`` into the job's folder; their names."""
+    def _save(self, job: Job, files: list[ResultFile]) -> list[str]:
+        """Write ``files`` to the job's folder; their names there."""
         folder = job_folder(self.results_root, job.service, job.id)
         remove_partials(folder)
         stop = self._stop_flag(job.id)
         saved: list[str] = []
-        limits = self.limits
-        for result in status.results:
+        for result in files:
             path = write_result(result.open(), folder, result.name, kinds=result.kinds,
-                                limits=limits, should_stop=stop.is_set,
+                                limits=self.limits, should_stop=stop.is_set,
                                 checkpoint=self._checkpoint)
             if path.name in saved:
                 raise errors.UnexpectedResponseError(
@@ -625,6 +759,95 @@ class Runner:
             saved.append(path.name)
             self._checkpoint("file-saved")
         return saved
+
+    def _fetch_lite(self, job: Job, files: list[ResultFile], watch: _Watch) -> Job:
+        """Download a running job's lite model (``RemoteStatus.lite``) once; it becomes the
+        job's result files until the result replaces them. A failure is tried again at the next
+        answer, a few times; the result itself does not depend on it."""
+        try:
+            saved = self._save(job, files)
+        except StopRequested:
+            return job
+        except errors.ServiceError as exc:
+            watch.lite_failures += 1
+            log.warning("job %s: the lite model could not be downloaded: %s", job.id, exc)
+            return job
+        return self._set(job, result_files=saved)
+
+    # -- a held-open feed ------------------------------------------------------------------
+
+    def _follow(self, job: Job, client: Client, watch: _Watch) -> float | None:
+        """Hold the job's feed open, writing its news, until it ends or drops; then read the
+        job's status (the end's truth, or whether it ended while the feed was down)."""
+        self._checkpoint("before-feed")
+        try:
+            feed = client.feed(job)
+        except errors.NotFoundError as exc:
+            self._fail(job, exc)
+            return None
+        except errors.ServiceError as exc:
+            return self._feed_dropped(job, client, watch, str(exc))
+        stop = self._stop_flag(job.id)
+        with self._cond:
+            self._feeds[job.id] = feed
+        if stop.is_set():
+            feed.close()  # cancelled while it opened
+        unwritten: RemoteStatus | None = None
+        try:
+            for news in feed:
+                watch.last_answer = time.monotonic()
+                watch.feed_drops = 0
+                if news is not None:
+                    written = self._feed_news(job, news, watch)
+                    unwritten = news if written is job else None
+                    job = written
+                if self._stalled_out(job, watch):
+                    return None
+        finally:
+            with self._cond:
+                self._feeds.pop(job.id, None)
+            feed.close()
+        if stop.is_set():
+            return 0.0
+        if unwritten is not None:  # the last news came too soon after the one before
+            job = self._feed_news(job, unwritten, watch, now=True)
+        if not feed.ended:
+            return self._feed_dropped(job, client, watch, "the stream closed early")
+        watch.feed_over = True
+        return self._ask(job, client)
+
+    def _feed_news(self, job: Job, news: RemoteStatus, watch: _Watch, *,
+                   now: bool = False) -> Job:
+        """Write what a feed said: a new state at once, progress at most every
+        ``_FEED_WRITE_S`` (unless ``now``). Returns ``job`` itself when nothing was written."""
+        state = _PHASE_STATE.get(news.phase, job.state)
+        when = time.monotonic()
+        if not now and state == job.state and when - watch.last_feed_write < _FEED_WRITE_S:
+            return job
+        before = (job.state, job.progress)
+        progress = job.progress if news.progress is None else news.progress
+        elapsed = time.time() - job.created_at
+        expected = self._expected_end(job, replace(news, progress=progress), elapsed)
+        job = self._set(job, state=state, message=news.message or job.message,
+                        progress=progress, eta_s=_left(expected, elapsed))
+        watch.last_feed_write = when
+        if (job.state, job.progress) != before:
+            watch.last_news = when
+            watch.stalled = False
+        return job
+
+    def _feed_dropped(self, job: Job, client: Client, watch: _Watch, why: str) -> float | None:
+        """The feed could not be opened or closed before the job's end: ask for the status
+        once (it may have ended meanwhile) and open the feed again after a back-off, which
+        grows while it keeps failing; until then the status is not asked again."""
+        watch.feed_drops += 1
+        wait = min(_FEED_RETRY_MAX_S, 2.0 ** (watch.feed_drops - 1))
+        wait *= random.uniform(0.75, 1.25) * self.policy.scale
+        watch.feed_retry_at = time.monotonic() + wait
+        log.info("job %s: %s; asking for its status, and listening again in %.1f s", job.id,
+                 why, wait)
+        # A job still running is asked about again when the feed is (``_after_status``).
+        return self._ask(job, client)
 
     def _cancel_now(self, job: Job, client: Client) -> None:
         if job.remote_id and job.state in (State.QUEUED, State.RUNNING):

@@ -85,6 +85,13 @@ def draw_job(box: Any, item: Any) -> None:
     if said:
         failed = item.state in (State.FAILED, State.UNKNOWN)
         widgets.lines(box.column(align=True), "\n".join(said), "ERROR" if failed else "INFO")
+    in_scene = session.shown(item.job_id)
+    if in_scene == session.LITE:
+        widgets.lines(box.column(align=True), "In the scene: the lite model; the full-quality "
+                      "one replaces it when it is baked", "SHADING_SOLID")
+    elif in_scene == session.FULL:
+        widgets.lines(box.column(align=True), "In the scene: the full-quality model",
+                      "SHADING_TEXTURE")
     _draw_actions(box.column(align=True), item)
 
 

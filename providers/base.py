@@ -10,7 +10,7 @@ Each client is built from a ``ClientConfig`` (``registry.make_client``).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -77,6 +77,9 @@ class RemoteStatus:
     error_code: str | None = None
     #: Seconds the service asked us to wait before asking again.
     poll_after: float | None = None
+    #: A finished job: how long it took the service by its own clock, from accepting it to
+    #: finishing it (the engine times later jobs of the kind by it); None when not told.
+    took_s: float | None = None
     results: list[ResultFile] = field(default_factory=list)
     #: A finished job whose answer is ``message`` and that has no file (e.g. Tripo's free rig
     #: check: "Riggable as biped"); without it, a success with no files is an error.
@@ -84,6 +87,9 @@ class RemoteStatus:
     #: What the service says the job cost (or that it refunded it), when it says so; the
     #: engine records it in the job's ledger fields.
     charge: Charge | None = None
+    #: A job not finished yet whose result can already be shown in a quicker form (Thrixel's
+    #: lite GLB while the full one bakes): fetched once, then replaced by ``results``.
+    lite: list[ResultFile] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,31 @@ class Funds:
 
     def __str__(self) -> str:
         return self.line
+
+
+class Feed(ABC):
+    """A held-open channel on which a service reports one job's news as it happens (e.g.
+    server-sent events). Iterating it yields a ``RemoteStatus`` for each piece of news, or None
+    for a sign of life with no news, until the channel closes; ``ended`` then says whether it
+    closed because the job ended (read the job's status to learn how). ``close`` may be called
+    from any thread and ends the iteration soon."""
+
+    ended: bool = False
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[RemoteStatus | None]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SlotGroup:
+    """Jobs an account may run at once at a service and that count together (one of the
+    service's task groups, or all its jobs): ``limit`` of them at a time."""
+
+    name: str
+    limit: int
 
 
 @dataclass
@@ -115,8 +146,12 @@ class Client(ABC):
     label: str = ""
     #: The operations this client carries out (its package's ``OPERATIONS``).
     operations: tuple[Operation, ...] = ()
-    #: Jobs this client keeps at the service at once; more wait as ``pending``.
+    #: Jobs this client keeps at the service at once (across its task groups, see
+    #: ``slot_group``); more wait as ``pending``.
     max_active: int = 3
+    #: The service's recommended interval between status requests, shortest and longest;
+    #: None: the engine's own cadence (``jobs.polling``).
+    poll_every: tuple[float, float] | None = None
     #: Hears how far a long submit (an upload) has got: (job id, bytes sent, bytes in all).
     #: The engine sets it; clients that upload call it when it is set.
     on_upload: Callable[[str, int, int], None] | None = None
@@ -136,9 +171,25 @@ class Client(ABC):
         op = self.operation(job.operation)
         return op, op.validate(job.params)
 
+    def slot_group(self, operation: str, params: Mapping[str, Any]) -> SlotGroup:
+        """The jobs at the service a job of ``operation`` counts against, and how many of them
+        the account may run at once (a 429 still says so when it is fewer). By default all of
+        the service's jobs, ``max_active``. May ask the service once (an account's own limit)."""
+        return SlotGroup(self.name, self.max_active)
+
     @abstractmethod
     def poll(self, job: Job) -> RemoteStatus:
         """Ask the service about ``job.remote_id``. Safe to call any number of times."""
+
+    def feeds(self, job: Job) -> bool:
+        """Whether the service pushes this job's news on a channel ``feed`` opens; the engine
+        then holds that open instead of polling, and reads the status once it ends."""
+        return False
+
+    def feed(self, job: Job) -> Feed:
+        """Open the push channel of a job ``feeds`` accepts (the answer has arrived when this
+        returns). Raises ``ServiceError`` when it could not be opened."""
+        raise NotImplementedError(f"{self.label or self.name} pushes no news")
 
     def cancel(self, job: Job) -> bool:
         """Ask the service to stop the job; False when it refused (e.g. already running)."""

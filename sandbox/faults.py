@@ -28,10 +28,13 @@ FAULTS: dict[str, tuple[bool, str]] = {
     "reject": (True, "Tripo: refuse the submission with this documented error code"),
     "cold_start": (False, "the job waits in the queue much longer (value: seconds)"),
     "transient": (True, "Voxel-AI status: answer 502 {transient: true} this many times"),
+    "stream_drop": (True, "Thrixel /stream: close after this many messages, before the end"),
+    "stream_silent": (False, "Thrixel /stream: answer 200, then send nothing at all"),
+    "full_build": (True, "Thrixel: the full-quality GLB bakes this many seconds after the end"),
 }
 
 # Faults captured on a job when it is created; they shape the job's life and its downloads.
-JOB_FAULTS = ("fail", "cold_start", "expired_url", "reset", "truncate", "corrupt")
+JOB_FAULTS = ("fail", "cold_start", "expired_url", "reset", "truncate", "corrupt", "full_build")
 # Faults that damage a result file as it is sent.
 DOWNLOAD_FAULTS = ("reset", "truncate", "corrupt")
 

@@ -12,6 +12,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,38 @@ def _account_view(account: Account) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Logged:
+    """One request the sandbox answered, for benchmarks that count requests per job."""
+
+    at: float  # time.monotonic() when the answer was ready
+    service: str  # the path's first segment: a service, "cdn" or "_sandbox"
+    method: str
+    path: str  # below the service prefix
+    query: str
+    status: int
+
+
+class RequestLog:
+    """The most recent requests, oldest first (bounded, so a long demo does not grow it)."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._entries: deque[Logged] = deque(maxlen=size)
+        self._lock = threading.Lock()
+
+    def add(self, entry: Logged) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self) -> list[Logged]:
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -142,6 +175,9 @@ class _Handler(BaseHTTPRequestHandler):
         # Keep-alive needs the body gone from the socket before the next request.
         if not req.body_consumed:
             req.discard_body()
+        sandbox.log.add(
+            Logged(time.monotonic(), prefix, req.method, req.path, url.query, response.status)
+        )
         self._write(response, req.faults)
 
     def _respond(self, sandbox: Sandbox, service: Service, req: Request) -> Response:
@@ -260,6 +296,7 @@ class Sandbox:
     ) -> None:
         _check_loopback(host)
         self.verbose = verbose
+        self.log = RequestLog()
         self.state = SandboxState(speed, seed)
         self.models = ModelLibrary(models_dir, seed)
         #: "METHOD /path" of the latest requests, oldest first (tests: "nothing was sent").

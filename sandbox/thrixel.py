@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -437,9 +438,8 @@ class ThrixelService(Service):
                 account.monthly_runs_left -= 1
             faults = req.faults.subset(JOB_FAULTS)
             timeline = self.state.timeline(plan.kind, faults)
-            sub = self._record(
-                account, plan, timeline, faults, self.state.speed.thrixel_full_build, now
-            )
+            full_build = faults.number("full_build", self.state.speed.thrixel_full_build)
+            sub = self._record(account, plan, timeline, faults, full_build, now)
         return json_response(
             200,
             {
@@ -772,7 +772,19 @@ class ThrixelService(Service):
 
     @_submission_route
     def _stream(self, req: Request, sub: Submission) -> Response:
-        return Response(200, content_type="text/event-stream", stream=self._events(sub))
+        if "stream_silent" in req.faults:
+            return Response(200, content_type="text/event-stream", stream=self._silence(sub))
+        events = self._events(sub)
+        if "stream_drop" in req.faults:
+            events = itertools.islice(events, int(req.faults.number("stream_drop", 1)))
+        return Response(200, content_type="text/event-stream", stream=events)
+
+    def _silence(self, sub: Submission) -> Iterator[bytes]:
+        """Nothing at all, until well after the job's end (the ``stream_silent`` fault)."""
+        until = sub.timeline.end + 10 * self.state.speed.sse_heartbeat
+        while self.state.now() < until:
+            time.sleep(self.state.speed.sse_tick)
+        yield b""
 
     def _events(self, sub: Submission) -> Iterator[bytes]:
         speed = self.state.speed
@@ -821,7 +833,11 @@ class ThrixelService(Service):
                 last_beat = time.monotonic()
             if now > give_up:
                 return
-            time.sleep(speed.sse_tick)
+            # Progress every tick; a change of status (queued to processing, the end) as it
+            # happens, not at the next tick.
+            change = sub.timeline.run_start if status == "queued" else sub.timeline.end
+            wait = change - self.state.now()
+            time.sleep(min(speed.sse_tick, wait + 0.001) if wait > 0 else speed.sse_tick)
 
     @_own_submission_route
     def _cancel(self, req: Request, sub: Submission) -> Response:

@@ -31,6 +31,7 @@ URL_LIFETIME = 300  # seconds; the docs disagree (60 s to 24 h), so clients must
 UPLOAD_LIMIT = 20 * 1024 * 1024
 PER_MINUTE_QUOTA = 200
 BATCH_LIMIT = 100  # task ids per batch read
+P1_VERSION = "P1-20260311"
 
 # Concurrency groups (per key): task type -> (group, limit).
 GROUP_LIMITS = {
@@ -42,6 +43,16 @@ for _type in (*GENERATION_TYPES, "text_to_image", "generate_image"):
     GROUP_LIMITS[_type] = ("generation", 10)
 for _type in ("animate_prerigcheck", "animate_rig", "animate_retarget"):
     GROUP_LIMITS[_type] = ("animate", 10)
+
+
+
+def _group(task_type: str, version: str | None) -> tuple[str, int]:
+    """A task's concurrency group and its limit; P1 generations are a group of their own."""
+    group, limit = GROUP_LIMITS.get(task_type, ("other", 10))
+    if group == "generation" and version == P1_VERSION:
+        return "p1", 5
+    return group, limit
+
 
 # v3 route -> v2 task type.
 V3_ROUTES = {
@@ -293,15 +304,13 @@ class TripoService(Service):
         account.recent = [t for t in account.recent if now - t < 60]
         if len(account.recent) >= PER_MINUTE_QUOTA:
             return self._error(req, 1007, headers=[("Retry-After", "60")])
-        group, limit = GROUP_LIMITS.get(check.type, ("other", 10))
-        if check.version == "P1-20260311":
-            group, limit = "p1", 5
+        group, limit = _group(check.type, check.version)
         ongoing = sum(
             1
             for t in self.store.tasks.values()
             if t.key == account.key
             and t.status(now) in ("queued", "running")
-            and GROUP_LIMITS.get(t.type, ("other", 10))[0] == group
+            and _group(t.type, t.version)[0] == group
         )
         if ongoing >= limit:
             return self._error(req, 2000, headers=[("Retry-After", "5")])

@@ -28,13 +28,14 @@ def _raise(exc: BaseException) -> None:
     raise exc
 
 
-def enable_extension(online: bool = True) -> ModuleType:
-    """Enable Conjure from the checkout and return its top-level module."""
+def enable_extension(online: bool = True, root: Path = ROOT) -> ModuleType:
+    """Enable Conjure from the checkout (or another copy of it at ``root``, e.g. an earlier
+    revision a benchmark compares with) and return its top-level module."""
     repo_dir = SCRATCH / "repo"
     repo_dir.mkdir(exist_ok=True)
     link = repo_dir / "conjure"
     if not link.exists():
-        link.symlink_to(ROOT, target_is_directory=True)
+        link.symlink_to(root, target_is_directory=True)
     prefs = bpy.context.preferences
     if not any(r.module == REPO_MODULE for r in prefs.extensions.repos):
         prefs.extensions.repos.new(name=REPO_MODULE, module=REPO_MODULE,

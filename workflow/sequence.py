@@ -81,7 +81,7 @@ def finished_problem(job: Job) -> str | None:
 
 def check_importable(job: Job, paths: list[Path]) -> None:
     """Refuses, in words, a job whose local files are not a model to import."""
-    if job.state not in (State.READY, State.IMPORTED):
+    if job.state not in (State.READY, State.IMPORTED) and not has_lite(job):
         raise ValueError(f"Job {job.id} is {job.state}, so it has no result to import"
                          + (f": {job.message}" if job.message else ""))
     if not paths:
@@ -90,6 +90,13 @@ def check_importable(job: Job, paths: list[Path]) -> None:
     if requests.is_candidates(job.result_files):
         raise ValueError(f"Job {job.id} delivered candidate pictures, not a model; pick one "
                          f"with conjure.pick_candidate(job_id='{job.id}', index=0..2)")
+
+
+def has_lite(job: Job) -> bool:
+    """A job still being finished whose quicker version of the result is here already
+    (Thrixel's lite model while the full-quality one bakes): it can be shown meanwhile."""
+    return (not job.finished and bool(job.result_files)
+            and not requests.is_candidates(job.result_files))
 
 
 def candidate_path(job: Job, paths: list[Path], index: int) -> Path:

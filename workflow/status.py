@@ -33,10 +33,6 @@ STATE_WORDS = {
 }
 #: States a job can be sent again from, as a new job with the same inputs.
 RETRYABLE = frozenset({State.FAILED, State.CANCELLED, State.UNKNOWN})
-#: Below this progress figure a rate says little about the rest of the job.
-_MIN_PROGRESS = 0.02
-#: How long progress must have been watched before its rate gives an estimate.
-_MIN_WATCH_S = 2.0
 
 
 def _state(state: str) -> State | None:
@@ -137,33 +133,9 @@ def timing(state: str, created_at: float, updated_at: float, left: float | None 
     return text
 
 
-class ProgressClock:
-    """Estimates the time left of jobs whose service gives a progress figure but no ETA, from
-    the rate of that figure since it was first seen (thread-confined: one owner calls it)."""
-
-    def __init__(self) -> None:
-        self._first: dict[str, tuple[float, float]] = {}
-
-    def estimate(self, job: Job, now: float | None = None) -> float | None:
-        """Seconds left of ``job`` as of ``now``: the service's own ETA where it gives one,
-        else from its progress rate; None when neither says."""
-        now = time.time() if now is None else now
-        if not is_active(job.state):
-            self._first.pop(job.id, None)
-            return None
-        if job.eta_s is not None and job.eta_s >= 0:
-            return job.eta_s
-        progress = job.progress
-        if job.state != State.RUNNING or progress is None or not 0 <= progress < 1:
-            return None
-        seen_at, first = self._first.setdefault(job.id, (now, progress))
-        if progress < first:  # the figure went back (a new stage): watch it afresh
-            self._first[job.id] = (now, progress)
-            return None
-        watched = now - seen_at
-        if progress < _MIN_PROGRESS or progress == first or watched < _MIN_WATCH_S:
-            return None
-        return (1 - progress) * watched / (progress - first)
+def job_time_left(job: Job, now: float | None = None) -> float | None:
+    """Seconds left of ``job`` as of ``now``: the estimate written with it, counted down."""
+    return time_left(job.state, job.eta_s, job.updated_at, now)
 
 
 # -- words about what happened ------------------------------------------------------------------
@@ -274,15 +246,14 @@ def wrap(text: str, width: int = 48) -> list[str]:
     return lines
 
 
-def progress_line(job: Job, left: float | None = None, now: float | None = None) -> str:
+def progress_line(job: Job, now: float | None = None) -> str:
     """One console line about a job, printed whenever it changes (blocking path, batch):
     ``[conjure] Tripo3D · Text to Model · Running 42% · Running for 12 s · about 40 s left ·
-    <message> (job <id>)``; ``left`` is the estimate of the time left, where there is one."""
+    <message> (job <id>)``."""
     parts = [headline(job.service, job.operation, job.state)
              + ("" if job.progress is None or not is_active(job.state)
                 else f" {job.progress * 100:.0f}%")]
-    elapsed = timing(job.state, job.created_at, job.updated_at,
-                     left if is_active(job.state) else None, now)
+    elapsed = timing(job.state, job.created_at, job.updated_at, job_time_left(job, now), now)
     said = plain_message(job.message)[0]
     parts += [text for text in (elapsed, said.rstrip(".")) if text]
     return f"[conjure] {' · '.join(parts)} (job {job.id})"

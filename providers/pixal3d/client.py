@@ -17,11 +17,12 @@ from .. import errors, imagefiles
 from ..base import Client, ClientConfig, Job, Phase, RemoteStatus, ResultFile, Submitted
 from ..http import HttpClient, body_excerpt
 from ..prices import Charge
+from ..times import parse_time, took
 from .errors import DASHBOARD, map_error
 from .operations import BY_NAME, LOCAL_ONLY, OPERATIONS, SERVICE, UNIT, public_https_problem
 
 #: The docs ask for a poll every 5–10 s.
-POLL_EVERY = 5.0
+POLL_EVERY = (5.0, 10.0)
 
 _PHASES = {
     "QUEUED": Phase.QUEUED, "PENDING": Phase.QUEUED, "IN_QUEUE": Phase.QUEUED,
@@ -32,27 +33,13 @@ _PHASES = {
 }
 
 
-def parse_time(value: Any) -> datetime | None:
-    """Both of the service's timestamp styles, as UTC: ``2026-05-22T13:17:32.110Z`` and
-    ``2026-05-22 13:19:23`` (no zone given; the service's clock is UTC)."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace(" ", "T", 1)
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-
 class Pixal3dClient(Client):
     name = "pixal3d"
     label = SERVICE
     operations = OPERATIONS
+    #: Pixazo publishes no concurrency limit; a modest number at once.
     max_active = 3
+    poll_every = POLL_EVERY
 
     def __init__(self, config: ClientConfig) -> None:
         self.base = config.base_url.rstrip("/")
@@ -141,10 +128,9 @@ class Pixal3dClient(Client):
         if created is not None:
             waited = f" for {max(0, int((now - created).total_seconds()))} s"
         if phase == Phase.QUEUED:
-            return RemoteStatus(phase, message=f"Queued at Pixazo{waited}",
-                                poll_after=POLL_EVERY)
+            return RemoteStatus(phase, message=f"Queued at Pixazo{waited}")
         if phase == Phase.RUNNING:
-            return RemoteStatus(phase, message=f"Generating{waited}", poll_after=POLL_EVERY)
+            return RemoteStatus(phase, message=f"Generating{waited}")
         error = errors.said(str(data.get("error") or "").strip())
         if phase == Phase.FAILED:
             if raw == "ERROR":
@@ -171,7 +157,8 @@ class Pixal3dClient(Client):
             if len(urls) > 1:
                 name = f"{index + 1}_{name}"
             results.append(ResultFile(name, functools.partial(self.files.stream, url), kinds))
-        return RemoteStatus(phase, progress=1.0, message="Finished", results=results)
+        return RemoteStatus(phase, progress=1.0, message="Finished", results=results,
+                            took_s=took(data.get("created_at"), data.get("completed_at")))
 
     def check_key(self) -> str:
         """Pixazo has no account route; asking for a request that cannot exist tells a valid

@@ -1,27 +1,49 @@
 """The Thrixel client: submissions, their status, downloads, cancelling and the account.
 
 Statuses: ``queued`` → ``processing`` → ``completed`` | ``failed``. ``/info`` carries no
-progress, so a short look at the ``/stream`` SSE feed supplies it. The download endpoint answers
-202 while the full-quality GLB (or a conversion) is being prepared; ``/info.full_build_status``
-says when it is done, so a job counts as finished only then.
+progress; the ``/stream`` SSE feed, held open while a job runs, carries it and the job's end
+(``feed``). The download endpoint answers 202 while the full-quality GLB (or a conversion) is
+being prepared; ``/info.full_build_status`` says when it is done, so a job counts as finished
+only then. Meanwhile the ``lite`` GLB, available at once, is offered as a quicker version of
+the result (the ``lite_first`` option).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import errors
-from ..base import Client, ClientConfig, Funds, Job, Phase, RemoteStatus, ResultFile, Submitted
+from ..base import (
+    Client,
+    ClientConfig,
+    Funds,
+    Job,
+    Phase,
+    RemoteStatus,
+    ResultFile,
+    SlotGroup,
+    Submitted,
+)
 from ..http import Body, HttpClient, bearer, body_excerpt, parse_retry_after
 from ..prices import Charge
 from ..sources import image_payload
+from ..times import took
 from .errors import KEY_HELP, failure_status, map_error
 from .hierarchy import Hierarchy, parse_hierarchy
-from .operations import CLIENT_ONLY, INLINE_IMAGE_BYTES, OPERATIONS, SERVICE, UNIT
-from .stream import first_progress
+from .operations import (
+    CLIENT_ONLY,
+    DEFAULT_JOB_CAP,
+    INLINE_IMAGE_BYTES,
+    OPERATIONS,
+    SERVICE,
+    UNCAPPED_JOBS,
+    UNIT,
+)
+from .stream import HEARTBEAT_S, EventFeed
 from .upload import MultipartFile
 
 _PHASES = {"queued": Phase.QUEUED, "processing": Phase.RUNNING, "completed": Phase.SUCCEEDED,
@@ -34,24 +56,58 @@ _EXTENSION = {"glb": "glb", "fbx": "fbx", "obj": "obj.zip", "usdz": "usdz", "stl
 
 _ROUTES = {"create": "phase1/submit", "refine": "phase2/submit", "edit": "phase3/submit",
            "detail": "detailer/submit"}
+#: How often to ask whether the full-quality GLB is baked (it takes from seconds to 30 min).
+FULL_BUILD_POLL_S = 10.0
 
 
 class ThrixelClient(Client):
     name = "thrixel"
     label = SERVICE
     operations = OPERATIONS
-    #: The documented default plan cap of jobs queued or processing at once.
-    max_active = 3
+    #: Jobs queued or processing at once: the key's own cap once it is read (``slot_group``).
+    max_active = DEFAULT_JOB_CAP
+    #: How long to wait before asking for the account's cap again after it could not be read.
+    CAP_RETRY_S = 60.0
 
-    def __init__(self, config: ClientConfig, *, progress_budget_s: float = 1.5,
+    def __init__(self, config: ClientConfig, *,
                  on_upload: Callable[[str, int, int], None] | None = None) -> None:
-        """``progress_budget_s``: how long one poll may listen to ``/stream`` for a progress
-        figure (0: never). ``on_upload(job_id, sent, total)`` hears upload progress."""
+        """``on_upload(job_id, sent, total)`` hears upload progress. ``config.options``:
+        ``lite_first`` ("1", the default, or "0"): offer the lite GLB while the full one bakes.
+        """
         self.api = f"{config.base_url}/api/v1"
-        self.progress_budget_s = progress_budget_s
         self.on_upload = on_upload
+        self.lite_first = config.options.get("lite_first", "1") != "0"
         self.http = HttpClient(SERVICE, config.network, guard=config.guard,
                                error_mapper=map_error, auth_headers=bearer(config.key))
+        self._cap_lock = threading.Lock()
+        self._cap_known = False
+        self._cap_asked_at = -float("inf")
+
+    # -- how many jobs at once ---------------------------------------------------------------
+    def slot_group(self, operation: str, params: Mapping[str, Any]) -> SlotGroup:
+        """All of the key's jobs count together; their cap is the account's own, read from
+        ``/usage`` the first time (the documented default until it can be read)."""
+        with self._cap_lock:
+            now = time.monotonic()
+            if not self._cap_known and now - self._cap_asked_at >= self.CAP_RETRY_S:
+                self._cap_asked_at = now
+                try:
+                    # One try: a missing figure only means the default applies a while longer.
+                    usage = self.http.request("GET", f"{self.api}/usage", idempotent=False)
+                    self._note_cap(usage.json())
+                except (errors.ServiceError, ValueError):
+                    pass
+            return SlotGroup(self.name, self.max_active)
+
+    def _note_cap(self, usage: Any) -> None:
+        """Take the account's cap from a ``/usage`` answer (null: the plan has none)."""
+        if not isinstance(usage, dict) or "concurrent_job_cap" not in usage:
+            return
+        cap = usage["concurrent_job_cap"]
+        if cap is None:
+            self.max_active, self._cap_known = UNCAPPED_JOBS, True
+        elif isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
+            self.max_active, self._cap_known = cap, True
 
     # -- submit ----------------------------------------------------------------------------
     def submit(self, job: Job) -> Submitted:
@@ -112,10 +168,21 @@ class ThrixelClient(Client):
             data = self.http.request("GET", f"{self.api}/convert/{job.remote_id}").json()
             return self._convert_status(data, job.params)
         data = self.http.request("GET", f"{self.api}/{job.remote_id}/info").json()
-        status = self._status(data, str(job.remote_id), job.params)
-        if status.phase == Phase.RUNNING and status.progress is None and self.progress_budget_s:
-            status.progress = self.stream_progress(str(job.remote_id))
-        return status
+        return self._status(data, str(job.remote_id), job.params)
+
+    def feeds(self, job: Job) -> bool:
+        return job.operation in _ROUTES  # generations; an upload is done at once, a conversion
+        # has no stream
+
+    def feed(self, job: Job) -> EventFeed:
+        """The job's ``/stream``, held open: a read may wait through two heartbeats before the
+        stream counts as dropped. Not retried here; the engine reconnects with back-off."""
+        s = self.http.settings
+        response = self.http.request(
+            "GET", f"{self.api}/{job.remote_id}/stream", stream=True, idempotent=False,
+            headers={"Accept": "text/event-stream"},
+            timeout=(s.connect_timeout, max(s.read_timeout, 2 * HEARTBEAT_S)))
+        return EventFeed(response)
 
     def _status(self, data: Any, remote_id: str, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
@@ -135,17 +202,26 @@ class ThrixelClient(Client):
             failed.charge = _charge(data, failed=True)
             return failed
         quality = params.get("quality", "full")
+        took_s = took(data.get("created_at"), data.get("completed_at"))
         if quality == "full" and data.get("full_build_status") == "pending":
             # The full GLB is still baking; its download would answer 202 until it is done.
-            return RemoteStatus(Phase.RUNNING, progress=None,
-                                message="Finishing the full-detail model")
+            return RemoteStatus(Phase.RUNNING, progress=None, poll_after=FULL_BUILD_POLL_S,
+                                took_s=took_s, message="Finishing the full-detail model",
+                                lite=[self._glb(data, remote_id, "lite", "_lite")]
+                                if self.lite_first else [])
+        return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Completed", took_s=took_s,
+                            results=[self._glb(data, remote_id, quality)],
+                            charge=_charge(data, failed=False))
+
+    def _glb(self, data: Mapping[str, Any], remote_id: str, quality: str,
+             suffix: str = "") -> ResultFile:
+        """The finished submission's GLB in ``quality``; ``suffix`` ends the file's name."""
         url = f"{self.api}/{remote_id}/download"
         query = {"format": "glb", "quality": quality}
         label = _PHASE_LABEL.get(data.get("phase") or 0)
-        name = f"{remote_id}_{label}.glb" if label else f"{remote_id}.glb"
-        return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Completed", results=[
-            ResultFile(name, lambda: self.download(url, query), _KINDS["glb"])],
-            charge=_charge(data, failed=False))
+        stem = f"{remote_id}_{label}" if label else remote_id
+        return ResultFile(f"{stem}{suffix}.glb", lambda: self.download(url, query),
+                          _KINDS["glb"])
 
     def _convert_status(self, data: Any, params: Mapping[str, Any]) -> RemoteStatus:
         if not isinstance(data, dict):
@@ -174,21 +250,6 @@ class ThrixelClient(Client):
         return RemoteStatus(Phase.SUCCEEDED, progress=1.0, message="Converted", results=[
             ResultFile(f"{sid}.{ext}", lambda: self.download(url, query),
                        _KINDS.get(fmt))], charge=Charge(0.0, UNIT))
-
-    def stream_progress(self, remote_id: str) -> float | None:
-        """A progress figure (0-1) from the job's SSE feed, listening at most about
-        ``progress_budget_s``; None when the feed says nothing in that time or fails."""
-        budget = self.progress_budget_s
-        deadline = time.monotonic() + budget
-        try:
-            # Not retried (idempotent=False): a missed figure is not worth a back-off sleep.
-            response = self.http.request(
-                "GET", f"{self.api}/{remote_id}/stream", stream=True, idempotent=False,
-                headers={"Accept": "text/event-stream"},
-                timeout=(self.http.settings.connect_timeout, budget))
-        except errors.ServiceError:
-            return None
-        return first_progress(response, deadline)
 
     # -- results ---------------------------------------------------------------------------
     def download(self, url: str, query: Mapping[str, str]) -> Body:
@@ -248,6 +309,8 @@ class ThrixelClient(Client):
         data = self.http.request("GET", f"{self.api}/usage").json()
         if not isinstance(data, dict):
             return None
+        with self._cap_lock:
+            self._note_cap(data)
         cubes = data.get("cubes_balance")
         amount = None
         if data.get("is_unlimited") or cubes is None:

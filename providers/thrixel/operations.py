@@ -21,6 +21,11 @@ INLINE_IMAGE_BYTES = 12 * 1024 * 1024
 #: Phase 5 upload limit, "max 100 MB"; the decimal reading is the stricter one.
 UPLOAD_BYTES = 100 * 1000 * 1000
 MAX_IMAGES = 6
+#: Jobs a key may have queued or processing at once: the documented default, until the
+#: account's own figure (``/usage`` ``concurrent_job_cap``) is read; and how many Conjure runs
+#: at once for an account that has no cap.
+DEFAULT_JOB_CAP = 3
+UNCAPPED_JOBS = 10
 #: Formats ``convert`` offers (STL is checked by its layout, having no magic bytes).
 CONVERT_FORMATS = ("fbx", "obj", "usdz", "stl")
 

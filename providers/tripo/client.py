@@ -18,18 +18,32 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import errors, imagefiles
-from ..base import Client, ClientConfig, Funds, Job, Phase, RemoteStatus, ResultFile, Submitted
+from ..base import (
+    Client,
+    ClientConfig,
+    Funds,
+    Job,
+    Phase,
+    RemoteStatus,
+    ResultFile,
+    SlotGroup,
+    Submitted,
+)
 from ..http import HttpClient, bearer
 from ..prices import Charge
+from ..times import took
 from .errors import data_of, error_for, map_download_error, map_error
 from .operations import (
+    ACCOUNT_CONCURRENCY,
     DEFAULT_MODEL_VERSION,
     IMAGE_MAX_BYTES,
     IMAGE_MAX_PX,
     IMAGE_MIN_PX,
     OPERATIONS,
     SERVICE,
+    TASK_GROUPS,
     UNIT,
+    task_group,
 )
 
 API_ENV = "CONJURE_TRIPO_API"
@@ -70,9 +84,8 @@ class TripoClient(Client):
     name = "tripo"
     label = SERVICE
     operations = OPERATIONS
-    #: The documented concurrency is 10 generations per account; stay below it so tasks from
-    #: other tools on the same account leave room.
-    max_active = 5
+    #: Each task group has a cap of its own (``slot_group``); this is the largest.
+    max_active = ACCOUNT_CONCURRENCY
 
     def __init__(self, config: ClientConfig, api: str = DEFAULT_API) -> None:
         if api not in API_VERSIONS:
@@ -192,6 +205,10 @@ class TripoClient(Client):
                                                  service=SERVICE)
         return Submitted(task_id, RemoteStatus(Phase.QUEUED, message="Queued at Tripo3D"))
 
+    def slot_group(self, operation: str, params: Mapping[str, Any]) -> SlotGroup:
+        group = task_group(operation, params)
+        return SlotGroup(group, TASK_GROUPS[group])
+
     def poll(self, job: Job) -> RemoteStatus:
         path = f"task/{job.remote_id}" if self.api == "v2" else f"tasks/{job.remote_id}"
         data = data_of(self.http.request("GET", self._url(path)))
@@ -222,6 +239,7 @@ class TripoClient(Client):
         if raw == "success":
             status = self._succeeded(task, operation, params or {})
             status.charge = _charge(task, refunded_when_zero=False)
+            status.took_s = took(task.get("created_at"), task.get("completed_at"))  # v3 only
             return status
         if raw == "cancelled":
             return RemoteStatus(Phase.CANCELLED, message="Cancelled at Tripo3D",

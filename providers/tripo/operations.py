@@ -37,6 +37,19 @@ ANIMATIONS = tuple(f"preset:{n}" for n in (
     "idle", "walk", "run", "dive", "climb", "jump", "slash", "shoot", "hurt", "fall", "turn",
     "quadruped:walk", "hexapod:walk", "octopod:walk", "serpentine:march", "aquatic:march"))
 CONVERT_FORMATS = ("GLTF", "USDZ", "FBX", "OBJ", "STL", "3MF")
+#: Tasks an account may run at once, by task group (docs: rate limits; one more is refused
+#: with 429, code 2000). P1 generations are a group of their own.
+TASK_GROUPS = {"generation": 10, "p1": 5, "refine": 5, "animate": 10, "multiview_image": 1,
+               "edit_multiview_image": 1, "other": 10}
+#: The account's default concurrency, the most it runs at once in any one group.
+ACCOUNT_CONCURRENCY = 10
+_GROUP_OF = {
+    "text_to_model": "generation", "image_to_model": "generation",
+    "multiview_to_model": "generation", "text_to_image": "generation",
+    "generate_image": "generation", "refine_model": "refine",
+    "animate_prerigcheck": "animate", "animate_rig": "animate", "animate_retarget": "animate",
+    "generate_multiview_image": "multiview_image", "edit_multiview_image": "edit_multiview_image",
+}
 TEXTURE_FORMATS = ("BMP", "DPX", "HDR", "JPEG", "OPEN_EXR", "PNG", "TARGA", "TIFF", "WEBP")
 #: Options the seed lists as valid only for model_version >= v2.0-20240919.
 V2_ONLY = ("face_limit", "texture", "pbr", "texture_seed", "texture_alignment",
@@ -437,3 +450,10 @@ UNSUPPORTED = {
     "animate_model": "retired by Tripo (error 2016); use animate_rig then animate_retarget",
 }
 
+
+def task_group(operation: str, params: Mapping[str, Any]) -> str:
+    """The concurrency group (``TASK_GROUPS``) a task of ``operation`` counts against."""
+    group = _GROUP_OF.get(operation, "other")
+    if group == "generation" and params.get("model_version") == P1:
+        return "p1"
+    return group

@@ -150,6 +150,12 @@ class VoxelAiClient(Client):
                 f"{refund}"), charge=Charge(0.0, UNIT, refunded=voxelize))
         if state != "completed":
             raise errors.UnexpectedResponseError(f"unknown state {state!r}", service=SERVICE)
+        status = self._completed(data, operation)
+        if waited is not None and ran is not None:
+            status.took_s = waited + ran  # RunPod's own timings of the whole job
+        return status
+
+    def _completed(self, data: Mapping[str, Any], operation: str) -> RemoteStatus:
         output = data.get("output")
         if not isinstance(output, dict):
             raise errors.UnexpectedResponseError("a completed job without output",

@@ -13,7 +13,11 @@ def errors(conjure):
     return importlib.import_module(f"{conjure.__name__}.providers.errors")
 
 
-def test_generation_runs_to_ready_and_the_pump_mirrors_it(session, thrixel, fresh_scene):
+def test_generation_runs_to_ready_and_the_pump_mirrors_it(session, thrixel, sandbox,
+                                                          fresh_scene):
+    # Queued for a moment, as a real job is: the stream reports each state as it comes.
+    sandbox.add_key("thrixel", "sk-thrixel-queued-a-moment", faults="cold_start=0.5")
+    thrixel.thrixel_key = "sk-thrixel-queued-a-moment"
     job = session.submit("thrixel", "create", {"task": "a brass orrery"})
     lines = []
     [done] = session.run_blocking([job.id], timeout=60, echo=lines.append)

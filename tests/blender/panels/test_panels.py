@@ -27,18 +27,23 @@ def panels(mod):
 
 
 @pytest.fixture
-def keys(conjure, monkeypatch):
-    """Every service has a key (from the environment) and no network is ever reached: the
-    balance fetch is answered by a stand-in."""
+def keys(conjure, sandbox, monkeypatch):
+    """Every service has a key (from the environment) and no real service is ever reached:
+    the balance fetch is answered by a stand-in, and what else a drawn panel asks for (a
+    model's part tree) goes to the sandbox, which refuses these keys at once."""
     session = __import__(f"{conjure.__name__}.blender.session", fromlist=["session"])
     services = __import__(f"{conjure.__name__}.providers.services", fromlist=["x"])
+    prefs = bpy.context.preferences.addons[conjure.__package__].preferences
     for s in services.SERVICES:
         monkeypatch.setenv(s.key_env[0], f"test-key-{s.id}")
+        setattr(prefs, f"{s.prefs_name}_url", sandbox.service_url(s.prefs_name))
     monkeypatch.setattr(session, "balance", lambda service_id: session.Answer(
         "1200 credits", True, False, time.monotonic()))
     monkeypatch.setattr(session, "live_prices", lambda service_id: {})
     bpy.context.preferences.system.use_online_access = True
     yield
+    for s in services.SERVICES:
+        setattr(prefs, f"{s.prefs_name}_url", "")
     bpy.context.preferences.system.use_online_access = True
 
 

@@ -6,17 +6,24 @@ from pathlib import Path
 from conjure.cli import batch
 from conjure.cli.batch_run import BatchRun
 from conjure.jobs.model import Job, State
+from conjure.providers.base import SlotGroup
 from conjure.workflow import sequence
 
 
 class Jobs:
     """The session as the batch reads it: each submitted job finishes on the next tick."""
 
-    def __init__(self, fail_prompts=()):
+    def __init__(self, fail_prompts=(), slots=2):
         self.jobs: dict[str, Job] = {}
         self.fail_prompts = set(fail_prompts)
+        self.slots = slots
+        self.ticks = 0
+
+    def slot_group(self, service, operation, params):
+        return SlotGroup(service, self.slots)
 
     def tick(self):
+        self.ticks += 1
         for job in self.jobs.values():
             if job.finished:
                 continue
@@ -42,12 +49,15 @@ class Steps:
         self.run = run
         self.written: list[Path] = []
         self.most_active = 0
+        #: The pass (tick) of each import.
+        self.imported_at: list[int] = []
 
     def submit(self, request):
         job = Job(service=request.service, operation=request.operation,
                   params=request.params, parent_id=request.parent_id)
         self.jobs.jobs[job.id] = job
-        self.most_active = max(self.most_active, len(self.run.active) + 1)
+        at_service = [j for j in self.jobs.jobs.values() if not j.finished]
+        self.most_active = max(self.most_active, len(at_service))
         return job
 
     def wait(self, job_ids):
@@ -60,6 +70,7 @@ class Steps:
         path = self.run.output_for(job)
         path.write_text(job.id)
         self.written.append(path)
+        self.imported_at.append(self.jobs.ticks)
         return sequence.Imported(2, "collection")
 
     def tag(self, job, names):
@@ -72,7 +83,7 @@ def rows(tmp_path, text):
     return batch.read_rows(csv_path)
 
 
-def run_batch(tmp_path, text, jobs, concurrency=2, **money):
+def run_batch(tmp_path, text, jobs, concurrency: int | None = 2, **money):
     folder = tmp_path / "out"
     folder.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
@@ -191,3 +202,17 @@ def test_without_a_cap_everything_is_sent(tmp_path):
     code, _, lines = run_batch(tmp_path, PRICED, jobs, concurrency=3)
     assert code == 0 and len(jobs.jobs) == 6
     assert not any("--max-cost" in line for line in lines)
+def test_by_default_each_service_gets_as_many_rows_as_it_allows_at_once(tmp_path):
+    text = "provider,prompt\n" + "".join(f"TRIPO,thing {n}\n" for n in range(7))
+    jobs = Jobs(slots=3)
+    code, steps, _ = run_batch(tmp_path, text, jobs, concurrency=None)
+    assert code == 0 and len(steps.written) == 7
+    assert steps.most_active == 3
+
+
+def test_a_pass_carries_on_one_finished_job_however_many_finished_together(tmp_path):
+    text = "provider,prompt\n" + "".join(f"TRIPO,thing {n}\n" for n in range(5))
+    code, steps, _ = run_batch(tmp_path, text, Jobs(slots=5), concurrency=None)
+    assert code == 0 and len(steps.written) == 5
+    # All five finished on the same tick; each was imported in a pass of its own.
+    assert len(set(steps.imported_at)) == 5

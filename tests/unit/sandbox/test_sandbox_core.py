@@ -53,6 +53,18 @@ def test_each_service_has_its_prefix(sb):
         assert requests.get(sb.url + path, timeout=5).status_code == status, path
 
 
+def test_every_answered_request_is_logged_in_order(sb):
+    before = len(sb.log.entries())
+    requests.get(sb.url + "/thrixel/api/v1/usage", headers=THRIXEL_AUTH, timeout=5)
+    requests.get(sb.url + "/voxelai/api/generate/status?jobId=abc", timeout=5)
+    first, second = sb.log.entries()[before:]
+    assert (first.service, first.method, first.path, first.status) == (
+        "thrixel", "GET", "/api/v1/usage", 200)
+    assert (second.service, second.path, second.query, second.status) == (
+        "voxelai", "/api/generate/status", "jobId=abc", 401)
+    assert first.at <= second.at
+
+
 def test_default_keys_are_accepted(sb):
     assert requests.get(sb.url + "/thrixel/api/v1/usage", headers=THRIXEL_AUTH).status_code == 200
     tripo = {"Authorization": f"Bearer {DEFAULT_KEYS['tripo']}"}

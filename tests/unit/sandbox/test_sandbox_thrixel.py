@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import itertools
 import json
 import struct
@@ -10,6 +11,8 @@ import time
 
 import pytest
 import requests
+
+from sandbox import start_sandbox
 
 ERROR_CODES = [
     "CONTENT_BLOCKED",
@@ -229,6 +232,40 @@ def test_stream_sends_status_and_progress_then_closes(sb):
     assert [e["percent"] for e in progress] == sorted(e["percent"] for e in progress)
 
 
+def test_stream_tells_a_change_of_status_when_it_happens_not_at_the_next_tick():
+    with start_sandbox(speed="fast") as slow_ticks:
+        # Progress every 5 s, as a slow stream would send it; the job itself takes 0.25 s.
+        slow_ticks.state.speed = dataclasses.replace(slow_ticks.state.speed, sse_tick=5.0)
+        sid = submit(slow_ticks, new_key(slow_ticks)).json()["submission_id"]
+        began = time.monotonic()
+        with requests.get(f"{api(slow_ticks)}/{sid}/stream", stream=True,
+                          timeout=10) as answer:
+            statuses = [json.loads(line[6:])["status"] for line in answer.iter_lines()
+                        if line.startswith(b"data: ")]
+        assert statuses[-1] == "completed"
+        assert time.monotonic() - began < 2.0
+
+
+def test_stream_drop_fault_closes_the_stream_before_the_end(sb):
+    sid = submit(sb, new_key(sb), fault="cold_start").json()["submission_id"]
+    headers = {"X-Sandbox-Fault": "stream_drop=2"}
+    with requests.get(f"{api(sb)}/{sid}/stream", headers=headers, stream=True,
+                      timeout=10) as answer:
+        events = [json.loads(line[6:]) for line in answer.iter_lines()
+                  if line.startswith(b"data: ")]
+    assert events and not [e for e in events if e.get("status") in ("completed", "failed")]
+
+
+def test_stream_silent_fault_sends_nothing(sb):
+    sid = submit(sb, new_key(sb), fault="cold_start").json()["submission_id"]
+    headers = {"X-Sandbox-Fault": "stream_silent"}
+    with requests.get(f"{api(sb)}/{sid}/stream", headers=headers, stream=True,
+                      timeout=(5, 0.5)) as answer:
+        assert answer.status_code == 200
+        with pytest.raises(requests.ConnectionError):
+            next(answer.iter_content(1))
+
+
 def test_failed_stream_carries_error_code(sb):
     sid = submit(sb, new_key(sb), fault="fail=TASK_LOST").json()["submission_id"]
     with requests.get(f"{api(sb)}/{sid}/stream", stream=True, timeout=10) as answer:
@@ -268,6 +305,15 @@ def test_download_202_preparing_then_full_glb_and_lite_at_once(sb):
     data = full_glb(sb, sid)
     read_glb(data)
     assert requests.get(f"{api(sb)}/{sid}/info").json()["full_build_status"] == "completed"
+
+
+def test_full_build_fault_keeps_the_full_glb_baking(sb):
+    sid = submit(sb, new_key(sb), fault="full_build=30").json()["submission_id"]
+    info = wait_status(sb, sid)
+    assert info["status"] == "completed" and info["full_build_status"] == "pending"
+    assert requests.get(f"{api(sb)}/{sid}/download").status_code == 202
+    lite = requests.get(f"{api(sb)}/{sid}/download", params={"quality": "lite"})
+    assert lite.status_code == 200 and lite.content[:4] == b"glTF"
 
 
 def test_download_before_completion_is_refused(sb):

@@ -237,6 +237,18 @@ def test_concurrency_limit_is_2000_with_retry_after(sb):
     assert create(sb, new_key(sb), {"type": "text_to_model", "prompt": "x"}).status_code == 200
 
 
+def test_p1_generations_are_a_group_of_five_of_their_own(sb):
+    auth = new_key(sb)
+    p1 = {"type": "text_to_model", "prompt": "x", "model_version": "P1-20260311"}
+    for _ in range(5):
+        task_id(create(sb, auth, p1, fault="cold_start=5"))
+    assert create(sb, auth, p1).json()["code"] == 2000
+    # The other generations' bucket is untouched by the five P1 tasks.
+    for _ in range(10):
+        task_id(create(sb, auth, {"type": "text_to_model", "prompt": "x"}, fault="cold_start=5"))
+    assert create(sb, auth, {"type": "text_to_model", "prompt": "x"}).json()["code"] == 2000
+
+
 @pytest.mark.parametrize("code", sorted(DOCUMENTED_CODES))
 def test_every_documented_code_has_its_http_status(sb, code):
     answer = create(

@@ -1,5 +1,3 @@
-import pytest
-
 from conjure.jobs.model import Job, State
 from conjure.providers import registry
 from conjure.workflow import status
@@ -23,21 +21,11 @@ def test_time_left_is_rounded_as_an_estimate_and_counts_down():
     assert status.time_left("failed", 40, 1000, now=1012) is None
 
 
-def test_progress_clock_prefers_the_service_eta_and_else_the_progress_rate():
-    clock = status.ProgressClock()
-    tripo = Job("tripo", "text_to_model", state=State.RUNNING, progress=0.5, eta_s=33.0)
-    assert clock.estimate(tripo, now=10) == 33
-    thrixel = Job("thrixel", "create", state=State.RUNNING, progress=0.1)
-    assert clock.estimate(thrixel, now=100) is None  # first sight: no rate yet
-    thrixel.progress = 0.3
-    # 0.2 in 10 s: the 0.7 left takes 35 s.
-    assert clock.estimate(thrixel, now=110) == pytest.approx(35)
-    thrixel.progress = 0.05  # a new stage started from its beginning
-    assert clock.estimate(thrixel, now=111) is None
-    silent = Job("pixal3d", "image_to_3d", state=State.RUNNING)
-    assert clock.estimate(silent, now=5) is None
-    thrixel.state = State.READY
-    assert clock.estimate(thrixel, now=120) is None
+def test_a_jobs_estimate_counts_down_from_when_it_was_written():
+    job = Job("tripo", "text_to_model", state=State.RUNNING, eta_s=33.0, updated_at=100)
+    assert status.job_time_left(job, now=110) == 23
+    job.state = State.READY
+    assert status.job_time_left(job, now=110) is None
 
 
 def test_state_icons_cover_every_state_and_none_looks_like_a_control():
@@ -99,12 +87,12 @@ def test_retry_is_for_jobs_that_ended_without_a_result():
 
 def test_progress_lines_name_the_operation_and_the_time_left():
     job = Job("tripo", "text_to_model", id="abc123", state=State.RUNNING, progress=0.42,
-              created_at=100, message="Running (LLM_X_Y)")
-    line = status.progress_line(job, left=40, now=112)
+              created_at=100, updated_at=110, eta_s=42, message="Running (LLM_X_Y)")
+    line = status.progress_line(job, now=112)
     assert line == ("[conjure] Tripo3D · Text to Model · Running 42% · Running for 12 s · "
                     "about 40 s left · Running (job abc123)")
     job.state, job.updated_at = State.READY, 130
-    assert status.progress_line(job, left=40).startswith(
+    assert status.progress_line(job).startswith(
         "[conjure] Tripo3D · Text to Model · Ready to import · Took 30 s")
     assert status.progress_key(job) == ("ready", 42, "Running (LLM_X_Y)")
 

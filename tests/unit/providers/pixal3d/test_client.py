@@ -104,7 +104,7 @@ def test_status_polling_is_retried_on_server_errors_and_sends_the_key():
                                 "created_at": "2026-05-22T13:17:32.110Z"})
     result = service().poll(job({"image_url": DOG}, RID))
     assert result.phase == Phase.RUNNING and result.progress is None
-    assert result.poll_after == POLL_EVERY
+    assert service().poll_every == POLL_EVERY == (5.0, 10.0)  # the docs: every 5-10 s
     assert all(c.request.headers["Ocp-Apim-Subscription-Key"] == KEY for c in responses.calls)
 
 
@@ -158,6 +158,7 @@ def test_completed_downloads_media_url_without_the_key():
     status = service().poll(job({"image_url": DOG}, RID))
     (result,) = status.results
     assert (result.name, result.kinds) == ("output.glb", {"glb"})
+    assert status.took_s == pytest.approx(110.89)  # by Pixazo's own clock, both styles
     assert b"".join(result.open()) == b"glTF\x02\x00\x00\x00data"
     download = responses.calls[1].request
     assert "Ocp-Apim-Subscription-Key" not in download.headers

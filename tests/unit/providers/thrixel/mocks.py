@@ -17,7 +17,6 @@ SID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 
 
 def service(**kwargs):
-    kwargs.setdefault("progress_budget_s", 0)
     settings = NetworkSettings(max_retries=2, backoff_base=0.0, backoff_cap=0.0)
     return ThrixelClient(ClientConfig(BASE, KEY, settings), **kwargs)
 

@@ -26,8 +26,8 @@ class Env(EngineEnv):
         self.sandbox = sandbox
         self.key = f"sk-thrixel-client-{next(_keys)}"
         sandbox.add_key("thrixel", self.key, **key_options)
-        super().__init__(ThrixelClient(ClientConfig(sandbox.service_url("thrixel"), self.key),
-                                         progress_budget_s=0.3), tmp_path)
+        super().__init__(ThrixelClient(ClientConfig(sandbox.service_url("thrixel"), self.key)),
+                         tmp_path)
 
     def file(self, job):
         [path] = self.files(job)
@@ -136,11 +136,13 @@ def test_cancel_a_queued_job_and_refuse_a_running_one(sandbox, tmp_path):
         e.close()
 
 
-def test_progress_from_the_event_stream_balance_and_key(env):
+def test_progress_and_the_end_from_the_event_stream_balance_and_key(env):
     submitted = env.client.submit(job("create", {"task": "a clock"}))
-    env.client.progress_budget_s = 2.0
-    progress = env.client.stream_progress(submitted.remote_id)
-    assert progress is not None and 0.0 <= progress <= 1.0
+    feed = env.client.feed(job("create", {}, submitted.remote_id))
+    news = [n for n in feed if n is not None]
+    assert feed.ended
+    progress = [n.progress for n in news if n.progress is not None]
+    assert progress and all(0.0 <= p <= 1.0 for p in progress) and progress == sorted(progress)
     assert "Cubes" in (env.client.balance() or "")
     assert env.client.check_key().startswith("Thrixel key accepted")
 
@@ -149,3 +151,42 @@ def test_wrong_key_is_an_authentication_error(sandbox):
     client = ThrixelClient(ClientConfig(sandbox.service_url("thrixel"), "sk-thrixel-nope"))
     with pytest.raises(errors.AuthenticationError, match="paste a valid key"):
         client.check_key()
+
+
+def requests_for(sandbox, remote_id):
+    return [e for e in sandbox.log.entries() if remote_id in e.path]
+
+
+def test_a_job_holds_one_stream_and_makes_few_other_requests(env):
+    done = env.run("create", {"task": "a lantern"})
+    made = requests_for(env.sandbox, done.remote_id)
+    streams = [e for e in made if e.path.endswith("/stream")]
+    assert len(streams) == 1
+    # Besides the submit and the stream: /info at the end and while the full model bakes, the
+    # lite GLB, the full GLB.
+    assert 1 + len(made) - len(streams) <= 8, [e.path for e in made]
+    lite = [e for e in made if "quality=lite" in e.query]
+    assert len(lite) == 1
+    assert env.file(done).name.endswith("_rough.glb")
+
+
+def test_a_stream_that_drops_is_opened_again_and_the_job_finishes(sandbox, tmp_path):
+    e = Env(sandbox, tmp_path, faults="stream_drop=2,cold_start=0.6")
+    try:
+        done = e.run("create", {"task": "a kettle"})
+        streams = [x for x in requests_for(sandbox, done.remote_id) if x.path.endswith("/stream")]
+        assert len(streams) >= 2
+        assert e.file(done).read_bytes()[:4] == b"glTF"
+    finally:
+        e.close()
+
+
+def test_a_stream_that_never_says_anything_still_ends_in_the_result(sandbox, tmp_path, monkeypatch):
+    monkeypatch.setattr("conjure.providers.thrixel.client.HEARTBEAT_S", 0.2)
+    e = Env(sandbox, tmp_path, faults="stream_silent")
+    e.client.http.settings = e.client.http.settings.__class__(read_timeout=0.3)
+    try:
+        done = e.run("create", {"task": "a teapot"}, timeout=30)
+        assert e.file(done).read_bytes()[:4] == b"glTF"
+    finally:
+        e.close()

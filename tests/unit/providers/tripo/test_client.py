@@ -286,6 +286,14 @@ def test_result_priority_is_pbr_model_then_model_then_base_model(output, url):
     assert "Authorization" not in responses.calls[0].request.headers  # signed URL, no key
 
 
+def test_a_v3_success_says_how_long_the_task_took_by_tripos_clock():
+    done = status({"status": "success", "output": {"model_url": "https://c/v3.glb"},
+                   "created_at": "2026-12-01T10:00:03Z", "completed_at": "2026-12-01T10:00:36Z"})
+    assert done.took_s == 33.0
+    assert status({"status": "success", "output": {"model_url": "https://c/v3.glb"},
+                   "create_time": 1}).took_s is None  # v2 gives no completion time
+
+
 def test_legacy_result_objects_and_image_and_rig_check_outputs():
     legacy = status({"status": "success", "output": {},
                      "result": {"pbr_model": {"type": "glb", "url": "https://c/x.glb"}}})

@@ -117,7 +117,8 @@ def test_502_transient_keeps_polling_then_the_result_arrives():
     responses.get(status_url, json={"state": "running", "delayTime": 1820,
                                     "executionTime": 45000}, match=match)
     responses.get(status_url, match=match, json={
-        "state": "completed", "executionTime": 210000, "balance": 4, "charged": True,
+        "state": "completed", "delayTime": 1820, "executionTime": 210000, "balance": 4,
+        "charged": True,
         "output": {"filename": "voxel_00000.vox", "vox_base64": base64.b64encode(vox).decode()}})
     p = service()
     polled = job("voxelize", {}, "v1")
@@ -130,6 +131,7 @@ def test_502_transient_keeps_polling_then_the_result_arrives():
     assert running.phase == Phase.RUNNING and "45 s" in running.message
     done = p.poll(polled)
     assert done.phase == Phase.SUCCEEDED
+    assert done.took_s == pytest.approx(211.82)  # RunPod's queue and run time together
     [result] = done.results
     assert result.name == "voxel_00000.vox" and result.kinds == frozenset({"vox"})
     assert b"".join(result.open()) == vox
