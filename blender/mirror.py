@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import bpy
-from bpy.props import CollectionProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, CollectionProperty, FloatProperty, IntProperty, StringProperty
 
 from ..jobs.model import Job
 from ..workflow import cost, formspec, status
@@ -48,6 +48,9 @@ class ConjureRuntime(bpy.types.PropertyGroup):
     active_index: IntProperty(name="Active Job")
     #: Bumped whenever the pump changed something, so panels know when to redraw.
     revision: IntProperty()
+    #: Whether the Jobs and Selected Model panels show their *Details* (ids, codes).
+    job_details_open: BoolProperty(name="Job Details")
+    model_details_open: BoolProperty(name="Model Details")
 
 
 classes = (ConjureJobItem, ConjureRuntime)

@@ -58,6 +58,9 @@ class CONJURE_PT_jobs(widgets.Sidebar, bpy.types.Panel):
         item = jobs_list_active(context)
         if item is not None:
             draw_job(layout.box(), item)
+            widgets.details(layout, runtime, "job_details_open", status.details(
+                [("Job", item.job_id), ("Remote", item.remote_id), ("Parent", item.parent_id)],
+                item.error_code, item.message))
 
 
 def _draw_time(box: Any, item: Any) -> None:
@@ -127,23 +130,4 @@ def _draw_actions(col: Any, item: Any) -> None:
     widgets.button(row, "conjure.remove_job", "Remove from List", "X", job_id=item.job_id)
 
 
-class CONJURE_PT_job_details(widgets.Details, bpy.types.Panel):
-    """The active job's identifiers and codes, for support requests and scripts."""
-
-    bl_idname = "CONJURE_PT_job_details"
-    bl_parent_id = "CONJURE_PT_jobs"
-
-    @classmethod
-    def poll(cls, context: Any) -> bool:
-        return jobs_list_active(context) is not None
-
-    @classmethod
-    def found(cls, context: Any) -> list[tuple[str, str]]:
-        item = jobs_list_active(context)
-        if item is None:
-            return []
-        return status.details([("Job", item.job_id), ("Remote", item.remote_id),
-                               ("Parent", item.parent_id)], item.error_code, item.message)
-
-
-classes = (CONJURE_UL_jobs, CONJURE_PT_jobs, CONJURE_PT_job_details)
+classes = (CONJURE_UL_jobs, CONJURE_PT_jobs)

@@ -81,6 +81,10 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
         service_id = job.service if job else current_id(str(ob.get("conjure_provider", "")))
         remote_id = (job.remote_id if job else None) or str(ob.get("conjure_remote_id", ""))
         _draw_origin(layout.box(), service_id, job)
+        widgets.details(layout, context.window_manager.conjure, "model_details_open",
+                        status.details([("Job", job_id), ("Remote", remote_id),
+                                        ("Parent", (job.parent_id or "") if job else ""),
+                                        ("Node", str(ob.get("conjure_node_name", "")))]))
         ops = forms.follow_up_ops(service_id)
         if not ops:
             return
@@ -123,22 +127,4 @@ class CONJURE_PT_selected_advanced(widgets.AdvancedOptions, bpy.types.Panel):
         return follow_up(context, service_id) if service_id in BY_ID else None
 
 
-class CONJURE_PT_selected_details(widgets.Details, bpy.types.Panel):
-    """The selected model's identifiers: its job, the service's id for it, its part."""
-
-    bl_idname = "CONJURE_PT_selected_details"
-    bl_parent_id = "CONJURE_PT_selected"
-
-    @classmethod
-    def found(cls, context: Any) -> list[tuple[str, str]]:
-        ob, job_id = _selected_service(context)
-        if not job_id:
-            return []
-        job = session.find(job_id)
-        remote_id = (job.remote_id if job else None) or str(ob.get("conjure_remote_id", ""))
-        return status.details([("Job", job_id), ("Remote", remote_id),
-                               ("Parent", (job.parent_id or "") if job else ""),
-                               ("Node", str(ob.get("conjure_node_name", "")))])
-
-
-classes = (CONJURE_PT_selected, CONJURE_PT_selected_advanced, CONJURE_PT_selected_details)
+classes = (CONJURE_PT_selected, CONJURE_PT_selected_advanced)

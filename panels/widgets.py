@@ -1,6 +1,6 @@
 """What the sidebar's panels draw alike: operator buttons, text that wraps to the sidebar's
-width, progress bars, why nothing can be sent (offline, no key), an account's balance and what
-a job will cost."""
+width, a Details section of ids, progress bars, why nothing can be sent (offline, no key), an
+account's balance and what a job will cost."""
 
 from __future__ import annotations
 
@@ -67,6 +67,23 @@ def lines(layout: Any, text: str, icon: str = "NONE", width: int | None = None) 
         icon = "BLANK1" if icon != "NONE" else "NONE"
 
 
+def details(layout: Any, data: Any, prop: str, found: list[tuple[str, str]]) -> None:
+    """A closed-by-default *Details* section (its open state in ``data.prop``) of identifiers
+    and codes — what support or a script needs, not what an artist reads — with one button
+    that copies them all."""
+    if not found:
+        return
+    header, body = layout.panel_prop(data, prop)
+    header.label(text="Details")
+    if body is None:
+        return
+    column = body.column(align=True)
+    for name, value in found:
+        lines(column, f"{name}: {value}")
+    button(body, "conjure.copy_text", "Copy Details", "COPYDOWN",
+           text=status.details_text(found))
+
+
 def has_progress_bar() -> bool:
     rna: Any = bpy.types.UILayout.bl_rna
     return "progress" in rna.functions
@@ -129,28 +146,6 @@ class Sidebar:
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = CATEGORY
-
-
-class Details(Sidebar):
-    """A closed sub-panel of identifiers and codes (what support or a script needs, not what
-    an artist reads), with one button that copies them all; ``found`` says which."""
-
-    bl_label = "Details"
-    bl_options = {"DEFAULT_CLOSED"}
-
-    @classmethod
-    def found(cls, context: Any) -> list[tuple[str, str]]:
-        raise NotImplementedError
-
-    def draw(self, context: Any) -> None:
-        layout: Any = self.layout  # type: ignore[attr-defined]
-        found = self.found(context)
-        column = layout.column(align=True)
-        for name, value in found:
-            lines(column, f"{name}: {value}")
-        if found:
-            button(layout, "conjure.copy_text", "Copy Details", "COPYDOWN",
-                   text=status.details_text(found))
 
 
 class AdvancedOptions(Sidebar):

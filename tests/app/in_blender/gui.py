@@ -167,6 +167,11 @@ class RecordingLayout:
             result = attr(*args, **kwargs)
             if name in _CONTAINERS:
                 return RecordingLayout(result, self._rows)
+            if name == "panel_prop":  # (header, body), the body None while it is closed
+                opened = result[1] is not None
+                self._rows.append(["panel", args[1] if len(args) > 1 else "", opened])
+                return tuple(None if part is None else RecordingLayout(part, self._rows)
+                             for part in result)
             self._rows.append(_describe(name, args, kwargs))
             return result
         return call
@@ -469,9 +474,9 @@ def cancel(job_id):
 
 def scenario_generate():
     """The sidebar in each state a user meets, one screenshot each: idle without a key, a
-    Tripo3D job running with its progress bar, a Thrixel job finished and imported with the
-    Selected Model panel, a failed job with its message, and Voxel-AI's candidate pictures
-    waiting for a pick."""
+    Tripo3D job running with its progress bar and time left, a Thrixel job finished and
+    imported with the Selected Model panel, a failed job with its message and Retry, then with
+    its Details open, and Voxel-AI's candidate pictures waiting for a pick."""
     yield from wait_for_pump()
     record_drawing()
     set_progress_colour(CONFIG["progress_colour"])
@@ -510,11 +515,19 @@ def scenario_generate():
 
     failing = submit("failing")
     yield from wait_for_state(failing.id, ("failed",), 60)
-    RECORD["failed"] = {"id": failing.id, "message": mirrored(failing.id).message}
+    item = mirrored(failing.id)
+    RECORD["failed"] = {"id": failing.id, "message": item.message, "remote_id": item.remote_id,
+                        "said": module("workflow.status").plain_message(item.message)}
     select_in_job_list(failing.id)
     top = scroll_sidebar("top")
     yield 0.5
     shot("failed", scrolled_to=top)
+    # Its Details opened, as a user asking for the ids to report it would.
+    runtime = bpy.context.window_manager.conjure
+    runtime.job_details_open = True
+    yield 0.5
+    shot("details-open", scrolled_to=top)
+    runtime.job_details_open = False
 
     # Voxel-AI's candidate pictures, started without a candidate index: the job stops at its
     # three pictures and the Candidates panel offers them for a pick.

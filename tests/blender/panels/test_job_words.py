@@ -83,10 +83,16 @@ def test_a_failed_job_in_sentences_with_its_codes_in_details(
     [retry] = layout.ops("conjure.retry_job")
     [remove] = layout.ops("conjure.remove_job")
     assert retry[2].job_id == remove[2].job_id == job.id
-    details = paint(jobs_panel.CONJURE_PT_job_details)
+    assert not layout.ops("conjure.copy_text")  # Details starts closed
+    runtime = bpy.context.window_manager.conjure
+    runtime.job_details_open = True
+    try:
+        details = paint(jobs_panel.CONJURE_PT_jobs)
+    finally:
+        runtime.job_details_open = False
     [(_, _, copy, label, _)] = details.ops("conjure.copy_text")
     assert label == "Copy Details"
     assert copy.text.splitlines() == [
         f"Job: {job.id}", f"Remote: {failed.remote_id}", "Error: transient",
         "Service said: LLM_SERVER_ERROR, The language model returned an error."]
-    assert jobs_panel.CONJURE_PT_job_details.bl_options == {"DEFAULT_CLOSED"}
+    assert copy.text.replace("\n", " ") in details.text()

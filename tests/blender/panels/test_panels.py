@@ -155,9 +155,16 @@ def test_jobs_panel_for_every_state(panels, mirror, paint, recorder, state):
     # The error is there in full, over several lines, not cut off.
     assert " ".join(item.message.split()) in text
     assert "Tripo3D · Text to Model" in text and "text_to_model" not in text
-    details = paint(panels.CONJURE_PT_job_details)
+    # The ids are in Details, closed until asked for, with one Copy for them all.
+    assert "Details" in text and not layout.ops("conjure.copy_text")
+    runtime = bpy.context.window_manager.conjure
+    runtime.job_details_open = True
+    try:
+        details = paint(panels.CONJURE_PT_jobs)
+    finally:
+        runtime.job_details_open = False
     [(_, _, copy, _, _)] = details.ops("conjure.copy_text")
-    assert f"Job: {item.job_id}" in copy.text
+    assert f"Job: {item.job_id}" in copy.text and f"Job: {item.job_id}" in details.text()
     if item.remote_id:
         assert f"Remote: {item.remote_id}" in copy.text and item.remote_id not in text
     if state == "running":
@@ -241,7 +248,12 @@ def test_selected_model_lineage_and_every_follow_up(panels, mod, form_reset, key
         text = layout.text()
         assert "Thrixel · Auto-refine" in text and "Made from: Create of “a brass orrery”" in text
         assert "sub_child" not in text  # the ids are in Details
-        details = paint(panels.CONJURE_PT_selected_details)
+        runtime = bpy.context.window_manager.conjure
+        runtime.model_details_open = True
+        try:
+            details = paint(panels.CONJURE_PT_selected)
+        finally:
+            runtime.model_details_open = False
         [(_, _, copy, _, _)] = details.ops("conjure.copy_text")
         assert copy.text == (f"Job: {job.id}\nRemote: sub_child\nParent: {parent.id}\n"
                              "Node: Door")
