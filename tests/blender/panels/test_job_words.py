@@ -48,7 +48,7 @@ def real_time_tripo(tripo):
 def test_a_running_tripo_job_shows_its_title_elapsed_time_and_time_left(
         session, real_time_tripo, jobs_panel, paint, recorder, fresh_scene):
     job = session.submit("tripo", "text_to_model", {"prompt": "a weathered bronze bell"})
-    wait_until(session, job.id, lambda j: j.state == "running" and j.eta_s)
+    wait_until(session, job.id, lambda j: j.state == "running" and j.eta_s, timeout=90)
     row = active_row(session, job.id)
     text = paint(jobs_panel.CONJURE_PT_jobs).text()
     bars = " ".join(e[2] for e in paint(jobs_panel.CONJURE_PT_jobs).log if e[0] == "progress")
