@@ -124,10 +124,10 @@ def _draw_actions(col: Any, item: Any) -> None:
                        job_id=item.job_id)
     if status.is_active(state):
         return
-    row = col.row(align=True)
+    # One above the other: side by side, a default sidebar cuts "Remove from List".
     if status.can_retry(state, item.remote_id, item.error_code):
-        widgets.button(row, "conjure.retry_job", "Retry", "FILE_REFRESH", job_id=item.job_id)
-    widgets.button(row, "conjure.remove_job", "Remove from List", "X", job_id=item.job_id)
+        widgets.button(col, "conjure.retry_job", "Retry", "FILE_REFRESH", job_id=item.job_id)
+    widgets.button(col, "conjure.remove_job", "Remove from List", "X", job_id=item.job_id)
 
 
 classes = (CONJURE_UL_jobs, CONJURE_PT_jobs)

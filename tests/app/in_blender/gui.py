@@ -522,12 +522,19 @@ def scenario_generate():
     top = scroll_sidebar("top")
     yield 0.5
     shot("failed", scrolled_to=top)
-    # Its Details opened, as a user asking for the ids to report it would.
+    # Its Details opened, as a user asking for the ids to report it would, with nothing
+    # selected (so the Jobs panel is the sidebar's last) and scrolled down to them.
     runtime = bpy.context.window_manager.conjure
     runtime.job_details_open = True
+    view_layer = bpy.context.view_layer
+    active = view_layer.objects.active
+    view_layer.objects.active = None
+    yield 0.3
+    top = scroll_sidebar("end")
     yield 0.5
     shot("details-open", scrolled_to=top)
     runtime.job_details_open = False
+    view_layer.objects.active = active
 
     # Voxel-AI's candidate pictures, started without a candidate index: the job stops at its
     # three pictures and the Candidates panel offers them for a pick.
