@@ -386,8 +386,8 @@ def remove(job_id: str) -> None:
     session = get()
     found = job(job_id)
     if not found.finished:
-        raise ValueError(f"Job {job_id} is still {found.state}; cancel it first (or wait for "
-                         "it) before removing it from the list")
+        raise ValueError(f"Job {job_id} is still {status.state_words(found.state).lower()}; "
+                         "cancel it first (or wait for it) before removing it from the list")
     session.journal.remove(job_id)
     session.autoimport.discard(job_id)
     session.offered.discard(job_id)

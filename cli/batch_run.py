@@ -107,7 +107,8 @@ class BatchRun:
                 self.active[row.number] = job.id
                 group = jobs.slot_group(job.service, job.operation, job.params)
                 self.groups[row.number] = (job.service, group.name)
-                self.say(row, f"continuing job {job.id} ({job.state})")
+                self.say(row, f"continuing job {job.id} "
+                              f"({status.state_words(job.state).lower()})")
             else:
                 to_submit.append(row)
         return to_submit

@@ -28,8 +28,9 @@ class CONJURE_OT_cancel_job(bpy.types.Operator):
         try:
             job = session.job(self.job_id)
             if job.finished:
-                return base.fail(self, f"Job {job.id} already ended ({job.state}); nothing to "
-                                         "cancel")
+                return base.fail(self, f"Job {job.id} already ended "
+                                       f"({status.state_words(job.state).lower()}); nothing to "
+                                       "cancel")
             job = session.cancel(job.id)
             session.tick()
         except Exception as exc:
@@ -157,7 +158,7 @@ class CONJURE_OT_open_result_folder(bpy.types.Operator):
             folder = paths[0].parent if paths else None
             if folder is None or not folder.is_dir():
                 return base.fail(self, f"Job {job.id} has no downloaded files yet "
-                                         f"({job.state})")
+                                         f"({status.state_words(job.state).lower()})")
         except Exception as exc:
             return base.fail(self, exc)
         self.report({"INFO"}, str(folder))
