@@ -196,7 +196,7 @@ def retry_question(service: str, state: str, remote_id: str, charge: str) -> str
         return None
     label = sequence.service_label(service)
     charged = charge_sentence(service, state, remote_id, charge) or \
-        f"{label} has not said whether it charged for the failed one."
+        f"{label} has not said whether it charged for the first try."
     return f"{charged} Sending it again is a new job, charged as one."
 
 
@@ -248,15 +248,24 @@ def wrap(text: str, width: int = 48) -> list[str]:
 
 def progress_line(job: Job, now: float | None = None) -> str:
     """One console line about a job, printed whenever it changes (blocking path, batch):
-    ``[conjure] Tripo3D · Text to Model · Running 42% · Running for 12 s · about 40 s left ·
-    <message> (job <id>)``."""
-    parts = [headline(job.service, job.operation, job.state)
-             + ("" if job.progress is None or not is_active(job.state)
-                else f" {job.progress * 100:.0f}%")]
-    elapsed = timing(job.state, job.created_at, job.updated_at, job_time_left(job, now), now)
-    said = plain_message(job.message)[0]
-    parts += [text for text in (elapsed, said.rstrip(".")) if text]
-    return f"[conjure] {' · '.join(parts)} (job {job.id})"
+    ``[conjure] Tripo3D · Text to Model · Running 42% for 12 s · about 40 s left · <message>
+    (job <id>)``; a finished one ``… · Ready to import · took 30 s · …``."""
+    line = headline(job.service, job.operation, job.state)
+    parts = []
+    if is_active(job.state):
+        if job.progress is not None:
+            line += f" {job.progress * 100:.0f}%"
+        elapsed = (time.time() if now is None else now) - job.created_at
+        line += f" for {duration(elapsed)}"
+        left = job_time_left(job, now)
+        if left is not None:
+            parts.append(about(left))
+    elif job.created_at > 0:
+        parts.append(f"took {duration(job.updated_at - job.created_at)}")
+    said = plain_message(job.message)[0].rstrip(".")
+    if said:
+        parts.append(said)
+    return f"[conjure] {' · '.join([line, *parts])} (job {job.id})"
 
 
 def progress_key(job: Job) -> tuple[str, int, str]:

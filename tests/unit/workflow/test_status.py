@@ -89,11 +89,11 @@ def test_progress_lines_name_the_operation_and_the_time_left():
     job = Job("tripo", "text_to_model", id="abc123", state=State.RUNNING, progress=0.42,
               created_at=100, updated_at=110, eta_s=42, message="Running (LLM_X_Y)")
     line = status.progress_line(job, now=112)
-    assert line == ("[conjure] Tripo3D · Text to Model · Running 42% · Running for 12 s · "
+    assert line == ("[conjure] Tripo3D · Text to Model · Running 42% for 12 s · "
                     "about 40 s left · Running (job abc123)")
     job.state, job.updated_at = State.READY, 130
     assert status.progress_line(job).startswith(
-        "[conjure] Tripo3D · Text to Model · Ready to import · Took 30 s")
+        "[conjure] Tripo3D · Text to Model · Ready to import · took 30 s")
     assert status.progress_key(job) == ("ready", 42, "Running (LLM_X_Y)")
 
 
