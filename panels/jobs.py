@@ -84,7 +84,8 @@ def draw_job(box: Any, item: Any) -> None:
     if item.prompt:
         widgets.lines(box.column(align=True), item.prompt)
     _draw_time(box, item)
-    said = status.explain(item.service, item.state, item.message, item.remote_id, item.cost)
+    said = status.explain(item.service, item.state, item.message, item.remote_id, item.cost,
+                          item.error_code)
     if said:
         failed = item.state in (State.FAILED, State.UNKNOWN)
         widgets.lines(box.column(align=True), "\n".join(said), "ERROR" if failed else "INFO")

@@ -65,14 +65,6 @@ def operation_title(service: str, operation: str) -> str:
         return operation.replace("_", " ").capitalize()
 
 
-def operation_purpose(service: str, operation: str) -> str:
-    """What the operation does, in the words of its declaration (empty when it says nothing)."""
-    try:
-        return registry.operation(service, operation).description
-    except (ServiceError, KeyError):
-        return ""
-
-
 def headline(service: str, operation: str, state: str = "") -> str:
     """``Tripo3D · Text to Model · Running``: a job as a user names it."""
     parts = [sequence.service_label(service), operation_title(service, operation)]
@@ -200,7 +192,8 @@ def retry_question(service: str, state: str, remote_id: str, charge: str) -> str
     return f"{charged} Sending it again is a new job, charged as one."
 
 
-def explain(service: str, state: str, message: str, remote_id: str, charge: str) -> list[str]:
+def explain(service: str, state: str, message: str, remote_id: str, charge: str,
+            error_code: str = "") -> list[str]:
     """What happened to a job, in sentences: the service's or Conjure's words (codes left for
     *Details*), whether it was charged, and what can be done now."""
     said, _ = plain_message(message)
@@ -213,7 +206,7 @@ def explain(service: str, state: str, message: str, remote_id: str, charge: str)
         if known == State.UNKNOWN:
             lines.append("Conjure did not send it again, so it is never charged twice; Retry "
                          "sends it as a new job if your account shows no such job.")
-        elif known == State.FAILED:
+        elif can_retry(state, remote_id, error_code):
             lines.append("Retry sends it again as a new job with the same inputs.")
     elif known in (State.READY, State.IMPORTED) and charge:
         lines.append(sentence(charge))

@@ -71,6 +71,9 @@ def test_outcomes_say_whether_the_job_was_charged_and_what_to_do():
     assert "never reached Tripo3D, so nothing was charged" in never
     unknown = " ".join(status.explain("thrixel", "unknown", "interrupted", "", ""))
     assert "may have received it and charged for it" in unknown
+    lost = " ".join(status.explain("tripo", "failed", "Result not saved", "task-1",
+                                   "Charged 30 credits", "download_failed"))
+    assert "Charged 30 credits." in lost and "Retry" not in lost  # Download Again instead
     done = status.explain("tripo", "imported", "Imported", "task-1", "Charged 30 credits")
     assert done == ["Imported.", "Charged 30 credits."]
 
