@@ -28,12 +28,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.sandboxed import (
-    compare,
     environment,
     median,
     options,
-    own_arguments,
     report,
+    run,
 )
 from sandbox import start_sandbox
 from tools.blender_dev import enable_extension, exit_now
@@ -97,13 +96,7 @@ def main() -> int:
     parser = options(__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rows", type=int, default=12)
-    args = parser.parse_args()
-    if args.against:
-        before, after = compare(Path(__file__), own_arguments(sys.argv[1:]), args.against)
-        table(f"before ({args.against})", before)
-        table("after (this checkout)", after)
-        return 0
-    return measure(args)
+    return run(Path(__file__), parser.parse_args(), measure, table)
 
 
 if __name__ == "__main__":

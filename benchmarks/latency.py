@@ -32,12 +32,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.sandboxed import (
-    compare,
     environment,
     median,
     options,
-    own_arguments,
     report,
+    run,
 )
 from sandbox import start_sandbox
 from tools.blender_dev import bpy, enable_extension, exit_now
@@ -236,13 +235,7 @@ def main() -> int:
                         help="seconds between the rounds of one generation per service")
     parser.add_argument("--speed", default="real", choices=("real", "fast"))
     parser.add_argument("--timeout", type=float, default=900.0)
-    args = parser.parse_args()
-    if args.against:
-        before, after = compare(Path(__file__), own_arguments(sys.argv[1:]), args.against)
-        table(f"before ({args.against})", before)
-        table("after (this checkout)", after)
-        return 0
-    return measure(args)
+    return run(Path(__file__), parser.parse_args(), measure, table)
 
 
 if __name__ == "__main__":

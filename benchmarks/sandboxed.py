@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,18 @@ def compare(script: Path, argv: list[str], rev: str) -> tuple[dict[str, Any], di
         shutil.rmtree(folder, ignore_errors=True)
     after = measure(script, argv, ROOT, "after (this checkout)")
     return before, after
+
+
+def run(script: Path, args: argparse.Namespace, measure_here: Callable[[argparse.Namespace], int],
+        table: Callable[[str, dict[str, Any]], None]) -> int:
+    """A benchmark's main: measure this checkout, or with ``--against REV`` that revision and
+    this checkout one after the other, each printed by ``table``."""
+    if not args.against:
+        return measure_here(args)
+    before, after = compare(script, own_arguments(sys.argv[1:]), args.against)
+    table(f"before ({args.against})", before)
+    table("after (this checkout)", after)
+    return 0
 
 
 def own_arguments(argv: list[str]) -> list[str]:

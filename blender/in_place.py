@@ -77,13 +77,28 @@ def target(context: bpy.types.Context, job: Job, path: Path | None) -> Target | 
     # By name: of a part and the user's copy of it (same tags), the original (``crank``
     # before ``crank.001``) is the one the result's part pairs with.
     live = sorted((ob for ob in live if home in ob.users_collection), key=lambda ob: ob.name)
+    return Target(live, home) if _shares_parts(path, live) else None
+
+
+def lite_target(job: Job, path: Path | None) -> Target | None:
+    """The job's own lite model in this file, which its full-quality result replaces in place
+    (each part keeps its object, with what the user did to it, and gets the full mesh); None
+    when there is none or the result shares no part with it."""
+    live = sorted(scene_import.lite_objects(job.id), key=lambda ob: ob.name)
+    if path is None or path.suffix.lower() != ".glb" or not live:
+        return None
+    home = next(iter(live[0].users_collection), None)
+    return Target(live, home) if home is not None and _shares_parts(path, live) else None
+
+
+def _shares_parts(path: Path, live: list[bpy.types.Object]) -> bool:
+    """Whether the result file has a part named as one of ``live`` (else it is a model of its
+    own, e.g. one dense mesh, and comes in beside)."""
     try:
         incoming = {part.name for part in node_parts(path)}
     except (GltfPartsError, OSError):
-        return None
-    if not incoming & {str(ob["conjure_node_name"]) for ob in live}:
-        return None  # a model of its own (e.g. one dense mesh): beside the parent
-    return Target(live, home)
+        return False
+    return bool(incoming & {str(ob.get("conjure_node_name")) for ob in live})
 
 
 def _pieces(objects: list[bpy.types.Object]) -> list[part_match.Piece]:
@@ -197,8 +212,10 @@ def _created_since(before: dict[str, set[int]]) -> dict[str, set[int]]:
 
 
 def apply(context: bpy.types.Context, job: Job, path: Path, target: Target,
-          settings: ImportSettings) -> Applied:
-    """Replace ``target``'s parts with the result's, in place (see the module's notes)."""
+          settings: ImportSettings, *, every_mesh: bool = False) -> Applied:
+    """Replace ``target``'s parts with the result's, in place (see the module's notes).
+    ``every_mesh``: parts whose mesh content is the same get the result's mesh too (a lite
+    model's parts differ from the full ones in their materials, which the digest leaves out)."""
     if showing_before(job.parent_id or ""):
         swap(job.parent_id or "")  # the current version is the one being changed
     before = {name: {b.as_pointer() for b in getattr(bpy.data, name)} for name in _DATA}
@@ -212,7 +229,7 @@ def apply(context: bpy.types.Context, job: Job, path: Path, target: Target,
     place = placement((old, worlds[new]) for old, new in sorted(
         pairs, key=lambda p: p[0].type != "MESH"))
     version = _keep_previous(target, job) if settings.keep_history else None
-    for o, n in found.changed:
+    for o, n in found.changed + (found.unchanged if every_mesh else []):
         if incoming[n].type == "MESH":
             _swap_mesh(target.objects[o], incoming[n])
     live_of = {new: old for old, new in pairs}

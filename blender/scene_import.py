@@ -261,47 +261,10 @@ def lite_objects(job_id: str) -> list[bpy.types.Object]:
             if ob.get("conjure_job_id") == job_id and ob.get(LITE_TAG) == "lite"]
 
 
-def replace_result(context: bpy.types.Context, old: list[bpy.types.Object], *, service: str,
-                   job_id: str, remote_id: str, paths: list[Path],
-                   settings: ImportSettings | None = None) -> list[bpy.types.Object]:
-    """Put the job's model where an earlier version of it is (its lite model): into the same
-    collection, each part where its namesake is (so moving the lite model moved this one), the
-    selection kept; the earlier objects and the data only they used are removed. Returns the
-    new objects, root first. One undo step comes from the calling operator."""
-    settings = settings or ImportSettings()
-    layer = context.view_layer
-    collection = next(iter(old[0].users_collection), None) or context.scene.collection
-    placed = {ob.get("conjure_node_name"): ob.matrix_world.copy() for ob in _roots(old)}
-    selected = any(ob.name in layer.objects and ob.select_get() for ob in old)
-    active = layer.objects.active
-    was_active = active is not None and any(ob == active for ob in old)
-    new = _bring_in(context, service=service, job_id=job_id, remote_id=remote_id, paths=paths,
-                    settings=settings, lite=False)
-    for ob in new:
-        ob[LITE_TAG] = "full"  # the Jobs panel says which one is in the scene, also later
-    _move_to(new, collection)
-    roots = _roots(new)
-    layer.update()
-    matched = [ob for ob in roots if ob.get("conjure_node_name") in placed]
-    if matched:
-        moved = placed[matched[0].get("conjure_node_name")] @ matched[0].matrix_world.inverted()
-        for ob in roots:
-            where = placed.get(ob.get("conjure_node_name"))
-            ob.matrix_world = where if where is not None else moved @ ob.matrix_world
-    else:
-        _place(context, new, settings)
-    _remove(old)
-    for ob in new:
-        if ob.name in layer.objects:
-            ob.select_set(selected)
-    if was_active:
-        layer.objects.active = roots[0]
-    layer.update()
-    return roots + [ob for ob in new if ob not in roots]
-
-
-def _remove(objects: list[bpy.types.Object]) -> None:
+def remove_objects(objects: list[bpy.types.Object]) -> None:
     """Delete ``objects`` and what only they used: their data, its materials and images."""
+    if not objects:
+        return
     data = {ob.data for ob in objects if ob.data is not None}
     materials = {m for d in data for m in getattr(d, "materials", ()) if m is not None}
     images = {node.image for m in materials if m.node_tree for node in m.node_tree.nodes

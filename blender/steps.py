@@ -4,6 +4,7 @@ objects. Main thread only; no HTTP here (the session's workers do that)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,24 +31,27 @@ def land(context: bpy.types.Context, job: Job) -> sequence.Imported:
         session.showing(job.id, session.LITE)
         return sequence.Imported(len(objects), objects[0].users_collection[0].name, objects)
     files = scene_import.model_files(paths)
-    found = in_place.target(context, job, files[0] if files else None)
-    lite = scene_import.lite_objects(job.id) if found is None else []
+    path = files[0] if files else None
+    prefs = settings.import_settings()
+    found = in_place.target(context, job, path)
+    lite = in_place.lite_target(job, path) if found is None else None
     if found is not None:
-        applied = in_place.apply(context, job, files[0], found, settings.import_settings())
+        applied = in_place.apply(context, job, files[0], found, prefs)
         landed = sequence.Imported(
             len(applied.objects), applied.collection, applied.objects,
             f"Applied job {job.id} in place in {applied.collection}: {applied.changed} "
             f"parts changed, {applied.unchanged} kept, {applied.added} new, "
             f"{applied.gone} gone")
+    elif lite is not None:
+        applied = in_place.apply(context, job, files[0], lite,
+                                 dataclasses.replace(prefs, keep_history=False), every_mesh=True)
+        for ob in applied.objects:
+            ob[scene_import.LITE_TAG] = "full"
+        session.showing(job.id, session.FULL)
+        landed = sequence.Imported(len(applied.objects), applied.collection, applied.objects)
     else:
-        if lite:
-            objects = scene_import.replace_result(
-                context, lite, service=job.service, job_id=job.id,
-                remote_id=lineage.submission_id(job), paths=paths,
-                settings=settings.import_settings())
-            session.showing(job.id, session.FULL)
-        else:
-            objects = _import(context, job, paths)
+        scene_import.remove_objects(scene_import.lite_objects(job.id))  # none that fits
+        objects = _import(context, job, paths)
         landed = sequence.Imported(len(objects), objects[0].users_collection[0].name, objects)
     session.mark_imported(job)
     # Asked for once now, on a worker thread, so the Parts panel and part-name checks have it.

@@ -56,9 +56,12 @@ def test_the_lite_model_comes_first_and_the_full_one_takes_its_place(
     collection = lite[0].users_collection[0]
     root = next(ob for ob in lite if ob.parent is None)
     root.location.x += 5.0  # the user moves the model while the full one bakes
+    part = next(ob for ob in lite if ob.type == "MESH")
+    part.modifiers.new("Bevel", "BEVEL")  # and gives a part a modifier
     bpy.context.view_layer.update()
     moved = root.matrix_world.copy()
     names = {ob["conjure_node_name"] for ob in lite}
+    lite_meshes = {ob.name: ob.data.name for ob in lite if ob.type == "MESH"}
 
     tick_until(pump, lambda: session.get().journal.require(job.id).state == "imported")
     full = objects_of(job.id)
@@ -67,6 +70,9 @@ def test_the_lite_model_comes_first_and_the_full_one_takes_its_place(
     assert all(ob.users_collection[0] == collection for ob in full)
     new_root = next(ob for ob in full if ob.parent is None)
     assert (new_root.matrix_world.translation - moved.translation).length < 1e-5
+    assert [m.type for m in part.modifiers] == ["BEVEL"]  # the user's changes are kept
+    assert all(bpy.data.objects[name].data.name != mesh for name, mesh in lite_meshes.items())
+    assert not [m for m in bpy.data.meshes if m.name in lite_meshes.values()]  # none left over
     assert "In the scene: the full-quality model" in jobs_panel_text(conjure, session, recorder,
                                                                     job.id)
     pump.tick()
