@@ -272,7 +272,7 @@ def test_selected_model_lineage_and_every_follow_up(panels, mod, form_reset, key
 
 
 @pytest.mark.parametrize("service, operation, params, follow_up, reason", [
-    ("thrixel", "edit", {}, "refine", "auto-refines only Phase 1 and 2"),
+    ("thrixel", "edit", {}, "refine", "this is an edited model"),
     ("thrixel", "detail", {}, "edit", "cannot edit a detailed"),
     ("tripo", "text_to_model", {"prompt": "a mug"}, "refine_model", "before v2.0"),
 ])
