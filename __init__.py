@@ -10,6 +10,7 @@ from __future__ import annotations
 import bpy
 
 from .blender import command_line, forms, mirror, preferences, pump
+from .blender import library as asset_library
 from .blender import parts as scene_parts
 from .operators import (
     account,
@@ -21,6 +22,7 @@ from .operators import (
     jobs,
     upload,
 )
+from .operators import library as library_operators
 from .operators import parts as parts_operators
 from .operators import pump as pump_operator
 from .panels import candidates, selected
@@ -31,9 +33,9 @@ from .panels import parts as parts_panel
 _MODULES = (
     preferences, mirror, forms,
     pump_operator, generate, follow_up, jobs, upload, images, account, cache, import_vox,
-    parts_operators,
+    parts_operators, library_operators,
     generate_panel, jobs_panel, selected, parts_panel, candidates,
-    pump, scene_parts, command_line,
+    pump, scene_parts, asset_library, command_line,
 )
 
 

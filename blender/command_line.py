@@ -21,10 +21,11 @@ from ..jobs.model import Job
 from ..providers.base import SlotGroup
 from ..providers.errors import InvalidRequestError
 from ..workflow import cost, lineage, requests, sequence, status
+from ..workflow import library as assets
 from ..workflow import parts as part_rows
-from . import hierarchies, session
+from . import hierarchies, library, session
 from .scene_import import accepted_options
-from .steps import SceneSteps, import_job
+from .steps import SceneSteps, import_job, land
 
 
 def _out(text: str) -> None:
@@ -48,7 +49,10 @@ def main(argv: list[str]) -> int:
             return generate(ns)
         if ns.command == "batch":
             return run_batch(ns.csv, output_dir=ns.output_dir, concurrency=ns.concurrency,
-                             fmt=ns.format, timeout=ns.timeout, max_cost=ns.max_cost)
+                             fmt=ns.format, timeout=ns.timeout, max_cost=ns.max_cost,
+                             library=ns.library)
+        if ns.command == "library":
+            return library_command(ns.rebuild, ns.add)
         if ns.command == "jobs":
             return list_costs() if ns.cost else list_jobs()
         if ns.command == "parts":
@@ -90,14 +94,26 @@ class FileSteps(SceneSteps):
     """The workflow's steps for the command line: each model is imported into a fresh, empty
     file and written to the path ``output_for`` gives for its job."""
 
-    def __init__(self, output_for: Callable[[Job], Path], timeout: float | None) -> None:
+    def __init__(self, output_for: Callable[[Job], Path], timeout: float | None,
+                 library_batch: str | None = None) -> None:
         super().__init__(bpy.context, echo=_out, timeout=timeout)
         self.output_for = output_for
+        #: File each result in the asset library, in this batch's catalog ("": the service's);
+        #: None: not at all.
+        self.library_batch = library_batch
 
     def import_job(self, job: Job) -> sequence.Imported:
         fresh_file()
-        objects = import_job(bpy.context, job)
+        objects = list(land(bpy.context, job, filing=False).objects)
         write_model(self.output_for(job), objects)
+        if self.library_batch is not None:
+            # The model file is written: a result the library refuses still counts as done.
+            try:
+                filed = library.file_job(session.job(job.id), self.library_batch)
+                _out(f"[conjure] filed job {job.id} in the asset library: {filed}")
+            except sequence.USER_ERRORS as exc:
+                _err(f"conjure: job {job.id} not filed in the asset library: "
+                     f"{sequence.message(exc)}")
         return sequence.Imported(len(objects), objects[0].users_collection[0].name)
 
 
@@ -106,7 +122,7 @@ def generate(ns: Any) -> int:
         ns.provider, mode=ns.mode, prompt=ns.prompt, negative_prompt=ns.negative_prompt,
         image_path=ns.image, image_url=ns.image_url, options=ns.options)
     output = Path(ns.output).resolve()
-    steps = FileSteps(lambda _job: output, ns.timeout)
+    steps = FileSteps(lambda _job: output, ns.timeout, "" if ns.library else None)
     job = steps.submit(request)
     _out(f"[conjure] submitted {status.headline(job.service, job.operation)} job {job.id}")
     plan = sequence.Plan(candidate=ns.candidate, candidate_options=request.later)
@@ -147,6 +163,24 @@ def reimport(job_id: str, output: str) -> int:
         out = write_model(Path(output).resolve(), objects)
         _out(f"CONJURE_OUTPUT={out}")
     return 0
+
+
+def library_command(rebuild: bool, add: list[str]) -> int:
+    """``blender -c conjure library [--rebuild] [--add JOB_ID ...]``: the library's folder and
+    what is missing from it; writes the missing assets again, files the jobs named."""
+    failed = 0
+    for job_id in add:
+        path = library.file_job(session.job(job_id))
+        _out(f"[conjure] filed job {job_id}: {path}")
+    if rebuild:
+        written, failed = library.rebuild(echo=_out)
+        _out(f"[conjure] wrote {written} missing assets" + (f", {failed} failed" if failed
+                                                             else ""))
+    record = assets.Record.load(session.user_dir())
+    _out(f"Conjure asset library: {library.folder()}")
+    _out(f"{len(record.jobs)} jobs filed, {len(library.missing())} missing"
+         + ("" if library.enabled() else " (turned off in the preferences)"))
+    return 1 if failed else 0
 
 
 def list_parts(job_id: str) -> int:
@@ -198,18 +232,21 @@ def edit(ns: Any) -> int:
 
 def run_batch(csv_path: str, *, output_dir: str, concurrency: int | None = None,
               fmt: str = "blend", timeout: float | None = None,
-              max_cost: float | str | Mapping[str, float] | None = None) -> int:
+              max_cost: float | str | Mapping[str, float] | None = None,
+              library: bool = False) -> int:
     """``blender -c conjure batch``: one model file per CSV row; resumable (see ``batch``).
     ``concurrency`` None: as many rows at once as each service allows. ``max_cost``: stop
     sending rows before their estimates pass it: a number for each service in its own unit, or
-    per service (``{"TRIPO": 200, "PIXAL3D": 2}`` or ``"TRIPO=200"``)."""
+    per service (``{"TRIPO": 200, "PIXAL3D": 2}`` or ``"TRIPO=200"``). ``library``: file
+    every result in the asset library too, in a catalog named after the CSV file."""
     caps = cli_args.caps(max_cost)
     rows = cli_batch.read_rows(csv_path)
     folder = Path(output_dir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     run = BatchRun(rows, folder, concurrency, fmt, out=_out, caps=caps,
                    prices=session.live_prices_now)
-    return run.run(_SessionJobs(), FileSteps(run.output_for, timeout), timeout)
+    steps = FileSteps(run.output_for, timeout, Path(csv_path).stem if library else None)
+    return run.run(_SessionJobs(), steps, timeout)
 
 
 class _SessionJobs:

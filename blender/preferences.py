@@ -20,7 +20,7 @@ from ..providers import registry
 from ..providers.http import STALL_BYTES, NetworkSettings
 from ..providers.services import SERVICES
 from ..workflow import cache, cost, status
-from . import EXTENSION, session, settings
+from . import EXTENSION, library, session, settings
 
 #: Estimates above which the sidebar asks before sending, each in its service's unit: a
 #: typical job passes, an expensive combination (or a large Pixazo texture run) asks.
@@ -31,6 +31,15 @@ LEDGER_LINES = 14
 
 def _changed(self: bpy.types.AddonPreferences, context: bpy.types.Context) -> None:
     session.settings_changed()
+
+
+def _library_changed(self: Any, context: bpy.types.Context) -> None:
+    """The library was turned off (its entry leaves Blender's asset libraries; its files stay)
+    or moved (the entry follows, once it exists)."""
+    if not self.library_enabled:
+        library.unregister_library()
+    elif library.registered():
+        library.ensure_registered()
 
 
 def _service_props() -> dict[str, object]:
@@ -141,6 +150,21 @@ class ConjurePreferences(bpy.types.AddonPreferences):
         description="A MagicaVoxel result that would need more faces is refused instead of "
                     "meshed (a large one can take all memory); raise it to import it anyway")
 
+    # Read through ``settings.library_enabled`` / ``library_folder`` / ``file_results``.
+    library_enabled: BoolProperty(
+        name="Conjure Asset Library", default=True, update=_library_changed,
+        description="Keep results in a \"Conjure\" library of Blender's Asset Browser, added "
+                    "to Blender's asset libraries the first time a result is filed there")
+    library_folder: StringProperty(
+        name="Library Folder", subtype="DIR_PATH", update=_library_changed,
+        description="Where the library's .blend files are; empty: the \"library\" folder in "
+                    "Conjure's user folder. Results filed earlier are written again here "
+                    "when missing")
+    library_file_results: BoolProperty(
+        name="File Results in the Library", default=False,
+        description="Every result imported into the scene is also filed in the asset "
+                    "library (otherwise: Show in Asset Browser on a job files it)")
+
     def draw(self, context: bpy.types.Context) -> None:
         layout: Any = self.layout
         layout.use_property_split = True
@@ -191,6 +215,8 @@ class ConjurePreferences(bpy.types.AddonPreferences):
                      "import_max_faces", "keep_versions", "gone_parts"):
             box.prop(self, name)
 
+        _draw_library(layout.box(), self)
+
         box = layout.box()
         box.label(text="Cache")
         try:
@@ -210,6 +236,21 @@ class ConjurePreferences(bpy.types.AddonPreferences):
         box.prop(self, "download_max_picture_mb", text="Largest Picture (MB)")
         box.prop(self, "download_stall_timeout")
         box.prop(self, "download_time_limit")
+
+
+def _draw_library(box: Any, prefs: Any) -> None:
+    box.label(text="Asset Library")
+    box.prop(prefs, "library_enabled")
+    column = box.column()
+    column.active = prefs.library_enabled
+    column.prop(prefs, "library_folder")
+    column.prop(prefs, "library_file_results")
+    try:
+        column.label(text=str(library.folder()), icon="ASSET_MANAGER")
+    except (ValueError, KeyError, OSError) as exc:
+        column.label(text=f"Library folder unavailable: {exc}", icon="ERROR")
+    row = column.row(align=True)
+    row.operator("conjure.rebuild_library", text="Write Missing Assets", icon="FILE_REFRESH")
 
 
 def _draw_spending(box: Any, prefs: Any) -> None:

@@ -62,6 +62,13 @@ def tag(ob: bpy.types.Object, service: str, job_id: str, remote_id: str, node_na
     ob["conjure_node_name"] = node_name
 
 
+def tag_id(block: bpy.types.ID, service: str, job_id: str, remote_id: str) -> None:
+    """Record on a data-block other than an object (a collection) which job it holds."""
+    block["conjure_provider"] = service
+    block["conjure_job_id"] = job_id
+    block["conjure_remote_id"] = remote_id
+
+
 def model_files(paths: Iterable[Path]) -> list[Path]:
     """The one file of a job's results to import (empty when there is none)."""
     by_suffix = {p.suffix.lower(): p for p in paths}
@@ -227,6 +234,14 @@ def import_result(context: bpy.types.Context, *, service: str, job_id: str, remo
     roots = _roots(new)
     context.view_layer.objects.active = roots[0]
     return roots + [ob for ob in new if ob not in roots]
+
+
+def import_model(context: bpy.types.Context, *, service: str, job_id: str, remote_id: str,
+                 paths: list[Path], settings: ImportSettings) -> list[bpy.types.Object]:
+    """The job's model, tagged, where the importer puts it (the context's collection), neither
+    moved nor selected: for copies made outside the user's scene (the asset library)."""
+    return _bring_in(context, service=service, job_id=job_id, remote_id=remote_id, paths=paths,
+                     settings=settings, lite=False)
 
 
 def _bring_in(context: bpy.types.Context, *, service: str, job_id: str, remote_id: str,

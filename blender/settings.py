@@ -91,3 +91,20 @@ def ask_above(service: Service) -> float | None:
     if not prefs.ask_before_spending:
         return None
     return float(getattr(prefs, f"{service.prefs_name}_ask_above"))
+
+
+def library_enabled() -> bool:
+    """Whether the Conjure asset library is used at all (the Asset Library preferences)."""
+    return bool(get().library_enabled)
+
+
+def library_folder() -> str:
+    """The folder the preferences move the library to; empty: the default in the user
+    folder."""
+    folder = str(get().library_folder).strip()
+    return bpy.path.abspath(folder) if folder else ""
+
+
+def file_results() -> bool:
+    """Whether every result imported is also filed in the asset library."""
+    return bool(get().library_enabled and get().library_file_results)

@@ -14,16 +14,17 @@ from ..formats import gltf_parts
 from ..jobs.model import Job, State
 from ..workflow import lineage, sequence
 from ..workflow.requests import Request
-from . import hierarchies, in_place, scene_import, session, settings
+from . import hierarchies, in_place, library, scene_import, session, settings
 
 
-def land(context: bpy.types.Context, job: Job) -> sequence.Imported:
+def land(context: bpy.types.Context, job: Job, *, filing: bool = True) -> sequence.Imported:
     """Bring a ready (or earlier imported) job's result into the scene from its local files
     and mark it imported: in place of its parent's parts when it is an edit (or focused
     detail) of a model in this scene, in place of its own lite model when that is here, else
     as a model of its own. A job still being finished brings its lite model in
     (``sequence.has_lite``). Works offline and after the service's links expired: only the
-    result folder is read."""
+    result folder is read. With the File Results in the Library preference (and ``filing``)
+    the result is also filed in the asset library."""
     paths = session.result_paths(job)
     sequence.check_importable(job, paths)
     if sequence.has_lite(job):
@@ -54,6 +55,8 @@ def land(context: bpy.types.Context, job: Job) -> sequence.Imported:
         objects = _import(context, job, paths)
         landed = sequence.Imported(len(objects), objects[0].users_collection[0].name, objects)
     session.mark_imported(job)
+    if filing and settings.file_results():
+        library.file_quietly(job)
     # Asked for once now, on a worker thread, so the Parts panel and part-name checks have it.
     hierarchies.request(job)
     return landed

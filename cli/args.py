@@ -82,6 +82,8 @@ def parser() -> argparse.ArgumentParser:
                      help="Voxel-AI: the candidate picture to voxelize (0-2)")
     gen.add_argument("--output", required=True, help="a .blend or .glb file to write")
     gen.add_argument("--timeout", type=float, default=None, help="seconds to wait at most")
+    gen.add_argument("--library", action="store_true",
+                     help="also file the result in the Conjure asset library")
 
     batch = sub.add_parser("batch", help="one model per CSV row (provider,prompt[,mode,options])")
     batch.add_argument("csv", help="CSV file with a header row")
@@ -95,6 +97,9 @@ def parser() -> argparse.ArgumentParser:
                        help="stop sending rows before the estimates would pass N in each "
                             "service's own unit (credits, Cubes, dollars, tokens), or per "
                             "service: TRIPO=200,PIXAL3D=2; a re-run sends what was left")
+    batch.add_argument("--library", action="store_true",
+                       help="also file every result in the Conjure asset library, in a "
+                            "catalog named after the CSV file")
 
     jobs = sub.add_parser("jobs", help="list the jobs in the journal")
     jobs.add_argument("--cost", action="store_true",
@@ -103,6 +108,13 @@ def parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import a finished job (from the local copy)")
     imp.add_argument("job_id")
     imp.add_argument("--output", default="", help="a .blend or .glb file to write")
+
+    library = sub.add_parser("library", help="the Conjure asset library: where it is, what "
+                                             "is missing; file jobs in it")
+    library.add_argument("--rebuild", action="store_true",
+                         help="write every missing asset again from the jobs' result folders")
+    library.add_argument("--add", nargs="+", default=[], metavar="JOB_ID",
+                         help="file these finished jobs in the library")
 
     parts = sub.add_parser("parts", help="a Thrixel model's parts, with their face counts")
     parts.add_argument("job_id")

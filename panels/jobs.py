@@ -10,7 +10,7 @@ import bpy
 from ..blender import session
 from ..jobs.model import State, can_download_again
 from ..workflow import status
-from . import widgets
+from . import library, widgets
 from .candidates import is_candidates_item, jobs_list_active
 
 
@@ -123,6 +123,7 @@ def _draw_actions(col: Any, item: Any) -> None:
     if state in (State.READY, State.IMPORTED):
         widgets.button(col, "conjure.open_result_folder", "Open Result Folder", "FILEBROWSER",
                        job_id=item.job_id)
+    library.draw_job(col, item)
     if status.is_active(state):
         return
     # One above the other: side by side, a default sidebar cuts "Remove from List".

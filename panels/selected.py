@@ -13,7 +13,7 @@ from ..providers.params import Operation
 from ..providers.services import BY_ID, current_id
 from ..workflow import formspec, lineage, sequence, status
 from ..workflow.requests import Request
-from . import widgets
+from . import library, widgets
 
 
 def _selected_service(context: Any) -> tuple[Any, str]:
@@ -80,7 +80,9 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
         job = session.find(job_id)
         service_id = job.service if job else current_id(str(ob.get("conjure_provider", "")))
         remote_id = (job.remote_id if job else None) or str(ob.get("conjure_remote_id", ""))
-        _draw_origin(layout.box(), service_id, job)
+        box = layout.box()
+        _draw_origin(box, service_id, job)
+        library.draw_selected(box, job)
         widgets.details(layout, context.window_manager.conjure, "model_details_open",
                         status.details([("Job", job_id), ("Remote", remote_id),
                                         ("Parent", (job.parent_id or "") if job else ""),

@@ -331,3 +331,63 @@ def test_parts_edited_shot_shows_the_model_changed_in_place(run):
     shot = shot_of(run, "parts-edited")
     assert "Show Version Before This Edit" in [r[2] for r in rows(shot, "CONJURE_PT_parts",
                                                                    "operator")]
+
+
+# -- the asset library ---------------------------------------------------------------------
+
+LIBRARY_KEY = "sk-thrixel-app-library"
+#: Thrixel fixtures the library scenario generates (two, so the browser shows two previews).
+LIBRARY_MODELS = ("delivery-cart-grouped", "orrery")
+
+
+@pytest.fixture(scope="session")
+def library_run(target, display, sandbox, installed):
+    sandbox.add_key("thrixel", LIBRARY_KEY)
+    user = harness.UserFolder(target, target.scratch / "gui-library", template=installed.user)
+    run = user.gui(display, "library", {
+        "scenario": "library",
+        "library_tasks": [prompt_for(sandbox, stem) for stem in LIBRARY_MODELS],
+        "prefs": {"thrixel_url": sandbox.service_url("thrixel")},
+        "keys": {"library": LIBRARY_KEY},
+    })
+    harness.record_timing(f"{target.name}: GUI library run {run.seconds:.1f} s "
+                          f"(Blender exit {run.returncode})")
+    harness.publish(target, run.record.get("shots", []), user.base / "shots")
+    assert run.returncode == 0 and run.record and not run.record.get("error"), run.explain()
+    return run
+
+
+def test_library_shot_shows_the_conjure_library_with_previews(library_run, target):
+    record = library_run.record
+    library = record["library"]
+    assert ["Conjure", library["folder"]] in [list(entry) for entry in library["registered"]]
+    assert "Conjure/Thrixel:Conjure-Thrixel" in library["catalogs"]
+    shot = shot_of(library_run, "asset-browser")
+    browser = shot["asset_browser"]
+    assert browser and browser["library"] == "Conjure", browser
+    _x, _y, width, height = browser["rect"]
+    assert width > 300 and height > 150, browser
+    # Two previews of clay models on the browser's flat ground: many shades there.
+    png = harness.SCREENSHOTS / target.name / "asset-browser.png"
+    colours = harness.distinct_colours(target, png, browser["rect"])
+    assert colours > 60, f"{png}: the Asset Browser has {colours} colours"
+    # The job whose button was pressed is the Jobs panel's active one, with the button.
+    shows = [r for r in rows(shot, "CONJURE_PT_jobs", "operator")
+             if r[1] == "conjure.show_in_asset_browser"]
+    assert shows, rows(shot, "CONJURE_PT_jobs", "operator")
+
+
+def test_dropped_asset_is_a_model_with_lineage_and_follow_ups(library_run):
+    record = library_run.record
+    job_id = record["library"]["jobs"][-1]
+    ours = [ob for ob in record["objects"] if ob["props"].get("conjure_job_id") == job_id]
+    assert ours and len(ours) == len(record["objects"]), record["objects"]
+    assert {c for ob in ours for c in ob["collections"]} == {record["dropped"]["collection"]}
+    for ob in ours:
+        assert ob["props"]["conjure_provider"] == "thrixel"
+        assert ob["props"]["conjure_remote_id"] and ob["props"]["conjure_node_name"]
+    shot = shot_of(library_run, "asset-dropped")
+    assert shot["active_object"]["job_id"] == job_id
+    follow_ups = [r for r in rows(shot, "CONJURE_PT_selected", "operator")
+                  if r[1] == "conjure.follow_up"]
+    assert follow_ups, rows(shot, "CONJURE_PT_selected", "operator")

@@ -682,8 +682,96 @@ def scenario_restart_resume():
     describe_pump()
 
 
+def asset_browser():
+    """The window's Asset Browser: where it is on the X screen and what it shows."""
+    window = bpy.context.window_manager.windows[0]
+    area = next((a for a in window.screen.areas if a.ui_type == "ASSETS"), None)
+    if area is None:
+        return None
+    params = getattr(area.spaces.active, "params", None)
+    return {"rect": [area.x - window.x, window.height - (area.y - window.y) - area.height,
+                     area.width, area.height],
+            "library": getattr(params, "asset_library_reference", None),
+            "catalog_id": getattr(params, "catalog_id", None)}
+
+
+def drop_asset(path, cursor):
+    """What dropping a collection asset from the Asset Browser into the viewport does with
+    its "Instance" option off: the collection appended and linked into the scene, its model
+    at the 3D cursor, selected with the root active."""
+    with bpy.data.libraries.load(str(path), link=False) as (found, wanted):
+        wanted.collections = list(found.collections)
+    [collection] = wanted.collections
+    bpy.context.scene.collection.children.link(collection)
+    roots = [ob for ob in collection.all_objects if ob.parent is None]
+    for ob in bpy.context.view_layer.objects:
+        ob.select_set(False)
+    for ob in collection.all_objects:
+        ob.select_set(True)
+    for ob in roots:
+        ob.location = (ob.location[0] + cursor[0], ob.location[1] + cursor[1],
+                       ob.location[2] + cursor[2])
+    bpy.context.view_layer.objects.active = roots[0]
+    return collection
+
+
+def scenario_library():
+    """Results in Blender's Asset Browser: Thrixel models filed in the Conjure library as they
+    are imported (the File Results in the Library preference), the last one shown with its
+    Jobs panel button Show in Asset Browser, then one dragged into an emptied scene."""
+    yield from wait_for_pump()
+    record_drawing()
+    set_prefs({**CONFIG["prefs"], "library_file_results": True,
+               "thrixel_key": CONFIG["keys"]["library"]})
+    delete_default_cube()
+    yield from open_sidebar()
+    session = module("blender.session")
+    library = module("blender.library")
+    jobs = []
+    for task in CONFIG["library_tasks"]:
+        fill_form("thrixel", "create", task)
+        job = press_generate(f"library: {task}")
+        yield from import_when_ready(job.id, 90)
+        jobs.append(session.job(job.id))
+    paths = [library.asset_path(job) for job in jobs]
+    yield from wait_for(lambda: all(p.is_file() for p in paths), "every result is filed", 60)
+    select_in_job_list(jobs[-1].id)
+    window, area, regions = view3d()
+    with bpy.context.temp_override(window=window, area=area, region=regions["UI"]):
+        result = bpy.ops.conjure.show_in_asset_browser("INVOKE_DEFAULT", job_id=jobs[-1].id)
+    log(f"Show in Asset Browser: {result}")
+    yield from wait_for(lambda: (asset_browser() or {}).get("library") == "Conjure",
+                        "an Asset Browser shows the Conjure library", 20)
+    # The browser reads the library's files and their previews over a few frames.
+    for _ in range(20):
+        for each in window.screen.areas:
+            each.tag_redraw()
+        yield 0.25
+    RECORD["library"] = {"jobs": [job.id for job in jobs], "files": [str(p) for p in paths],
+                         "folder": str(library.folder()),
+                         "catalogs": (library.folder() / "blender_assets.cats.txt")
+                         .read_text(encoding="utf-8"),
+                         "registered": [(lib.name, lib.path) for lib in
+                                        bpy.context.preferences.filepaths.asset_libraries]}
+    shot("asset-browser", asset_browser=asset_browser())
+
+    # The scene emptied, then the last model dragged in from the browser.
+    for ob in list(bpy.data.objects):
+        bpy.data.objects.remove(ob)
+    for collection in list(bpy.context.scene.collection.children):
+        bpy.data.collections.remove(collection)
+    dropped = drop_asset(paths[-1], tuple(bpy.context.scene.cursor.location))
+    RECORD["dropped"] = {"collection": dropped.name,
+                         "asset": dropped.asset_data is not None}
+    top = scroll_sidebar("end")
+    yield 0.5
+    shot("asset-dropped", scrolled_to=top, asset_browser=asset_browser())
+    describe_scene()
+
+
 SCENARIOS = {
     "generate": scenario_generate,
+    "library": scenario_library,
     "restart-submit": scenario_restart_submit,
     "restart-resume": scenario_restart_resume,
 }

@@ -82,3 +82,14 @@ def test_a_bad_max_cost_is_a_usage_error(text, message):
 def test_jobs_cost():
     assert args.parse(["jobs", "--cost"]).cost is True
     assert args.parse(["jobs"]).cost is False
+
+
+def test_library_switches_and_command():
+    assert not args.parse(["batch", "p.csv", "--output-dir", "out"]).library
+    assert args.parse(["batch", "p.csv", "--output-dir", "out", "--library"]).library
+    assert args.parse(["generate", "--provider", "tripo", "--prompt", "x", "--output",
+                       "a.blend", "--library"]).library
+    ns = args.parse(["library"])
+    assert (ns.command, ns.rebuild, ns.add) == ("library", False, [])
+    ns = args.parse(["library", "--rebuild", "--add", "abc", "def"])
+    assert (ns.rebuild, ns.add) == (True, ["abc", "def"])
