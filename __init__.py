@@ -20,6 +20,7 @@ from .operators import (
     images,
     import_vox,
     jobs,
+    prompt,
     upload,
 )
 from .operators import library as library_operators
@@ -32,8 +33,8 @@ from .panels import parts as parts_panel
 
 _MODULES = (
     preferences, mirror, forms,
-    pump_operator, generate, follow_up, jobs, upload, images, account, cache, import_vox,
-    parts_operators, library_operators,
+    pump_operator, generate, follow_up, jobs, upload, images, prompt, account, cache,
+    import_vox, parts_operators, library_operators,
     generate_panel, jobs_panel, selected, parts_panel, candidates,
     pump, scene_parts, asset_library, command_line,
 )

@@ -20,7 +20,7 @@ from ..providers import registry
 from ..providers.http import STALL_BYTES, NetworkSettings
 from ..providers.services import SERVICES
 from ..workflow import cache, cost, status
-from . import EXTENSION, library, session, settings
+from . import EXTENSION, library, paths, session, settings
 
 #: Estimates above which the sidebar asks before sending, each in its service's unit: a
 #: typical job passes, an expensive combination (or a large Pixazo texture run) asks.
@@ -77,6 +77,7 @@ class ConjurePreferences(bpy.types.AddonPreferences):
                           description="e.g. http://proxy.example:3128; empty uses the "
                                       "system's HTTP(S)_PROXY")
     ca_bundle: StringProperty(name="CA Bundle", subtype="FILE_PATH", update=_changed,
+                              options=paths.RELATIVE,
                               description="PEM file of extra certificate authorities")
     verify_tls: BoolProperty(name="Verify TLS Certificates", default=True, update=_changed)
     workers: IntProperty(name="Network Threads", default=4, min=1, max=16,

@@ -844,7 +844,7 @@ class Runner:
         wait = min(_FEED_RETRY_MAX_S, 2.0 ** (watch.feed_drops - 1))
         wait *= random.uniform(0.75, 1.25) * self.policy.scale
         watch.feed_retry_at = time.monotonic() + wait
-        log.info("job %s: %s; asking for its status, and listening again in %.1f s", job.id,
+        log.info("job %s: %s; asking for its status, and listening again in %.2f s", job.id,
                  why, wait)
         # A job still running is asked about again when the feed is (``_after_status``).
         return self._ask(job, client)

@@ -33,7 +33,9 @@ def panel_values(context: bpy.types.Context, service_id: str, operation: str, *,
     pictures unwritten (enough to price the request)."""
     if draft:
         return forms.draft_values(context, service_id, operation)
-    return dict(forms.values(context, service_id, operation))
+    # Refused in the form's words (the field the user typed into); the request is validated
+    # again, by parameter names, when it is submitted.
+    return dict(forms.checked_values(context, service_id, operation))
 
 
 def ask_before_spending(op: bpy.types.Operator, context: bpy.types.Context,

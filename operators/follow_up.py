@@ -100,6 +100,7 @@ class _FollowUp:
         return requests.follow_up_request(source.service, name,
                                           parent_remote_id=parent_remote_id,
                                           parent_job_id=source.id, options=self.options,
+                                          resolve_path=bpy.path.abspath,
                                           **self.extra(context, source))
 
     def checked_request(self, context: bpy.types.Context) -> requests.Request:

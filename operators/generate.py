@@ -10,7 +10,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
-from ..blender import forms, session
+from ..blender import forms, paths, session
 from ..providers.services import SERVICES
 from ..workflow import requests, sequence
 from . import base
@@ -31,7 +31,7 @@ class CONJURE_OT_generate(bpy.types.Operator):
                                  "empty: what the inputs imply")
     prompt: StringProperty(name="Prompt")
     negative_prompt: StringProperty(name="Negative Prompt")
-    image_path: StringProperty(name="Image File", subtype="FILE_PATH")
+    image_path: StringProperty(name="Image File", subtype="FILE_PATH", options=paths.RELATIVE)
     image_url: StringProperty(name="Image URL")
     candidate_index: IntProperty(
         name="Candidate", default=-1, min=-1, max=2,
@@ -52,11 +52,11 @@ class CONJURE_OT_generate(bpy.types.Operator):
             op = requests.resolve_operation(service_id, operation)
             requests.check_option_names(op, values, where="panel")
             return requests.Request(service_id, op.name, values)
-        image_path = bpy.path.abspath(self.image_path) if self.image_path else ""
+        # "//" paths are the open .blend's folder, as in Blender's own file fields.
         return requests.generation_request(
             self.provider, mode=self.mode, prompt=self.prompt,
-            negative_prompt=self.negative_prompt, image_path=image_path,
-            image_url=self.image_url, options=self.options)
+            negative_prompt=self.negative_prompt, image_path=self.image_path,
+            image_url=self.image_url, options=self.options, resolve_path=bpy.path.abspath)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import bpy
 from bpy.props import IntProperty, StringProperty
 
-from ..blender import forms, pictures
+from ..blender import forms, paths, pictures
 
 
 class _TargetOperator:
@@ -89,7 +89,7 @@ class CONJURE_OT_load_image(_TargetOperator, bpy.types.Operator):
     bl_label = "Load Picture"
     bl_options = {"REGISTER", "UNDO", "INTERNAL"}
 
-    filepath: StringProperty(subtype="FILE_PATH", options={"SKIP_SAVE"})
+    filepath: StringProperty(subtype="FILE_PATH", options={"SKIP_SAVE", *paths.RELATIVE})
     filter_image: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
     filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
 
@@ -114,7 +114,7 @@ class CONJURE_OT_load_image(_TargetOperator, bpy.types.Operator):
 
 
 class CONJURE_OT_remove_image(_TargetOperator, bpy.types.Operator):
-    """Remove this picture from the list"""
+    """Take this picture out of the input"""
 
     bl_idname = "conjure.remove_image"
     bl_label = "Remove Picture"
@@ -127,8 +127,11 @@ class CONJURE_OT_remove_image(_TargetOperator, bpy.types.Operator):
             holder, attr = forms.resolve_target(context, self.target)
         except KeyError:
             return {"CANCELLED"}
+        if holder.bl_rna.properties[attr].type != "COLLECTION":
+            setattr(holder, attr, None)  # the input of one picture: emptied
+            return {"FINISHED"}
         slots = getattr(holder, attr)
-        if holder.bl_rna.properties[attr].type != "COLLECTION" or self.index >= len(slots):
+        if self.index >= len(slots):
             return {"CANCELLED"}
         slots.remove(self.index)
         return {"FINISHED"}

@@ -15,6 +15,7 @@ from bpy.props import (
 )
 from bpy_extras.io_utils import ImportHelper
 
+from ..blender import paths
 from ..blender.vox_import import import_vox
 from ..formats.vox.format import DEFAULT_MAX_FACES, VoxFormatError
 
@@ -41,7 +42,8 @@ class CONJURE_OT_import_vox(bpy.types.Operator, ImportHelper):
     files: CollectionProperty(
         type=bpy.types.OperatorFileListElement, options={"HIDDEN", "SKIP_SAVE"}
     )
-    directory: StringProperty(subtype="DIR_PATH", options={"HIDDEN", "SKIP_SAVE"})
+    directory: StringProperty(subtype="DIR_PATH",
+                              options={"HIDDEN", "SKIP_SAVE", *paths.RELATIVE})
 
     voxel_size: FloatProperty(
         name="Voxel Size",
@@ -77,8 +79,10 @@ class CONJURE_OT_import_vox(bpy.types.Operator, ImportHelper):
 
     def _paths(self) -> list[str]:
         if self.files and self.directory:
-            return [os.path.join(self.directory, f.name) for f in self.files if f.name]
-        return [self.filepath]  # type: ignore[attr-defined]  # from ImportHelper
+            # "//" paths (a script's) are the open .blend's folder, as in Blender's own fields.
+            folder = bpy.path.abspath(self.directory)
+            return [os.path.join(folder, f.name) for f in self.files if f.name]
+        return [bpy.path.abspath(self.filepath)]  # type: ignore[attr-defined]  # ImportHelper's
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         imported = 0

@@ -1,5 +1,6 @@
-"""The Generate panel: service, mode, prompt, pictures and the operation's options (the rarer ones
-in its Advanced sub-panel), why nothing can be sent yet, the balance, and Generate."""
+"""The Generate panel: service, mode, prompt, pictures and the operation's common options, its
+rarer ones folded under Advanced, then why nothing can be sent yet, the balance, the estimate
+and Generate. Blender's own layout: labels left, values right, no animation decorators."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from typing import Any
 
 import bpy
 
-from ..blender import forms
+from ..blender import forms, textfit
 from ..providers import registry
 from ..providers.params import Operation
 from ..providers.services import BY_ID
 from ..workflow import formspec
 from ..workflow.requests import Request
 from . import widgets
+
+#: The Advanced fold's id: Blender keeps whether it is open with the panel.
+ADVANCED = "CONJURE_generate_advanced"
 
 
 def _chosen(context: Any) -> tuple[str, Operation]:
@@ -27,50 +31,71 @@ class CONJURE_PT_generate(widgets.Sidebar, bpy.types.Panel):
 
     def draw(self, context: bpy.types.Context) -> None:
         layout: Any = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
         state = forms.state(context)
         layout.prop(state, "service")
         service_id, op = _chosen(context)
         layout.prop(state, f"mode_{service_id}")
         if op.description:
-            widgets.lines(layout.column(align=True), op.description)
-        for role in ("prompt", "negative_prompt"):
-            param = op.param_for(role)
-            if param is not None:
-                layout.prop(state, role, text=param.title)
-        shared = {f.shared for f in formspec.fields(op) if f.shared}
-        for role in ("image", "images"):
-            param = op.param_for(role)
-            if param is not None and role in shared:
-                field = formspec.field_for(param, op)
-                forms.draw_field(layout, context, op, field)
+            widgets.note(layout, op.description)
+        param = op.param_for("prompt")
+        if param is not None:
+            draw_prompt(layout, state, "prompt", param.title)
+        forms.draw_pictures(layout, context, op)
         if op.mode == "upload":
             widgets.button(layout, "conjure.upload_selection", "Upload Selected Objects", "EXPORT")
         forms.draw_fields(layout.column(), context, op, formspec.common(op))
+        draw_advanced(layout, context, op)
         draw_submit(layout, context, service_id, op)
 
 
+def draw_prompt(layout: Any, state: Any, role: str, title: str) -> None:
+    """The prompt over the panel's whole width, its title above it beside a button that
+    opens it in a wide dialog; a prompt longer than the field shows is also written out in
+    full below it."""
+    column = layout.column(align=True)
+    column.use_property_split = False
+    row = column.row()
+    row.label(text=title)
+    row.operator("conjure.edit_prompt", text="", icon="TEXT", emboss=False).role = role
+    column.prop(state, role, text="")
+    text = getattr(state, role)
+    if text and not textfit.fits(text, textfit.content_px()):
+        widgets.note(layout, text)
+
+
+def draw_advanced(layout: Any, context: Any, op: Operation) -> None:
+    """The operation's rarer options, folded (closed at first), before the Generate button:
+    a negative prompt where the operation takes one as an advanced option, then the rest."""
+    negative = op.param_for("negative_prompt")
+    fields = formspec.advanced(op)
+    if not fields and negative is None:
+        return
+    header, body = layout.panel(ADVANCED, default_closed=True)
+    header.label(text="Advanced")
+    if body is None:
+        return
+    if negative is not None:
+        draw_prompt(body, forms.state(context), "negative_prompt", negative.title)
+    forms.draw_fields(body.column(), context, op, fields)
+
+
 def draw_submit(layout: Any, context: Any, service_id: str, op: Operation) -> None:
-    ready = widgets.service_ready(layout, service_id)
-    widgets.balance(layout, service_id)
-    widgets.before_sending(layout, Request(service_id, op.name,
+    column = layout.column()
+    column.use_property_split = False
+    ready = widgets.service_ready(column, service_id)
+    widgets.balance(column, service_id)
+    widgets.before_sending(column, Request(service_id, op.name,
                                            forms.draft_values(context, service_id, op.name)))
     problem = forms.problem(context, service_id, op.name)
     if problem:
-        widgets.lines(layout, problem, "ERROR")
-    row = layout.row()
+        widgets.lines(column, problem, "ERROR")
+    row = column.row()
     row.scale_y = 1.5
     row.enabled = ready and problem is None
     widgets.button(row, "conjure.generate", f"Generate{'' if op.paid else ' (free)'}", "PLAY",
                    provider=BY_ID[service_id].public_name, mode=op.name, from_panel=True)
 
 
-class CONJURE_PT_generate_advanced(widgets.AdvancedOptions, bpy.types.Panel):
-    bl_idname = "CONJURE_PT_generate_advanced"
-    bl_parent_id = "CONJURE_PT_generate"
-
-    @classmethod
-    def operation(cls, context: Any) -> Operation | None:
-        return _chosen(context)[1]
-
-
-classes = (CONJURE_PT_generate, CONJURE_PT_generate_advanced)
+classes = (CONJURE_PT_generate,)

@@ -9,7 +9,7 @@ from typing import Any
 import blf
 import bpy
 
-from ..blender import EXTENSION, forms, session, settings
+from ..blender import EXTENSION, forms, session, settings, textfit
 from ..providers.params import Operation
 from ..providers.services import BY_ID
 from ..workflow import cost, formspec, status
@@ -61,8 +61,27 @@ def chars_per_line(text: str, region_px: int, scale: float, default: int = 40) -
     return max(12, int((region_px - LABEL_MARGIN_PX * scale) / (average * 1.1)))
 
 
+def _text_room() -> float | None:
+    """Pixels a label's text has in the tightest place the panels draw one (in a box, after
+    an icon) in the sidebar as wide as it is now; None outside a drawn sidebar."""
+    region = getattr(bpy.context, "region", None)
+    if region is None or region.type != "UI" or region.width <= 1:
+        return None
+    unit = textfit.UNIT_PX * textfit.scale()
+    return textfit.content_px(boxes=1) - unit - textfit.LABEL_MARGIN_UNITS * unit
+
+
 def lines(layout: Any, text: str, icon: str = "NONE", width: int | None = None) -> None:
-    for line in status.wrap(text, width or _wrap_width(text)):
+    wrapped = status.wrap(text, width or _wrap_width(text))
+    room = _text_room() if width is None else None
+    if room is not None:
+        # The width estimate is from the text's average letter: a line of wide letters
+        # (capitals, say) may still be too long, so such a text is wrapped shorter.
+        chars = max((len(line) for line in wrapped), default=0)
+        while chars > 12 and any(textfit.text_px(line) > room for line in wrapped):
+            chars -= 2
+            wrapped = status.wrap(text, chars)
+    for line in wrapped:
         layout.label(text=line, icon=icon)
         icon = "BLANK1" if icon != "NONE" else "NONE"
 
@@ -82,6 +101,15 @@ def details(layout: Any, data: Any, prop: str, found: list[tuple[str, str]]) -> 
         lines(column, f"{name}: {value}")
     button(body, "conjure.copy_text", "Copy Details", "COPYDOWN",
            text=status.details_text(found))
+
+
+def note(layout: Any, text: str) -> None:
+    """Text to read rather than act on (a description, a long prompt in full): wrapped and
+    greyed, across the whole width whatever the layout's property split."""
+    column = layout.column(align=True)
+    column.use_property_split = False
+    column.active = False
+    lines(column, text)
 
 
 def has_progress_bar() -> bool:
@@ -117,8 +145,9 @@ def balance(layout: Any, service_id: str) -> None:
     if answer is None:
         return
     if answer.text:
-        layout.label(text=answer.text if answer.ok else f"Balance unavailable: {answer.text}",
-                     icon="FUND" if answer.ok else "INFO")
+        # The account's figure: a person's icon (the balance is the account's, not the job's).
+        lines(layout, answer.text if answer.ok else f"Balance unavailable: {answer.text}",
+              "USER" if answer.ok else "INFO")
     elif answer.pending:
         layout.label(text="Balance: asking…", icon="SORTTIME")
 
@@ -132,7 +161,7 @@ def before_sending(layout: Any, request: Request) -> None:
     except Exception:  # an unfinished form; the panel draws its problem
         return
     column = layout.column(align=True)
-    lines(column, said.text, "ERROR" if said.short else "FUND")
+    lines(column, said.text, "ERROR" if said.short else "INFO")
     estimate = said.estimate
     source = cost.source_words(estimate) if estimate is not None else ""
     if source and estimate is not None and estimate.amount:

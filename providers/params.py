@@ -4,7 +4,8 @@ Each service module declares its operations with ``Operation``/``Param``/rules. 
 declaration validates a request before anything paid is sent, tells the Blender panel what to
 draw (common options, the rest under *Advanced*) and gives the command line its options.
 
-``Operation.validate`` raises ``InvalidRequestError`` naming the field and what is allowed.
+``Operation.validate`` raises ``InvalidRequestError`` naming the field and what is allowed: by
+its parameter name for scripts and the command line, or by the words a form shows (``words``).
 """
 
 from __future__ import annotations
@@ -84,13 +85,24 @@ class Param:
                 parts.append(f"of at most {self.max_items} items")
         return " ".join(parts)
 
-    def clean(self, value: Any, where: str) -> Any:
-        """``value`` converted to this parameter's type; raises when it does not fit."""
+    def missing(self, word: str = "") -> str:
+        """Why a required value that was not given is refused: by the parameter's name, or by
+        ``word``, what the form calls it."""
+        if not word:
+            return f"{self.name} is required ({self.allowed()})"
+        if self.kind in ("image", "image_list"):
+            return f"{word}: add a picture (Render, Viewport or File)"
+        return f"{word} is required"
+
+    def clean(self, value: Any, where: str, word: str = "") -> Any:
+        """``value`` converted to this parameter's type; raises when it does not fit (named
+        ``word`` where given, as on a form)."""
 
         def refuse(why: str = "") -> InvalidRequestError:
             shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            said = f"{where}: {self.name}" if not word else word
             return InvalidRequestError(
-                f"{where}: {self.name} must be {self.allowed()}" + (f" ({why})" if why else "")
+                f"{said} must be {self.allowed()}" + (f" ({why})" if why else "")
                 + f"; got {shown}", field=self.name)
 
         kind = self.kind
@@ -141,6 +153,30 @@ def _present(values: Mapping[str, Any], name: str) -> bool:
     return value is not None and value != "" and value != []
 
 
+class Worded(str):
+    """A rule's problem that can be said again in a form's words: ``reword(words)`` names the
+    parameters as ``words`` (parameter name → what the form calls it) does."""
+
+    def __new__(cls, text: str, reword: Callable[[Mapping[str, str]], str]) -> Worded:
+        made = super().__new__(cls, text)
+        made.reword = reword  # type: ignore[attr-defined]
+        return made
+
+
+def _said(names: Iterable[str], words: Mapping[str, str]) -> list[str]:
+    """``names`` as ``words`` calls them, each once, in order."""
+    said: list[str] = []
+    for name in names:
+        word = words.get(name, name)
+        if word not in said:
+            said.append(word)
+    return said
+
+
+def _either(said: list[str]) -> str:
+    return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " or " + said[-1]
+
+
 @dataclass(frozen=True)
 class Rule:
     """A constraint across parameters: ``check`` returns None or the reason it is broken;
@@ -155,7 +191,10 @@ def exclusive(*names: str) -> Rule:
     def check(values: Mapping[str, Any]) -> str | None:
         given = [n for n in names if _present(values, n)]
         if len(given) > 1:
-            return f"{' and '.join(given)} cannot be used together; give only one of them"
+            return Worded(
+                f"{' and '.join(given)} cannot be used together; give only one of them",
+                lambda words: f"{' and '.join(_said(given, words))} cannot be used together; "
+                              "give only one of them")
         return None
     return Rule(names[-1], check)
 
@@ -164,7 +203,8 @@ def one_of(*names: str) -> Rule:
     """At least one of ``names`` must be given."""
     def check(values: Mapping[str, Any]) -> str | None:
         if not any(_present(values, n) for n in names):
-            return f"give at least one of {', '.join(names)}"
+            return Worded(f"give at least one of {', '.join(names)}",
+                          lambda words: f"fill in {_either(_said(names, words))}")
         return None
     return Rule(names[0], check)
 
@@ -173,7 +213,7 @@ def only_when(name: str, condition: Callable[[Mapping[str, Any]], bool], why: st
     """``name`` may be given only when ``condition`` holds (``why`` says when)."""
     def check(values: Mapping[str, Any]) -> str | None:
         if _present(values, name) and not condition(values):
-            return f"{name} {why}"
+            return Worded(f"{name} {why}", lambda words: f"{words.get(name, name)} {why}")
         return None
     return Rule(name, check)
 
@@ -220,12 +260,17 @@ class Operation:
         filled.update({k: v for k, v in values.items() if v is not None})
         return self.price.estimate(filled, self.name, live)
 
-    def validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def validate(self, values: Mapping[str, Any],
+                 words: Mapping[str, str] | None = None) -> dict[str, Any]:
         """The request's values, type-checked; unset (None) values are dropped.
 
-        Raises ``InvalidRequestError`` with ``field`` set for the first problem found.
+        Raises ``InvalidRequestError`` with ``field`` set for the first problem found. With
+        ``words`` (parameter name → what a form calls that field) the message names the
+        fields that way and leaves out the service and operation, which the form shows.
         """
         where = f"{self.service} {self.label}"
+        if words is not None:
+            return self._validate_worded(values, words)
         unknown = sorted(set(values) - set(self.by_name))
         if unknown:
             raise InvalidRequestError(
@@ -249,6 +294,36 @@ class Operation:
             if problem:
                 raise InvalidRequestError(f"{where}: {problem}", field=rule.field)
         return cleaned
+
+    def _validate_worded(self, values: Mapping[str, Any],
+                         words: Mapping[str, str]) -> dict[str, Any]:
+        """``validate`` for a form: the same checks in the same order, said in its words."""
+        try:
+            return self.validate(values)
+        except InvalidRequestError as exc:
+            failed = exc
+        # Found again in the same order, and said in the form's words.
+        cleaned: dict[str, Any] = {}
+        for param in self.params:
+            value = values.get(param.name)
+            word = words.get(param.name, param.title)
+            if value is None or (param.required and not _present(values, param.name)):
+                if param.required:
+                    raise InvalidRequestError(_capital(param.missing(word)),
+                                              field=param.name) from None
+                continue
+            cleaned[param.name] = param.clean(value, "", word)
+        for rule in self.rules:
+            problem = rule.check(cleaned)
+            if problem:
+                reword = getattr(problem, "reword", None)
+                said = reword(words) if reword is not None else problem
+                raise InvalidRequestError(_capital(said), field=rule.field) from None
+        raise failed
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def operation_named(operations: Iterable[Operation], name: str, label: str, *,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,16 +133,52 @@ def _put_image(op: Operation, value: str, params: dict[str, Any], what: str) -> 
             f"mode ({', '.join(modes(op.service))})", field=what)
 
 
+def _picture_given(op: Operation, given: bool, options: dict[str, Any]) -> None:
+    """A mode that needs a picture and got none is refused for that first, before anything
+    said about the other inputs (a prompt it does not take, say)."""
+    param = op.param_for("image")
+    if param is None or not param.required or given or options.get(param.name):
+        return
+    raise InvalidRequestError(
+        f"image_path: {BY_ID[op.service].label} {op.label} makes a model from a picture; "
+        "give image_path (a file) or image_url", field="image_path")
+
+
+def _same(path: str) -> str:
+    return path
+
+
+def resolve_paths(op: Operation, options: dict[str, Any],
+                  resolve: Callable[[str], str]) -> dict[str, Any]:
+    """``options`` with the local paths of its file and picture parameters passed through
+    ``resolve`` (in Blender: "//" is the open .blend's folder); links are left alone."""
+    def one(value: Any) -> Any:
+        return resolve(value) if isinstance(value, str) and "://" not in value \
+            and not value.startswith("data:") else value
+
+    resolved = dict(options)
+    for name, value in options.items():
+        param = op.by_name.get(name)
+        if param is None or param.kind not in ("image", "image_list", "file"):
+            continue
+        resolved[name] = [one(v) for v in value] if isinstance(value, list) else one(value)
+    return resolved
+
+
 def generation_request(service_name: str, *, mode: str = "", prompt: str = "",
                        negative_prompt: str = "", image_path: str = "", image_url: str = "",
-                       options: str | dict[str, Any] | None = None) -> Request:
+                       options: str | dict[str, Any] | None = None,
+                       resolve_path: Callable[[str], str] = _same) -> Request:
     """A new model's request from the generic inputs every service shares, plus ``options``
-    (a JSON object, or a dict) for any further documented parameter of the operation."""
+    (a JSON object, or a dict) for any further documented parameter of the operation.
+    ``resolve_path`` turns the local paths given into the ones to read (Blender's "//")."""
     svc = service(service_name)
+    image_path = resolve_path(image_path) if image_path else ""
     if image_path and not os.path.isfile(image_path):
         raise InvalidRequestError(f"image_path: no file at {image_path}", field="image_path")
     op = resolve_operation(svc.id, mode, has_image=bool(image_path or image_url))
     extra = dict(options) if isinstance(options, dict) else parse_options(options)
+    extra = resolve_paths(op, extra, resolve_path)
     later: dict[str, Any] = {}
     step = candidate_operation(svc.id, op.name) if not op.paid else None
     if step is not None:
@@ -150,6 +187,7 @@ def generation_request(service_name: str, *, mode: str = "", prompt: str = "",
         later = {k: v for k, v in extra.items() if k not in op.by_name and k in step.by_name}
         extra = {k: v for k, v in extra.items() if k not in later}
     check_option_names(op, extra)
+    _picture_given(op, bool(image_path or image_url.strip()), extra)
     params: dict[str, Any] = {}
     if prompt.strip():
         _put(op, "prompt", prompt.strip(), params, "prompt")
@@ -166,9 +204,11 @@ def generation_request(service_name: str, *, mode: str = "", prompt: str = "",
 def follow_up_request(service_id: str, operation: str, *, parent_remote_id: str,
                       parent_job_id: str | None = None, prompt: str = "",
                       parts: str | list[str] = "",
-                      options: str | dict[str, Any] | None = None) -> Request:
+                      options: str | dict[str, Any] | None = None,
+                      resolve_path: Callable[[str], str] = _same) -> Request:
     """A follow-up on an earlier result: the operation's parent parameter gets that result's
-    remote id; ``prompt`` goes to the prompt role, ``parts`` to ``focus_on_node_names``."""
+    remote id; ``prompt`` goes to the prompt role, ``parts`` to ``focus_on_node_names``;
+    ``resolve_path`` as for ``generation_request``."""
     svc = service(service_id)
     op = registry.operation(svc.id, operation)
     if not op.needs_parent:
@@ -177,6 +217,7 @@ def follow_up_request(service_id: str, operation: str, *, parent_remote_id: str,
             field="operation")
     extra = options if isinstance(options, dict) else parse_options(options)
     check_option_names(op, extra)
+    extra = resolve_paths(op, extra, resolve_path)
     if not parent_remote_id:
         raise InvalidRequestError(
             f"job_id: the source job has no {svc.label} id yet (it never reached the service), "

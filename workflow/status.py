@@ -22,8 +22,10 @@ STATE_ICONS = {
     State.IMPORTED: "CHECKMARK", State.FAILED: "ERROR", State.CANCELLED: "CANCEL",
     State.UNKNOWN: "QUESTION",
 }
-SERVICE_ICONS = {"thrixel": "MESH_ICOSPHERE", "tripo": "MESH_MONKEY", "pixal3d": "SHADING_TEXTURE",
-                 "voxelai": "MOD_REMESH"}
+#: What each service makes, as a built-in icon: Thrixel models of named parts, Tripo3D textured
+#: (PBR) models, Pixal3D a model from one picture, Voxel-AI voxels.
+SERVICE_ICONS = {"thrixel": "OUTLINER_OB_GROUP_INSTANCE", "tripo": "MATERIAL",
+                 "pixal3d": "IMAGE_DATA", "voxelai": "MOD_REMESH"}
 #: A state in the words a user reads.
 STATE_WORDS = {
     State.PENDING: "Waiting to send", State.SUBMITTING: "Sending", State.QUEUED: "Queued",

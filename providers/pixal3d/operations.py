@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import errors, imagefiles
-from ..params import Operation, Param, Rule
+from ..params import Operation, Param, Rule, Worded
 from ..prices import Price
 
 SERVICE = "Pixazo"
@@ -45,11 +45,16 @@ def _image_rule(values: Mapping[str, Any]) -> str | None:
         return None
     if imagefiles.is_url(value):
         problem = public_https_problem(value)
-        return f"image_url {problem}" if problem else None
+        return Worded(f"image_url {problem}",
+                      lambda words: f"{words.get('image_url', 'image_url')} {problem}") \
+            if problem else None
     if not values.get("send_local_image"):
-        return ("image_url must be a public https URL: Pixazo fetches the picture itself and "
-                "has no upload. Paste a public link, or turn on send_local_image to try "
-                "sending this picture inline (Pixazo may refuse it)")
+        def said(image: str, inline: str) -> str:
+            return (f"{image} must be a public https URL: Pixazo fetches the picture itself "
+                    f"and has no upload. Paste a public link, or turn on {inline} to try "
+                    "sending this picture inline (Pixazo may refuse it)")
+        return Worded(said("image_url", "send_local_image"), lambda words: said(
+            words.get("image_url", "image_url"), words.get("send_local_image", "")))
     try:
         imagefiles.load(value, field="image_url", service=SERVICE)
     except errors.InvalidRequestError as exc:

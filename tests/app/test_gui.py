@@ -8,6 +8,7 @@ One GUI run (``in_blender/gui.py``, scenario ``generate``) per target feeds ever
 import pytest
 from app import harness
 
+from sandbox import DEFAULT_KEYS
 from support.fixtures import prompt_for
 
 SLOW_KEY = "sk-thrixel-app-slow"
@@ -25,6 +26,10 @@ CANDIDATE_BACKGROUND = (236, 234, 228)
 #: ``scenario_generate``; a state the scenario does not produce yet says what it needs.
 STATES = {
     "idle-no-key": None,
+    "form-thrixel": None,
+    "form-tripo": None,
+    "form-pixal3d": None,
+    "form-voxelai": None,
     "running": None,
     "finished": None,
     "failed": None,
@@ -67,6 +72,10 @@ def generate_run(target, display, sandbox, real_pace_sandbox, installed, tmp_pat
                   "voxelai_url": sandbox.service_url("voxelai"),
                   "voxelai_key": "voxelai-sandbox-token"},
         "keys": {"slow": SLOW_KEY, "failing": FAILING_KEY, "parts": PARTS_KEY},
+        # Every service's key, for the filled forms photographed before anything is sent.
+        "form_prefs": {"thrixel_key": DEFAULT_KEYS["thrixel"],
+                       "pixazo_url": sandbox.service_url("pixazo"),
+                       "pixazo_key": DEFAULT_KEYS["pixazo"]},
     })
     harness.record_timing(f"{target.name}: GUI generate run {run.seconds:.1f} s "
                   f"(Blender exit {run.returncode})")
@@ -192,9 +201,14 @@ def sidebar_colours(target, shot):
 
 
 def test_every_shot_shows_a_filled_form_in_a_scene_without_the_default_cube(run):
-    # The jobs came from the form, so the prompt a user typed is in every shot's form.
+    # The jobs came from the form, so the prompt a user typed is in every shot's form (but
+    # Pixal3D's, which makes a model from a picture alone).
     for shot in run.record["shots"]:
-        [prompt] = [r for r in rows(shot, "CONJURE_PT_generate", "prop") if r[1] == "prompt"]
+        prompts = [r for r in rows(shot, "CONJURE_PT_generate", "prop") if r[1] == "prompt"]
+        if shot["form"]["service"] == "pixal3d":
+            assert not prompts, shot["state"]
+            continue
+        [prompt] = prompts
         assert prompt[2] and prompt[2] == shot["form"]["prompt"], shot["state"]
     assert "Cube" not in {ob["name"] for ob in run.record["objects"]}, run.record["objects"]
 
@@ -331,6 +345,31 @@ def test_parts_edited_shot_shows_the_model_changed_in_place(run):
     shot = shot_of(run, "parts-edited")
     assert "Show Version Before This Edit" in [r[2] for r in rows(shot, "CONJURE_PT_parts",
                                                                    "operator")]
+
+
+def test_no_label_or_button_text_is_cut_at_the_default_sidebar_width(run):
+    # Every text Conjure's panels drew in every shot, measured in the UI font against the
+    # width the layout gives it (in_blender/fit.py): Blender would shorten it with "…".
+    cut = {shot["state"]: shot["cut"] for shot in run.record["shots"] if shot["cut"]}
+    assert not cut, "cut at the sidebar's width ([panel, text, needs px, has px]): " + \
+        "; ".join(f"{state}: {found}" for state, found in cut.items())
+    # The same measure finds a label planted to be one word too long, so it can fail.
+    for shot in run.record["shots"]:
+        assert shot["planted_cut"], shot["state"]
+
+
+def test_each_services_filled_form_is_ready_to_send(run):
+    for service in ("thrixel", "tripo", "pixal3d", "voxelai"):
+        shot = shot_of(run, f"form-{service}")
+        assert shot["form"]["service"] == service
+        assert shot["problem"] is None, (service, shot["problem"])
+        generate = [r for r in rows(shot, "CONJURE_PT_generate", "operator")
+                    if r[1] == "conjure.generate"]
+        assert len(generate) == 1, shot["drawn"]["CONJURE_PT_generate"]
+    # The long prompt is written out in full below its field, on lines that fit.
+    shot = shot_of(run, "form-thrixel")
+    words = " ".join(label[1] for label in rows(shot, "CONJURE_PT_generate", "label"))
+    assert shot["form"]["prompt"] in " ".join(words.split())
 
 
 # -- the asset library ---------------------------------------------------------------------

@@ -145,6 +145,16 @@ class Recorder:
     def grid_flow(self, **kwargs):
         return Recorder(self.log, self)
 
+    def panel(self, idname, default_closed=False):
+        """A fold (``UILayout.panel``), drawn open: its header and its body."""
+        self.log.append(("panel", idname, default_closed))
+        return Recorder(self.log, self), Recorder(self.log, self)
+
+    def prop_search(self, data, attr, search_data, search_attr, **kwargs):
+        assert attr in data.bl_rna.properties, f"{data} has no property {attr!r}"
+        self._icon(kwargs)
+        self.log.append(("prop", data, attr, kwargs))
+
     def _icon(self, kwargs):
         icon = kwargs.get("icon", "NONE")
         assert icon in ICONS, f"unknown icon {icon!r}"

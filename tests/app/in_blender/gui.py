@@ -31,6 +31,9 @@ import traceback
 
 import bpy
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fit
+
 EXTENSION = "bl_ext.user_default.conjure"
 CONFIG = json.loads(open(os.environ["CONJURE_APP_CONFIG"], encoding="utf-8").read())
 T0 = time.monotonic()
@@ -118,6 +121,9 @@ def scroll_sidebar(to):
 
 #: Panel (or list) class name → the rows its last draw() put in the layout.
 DRAWN = {}
+#: Panel class name (or list name and row index) → the layout its last draw() built, as a
+#: tree of nodes (see ``fit``): what the cut-text check measures.
+TREES = {}
 _CONTAINERS = ("row", "column", "box", "split", "grid_flow", "column_flow")
 
 
@@ -152,11 +158,12 @@ def label_px(text):
 class RecordingLayout:
     """Passes every call on to Blender's UILayout (so the sidebar is drawn as usual) and notes
     the labels, properties, buttons, bars and icons that went in: the screenshot shows the
-    pixels, this says what they are."""
+    pixels, this says what they are. ``node`` is this layout in the tree ``fit`` measures."""
 
-    def __init__(self, layout, rows):
+    def __init__(self, layout, rows, node=None):
         object.__setattr__(self, "_layout", layout)
         object.__setattr__(self, "_rows", rows)
+        object.__setattr__(self, "_node", node if node is not None else fit.container("column"))
 
     def __getattr__(self, name):
         attr = getattr(self._layout, name)
@@ -166,18 +173,29 @@ class RecordingLayout:
         def call(*args, **kwargs):
             result = attr(*args, **kwargs)
             if name in _CONTAINERS:
-                return RecordingLayout(result, self._rows)
-            if name == "panel_prop":  # (header, body), the body None while it is closed
-                opened = result[1] is not None
-                self._rows.append(["panel", args[1] if len(args) > 1 else "", opened])
-                return tuple(None if part is None else RecordingLayout(part, self._rows)
-                             for part in result)
+                child = fit.container(name, **kwargs)
+                self._node["children"].append(child)
+                return RecordingLayout(result, self._rows, child)
+            if name in ("panel", "panel_prop"):  # a fold: (header, body), the body None while
+                header, body = result               # it is closed
+                if name == "panel_prop":  # its open state is a property: noted by its name
+                    self._rows.append(["panel", args[1] if len(args) > 1 else "",
+                                       body is not None])
+                nodes = [fit.container("row"), fit.container("column")]
+                self._node["children"].append(fit.container("fold", children=nodes))
+                return (RecordingLayout(header, self._rows, nodes[0]),
+                        RecordingLayout(body, self._rows, nodes[1]) if body else None)
             self._rows.append(_describe(name, args, kwargs))
+            self._node["children"].append(fit.item(name, args, kwargs))
             return result
         return call
 
     def __setattr__(self, name, value):  # scale_y, enabled, ui_units_x, ...
         setattr(self._layout, name, value)
+        if name == "use_property_split":
+            self._node["split"] = bool(value)
+        elif name == "ui_units_x":
+            self._node["units_x"] = float(value)
 
 
 class _RecordingPanel:
@@ -197,7 +215,8 @@ def _recording_draw(name, original):
     # wrappers take exactly the method's own (extra ones, even with defaults, crash it).
     def draw(self, context):
         rows = DRAWN[name] = []
-        original(_RecordingPanel(self, RecordingLayout(self.layout, rows)), context)
+        tree = TREES[name] = fit.container("column")
+        original(_RecordingPanel(self, RecordingLayout(self.layout, rows, tree)), context)
     return draw
 
 
@@ -208,8 +227,9 @@ def _recording_draw_item(name, original):
         # draw(): keep each row's latest drawing, by its index in the collection.
         rows = DRAWN.setdefault(name, {})[index] = [
             ["item", item.job_id, item.state, index == getattr(active_data, active_propname)]]
-        original(self, context, RecordingLayout(layout, rows), data, item, icon, active_data,
-                 active_propname, index)
+        tree = TREES[f"{name}[{index}]"] = fit.container("row")
+        original(self, context, RecordingLayout(layout, rows, tree), data, item, icon,
+                 active_data, active_propname, index)
     return draw_item
 
 
@@ -230,6 +250,7 @@ def shot(state, **extra):
     panels drew what for this very frame, and ``extra`` facts about the state."""
     window, _area, regions = view3d()
     DRAWN.clear()
+    TREES.clear()
     redraw()
     drawn = {name: rows if isinstance(rows, list) else
              [row for _, item in sorted(rows.items()) for row in item]
@@ -250,6 +271,9 @@ def shot(state, **extra):
         "category": getattr(ui, "active_panel_category", ""),
         "conjure_panels": conjure_panels(),
         "drawn": drawn,
+        # Text Blender had to shorten ("…") in this frame's Conjure panels, measured.
+        "cut": fit.cuts(TREES, ui.width),
+        "planted_cut": fit.planted(ui.width),
         "view_top": ui.view2d.region_to_view(0, ui.height - 1)[1],
         "active_object": describe_active(),
         "form": {"service": bpy.context.scene.conjure.service,
@@ -472,6 +496,44 @@ def cancel(job_id):
         bpy.ops.conjure.cancel_job("INVOKE_DEFAULT", job_id=job_id)
 
 
+#: The form of each service as an artist fills it before pressing Generate: the service,
+#: its mode, the prompt (long enough to wrap below its field) and, where the mode takes
+#: one, a picture captured from the viewport with the form's own Viewport button.
+FORMS = (
+    ("thrixel", "create", "a weathered bronze lantern with a cracked glass pane and a ring "
+                          "handle on top", False),
+    ("tripo", "text_to_model", "a ceramic teapot with a bamboo handle", False),
+    ("pixal3d", "image_to_3d", "", True),
+    ("voxelai", "candidates", "a small voxel fox", False),
+)
+
+
+def capture_picture():
+    """Press the picture box's Viewport button, in the sidebar's context."""
+    window, area, regions = view3d()
+    with bpy.context.temp_override(window=window, area=area, region=regions["UI"]):
+        result = bpy.ops.conjure.capture_viewport(target="shared:image")
+    if result != {"FINISHED"}:
+        raise RuntimeError(f"conjure.capture_viewport returned {result}")
+
+
+def filled_forms():
+    """Each service's form filled in, with its key set, photographed before Generate."""
+    set_prefs(CONFIG["form_prefs"])
+    for service, mode, prompt, picture in FORMS:
+        fill_form(service, mode, prompt or CONFIG["task"])
+        if picture:
+            capture_picture()
+        # The panels below slide to the form's new size over a few frames.
+        for _ in range(3):
+            redraw()
+            yield 0.4
+        shot(f"form-{service}", problem=module("blender.forms").problem(bpy.context, service,
+                                                                         mode))
+    bpy.context.scene.conjure.image = None
+    set_prefs({"thrixel_key": ""})
+
+
 def scenario_generate():
     """The sidebar in each state a user meets, one screenshot each: idle without a key, a
     Tripo3D job running with its progress bar and time left, a Thrixel job finished and
@@ -487,6 +549,7 @@ def scenario_generate():
     # Blender slides the panels below to the form's new size over a few frames.
     yield 0.6
     shot("idle-no-key")
+    yield from filled_forms()
 
     # Tripo3D reports how far a job is; its sandbox runs at the services' real pace, so the
     # job is still running when the shot is taken.

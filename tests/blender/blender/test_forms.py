@@ -130,12 +130,14 @@ def test_tristate_and_choice_numbers_round_trip(forms, registry, form_reset):
 def test_validation_problem_is_reported_before_sending(forms, form_reset):
     form_reset.service = "tripo"
     form_reset.mode_tripo = "text_to_model"
-    assert "prompt is required" in forms.problem(bpy.context, "tripo", "text_to_model")
+    assert forms.problem(bpy.context, "tripo", "text_to_model") == "Prompt is required"
     form_reset.prompt = "x" * 1100
-    assert "at most 1024" in forms.problem(bpy.context, "tripo", "text_to_model")
+    assert forms.problem(bpy.context, "tripo", "text_to_model").startswith(
+        "Prompt must be text of at most 1024 characters")
     form_reset.prompt = "a gargoyle"
     assert forms.problem(bpy.context, "tripo", "text_to_model") is None
-    assert "front" in forms.problem(bpy.context, "tripo", "multiview_to_model")
+    assert forms.problem(bpy.context, "tripo", "multiview_to_model") == \
+        "Front: add a picture (Render, Viewport or File)"
 
 
 def _picture(name, size=64):

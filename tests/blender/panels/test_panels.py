@@ -78,11 +78,16 @@ def test_generate_idle_for_every_creation_operation(panels, mod, form_reset, key
             for param in op.params:
                 if param.kind in ("image", "image_list") and not param.advanced:
                     assert layout.ops("conjure.capture_viewport"), (op.name, param.name)
-            if panels.CONJURE_PT_generate_advanced.poll(bpy.context):
-                adv = paint(panels.CONJURE_PT_generate_advanced)
-                advanced = {p.name for p in op.params if p.advanced and p.role == ""}
-                assert advanced & set(adv.props()) or advanced & {
-                    f"use_{n}" for n in adv.props()} or adv.log
+            advanced = {p.name for p in op.params if p.advanced and p.role == ""}
+            if advanced:
+                # The fold of rarer options holds them, and comes before Generate.
+                folds = [i for i, e in enumerate(layout.log) if e[0] == "panel"]
+                generate = [i for i, e in enumerate(layout.log) if e[0] == "operator"
+                            and e[1] == "conjure.generate"]
+                assert len(folds) == 1 and folds[0] < generate[0], (op.name, layout.log)
+                drawn_props = set(layout.props())
+                assert advanced <= drawn_props | {n[4:] for n in drawn_props
+                                                  if n.startswith("use_")}, op.name
             drawn += 1
     assert drawn >= 8
 
@@ -91,7 +96,7 @@ def test_generate_refuses_before_sending_an_invalid_form(panels, form_reset, key
     form_reset.service = "tripo"
     form_reset.mode_tripo = "text_to_model"
     layout = paint(panels.CONJURE_PT_generate)
-    assert "prompt is required" in layout.text()
+    assert "Prompt is required" in layout.text()
     assert _generate(layout)[1] is False
     form_reset.prompt = "a gargoyle"
     layout = paint(panels.CONJURE_PT_generate)
@@ -267,7 +272,7 @@ def test_selected_model_lineage_and_every_follow_up(panels, mod, form_reset, key
     forms.group(bpy.context, forms.registry.operation("thrixel", "edit")) \
         .modification_request = ""
     layout = paint(panels.CONJURE_PT_selected)
-    assert "modification_request" in layout.text()
+    assert "Change is required" in layout.text()  # the field's label, not the API's name
     assert layout.ops("conjure.follow_up")[0][4] is False
 
 
