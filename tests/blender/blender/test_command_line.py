@@ -108,7 +108,7 @@ def test_batch_of_six_across_three_services_with_one_failure(cli, session, thrix
     after = {k: len(v) for k, v in jobs_by_prompt(session).items()}
     for prompt in ("a brass telescope", "a wooden stool", "a glass lantern", "a copper kettle",
                    "https://example.com/chair.png"):
-        assert after[prompt] == before[prompt] == 1, prompt
+        assert after[prompt] == before[prompt], prompt  # nothing sent again
 
 
 def test_batch_continues_an_unfinished_job_instead_of_submitting_again(
