@@ -20,7 +20,7 @@ from ..cli.batch_run import BatchRun
 from ..jobs.model import Job
 from ..providers.base import SlotGroup
 from ..providers.errors import InvalidRequestError
-from ..workflow import cost, lineage, requests, sequence
+from ..workflow import cost, lineage, requests, sequence, status
 from ..workflow import library as assets
 from ..workflow import parts as part_rows
 from . import hierarchies, library, session
@@ -124,7 +124,7 @@ def generate(ns: Any) -> int:
     output = Path(ns.output).resolve()
     steps = FileSteps(lambda _job: output, ns.timeout, "" if ns.library else None)
     job = steps.submit(request)
-    _out(f"[conjure] submitted {job.service} {job.operation} job {job.id}")
+    _out(f"[conjure] submitted {status.headline(job.service, job.operation)} job {job.id}")
     plan = sequence.Plan(candidate=ns.candidate, candidate_options=request.later)
     outcome = sequence.run_to_end(job, plan, steps)
     if not outcome.ok:
@@ -217,7 +217,8 @@ def edit(ns: Any) -> int:
         _out("[conjure] No parts given: Thrixel may change the whole model")
     steps = SceneSteps(bpy.context, echo=_out, timeout=ns.timeout)
     job = steps.submit(request)
-    _out(f"[conjure] submitted {job.service} edit job {job.id} of job {source.id}")
+    _out(f"[conjure] submitted {status.headline(job.service, job.operation)} job {job.id} of "
+         f"job {source.id}")
     outcome = sequence.run_to_end(job, sequence.Plan(), steps)
     if not outcome.ok or outcome.imported is None:
         _err(f"conjure: {outcome.message}")

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import bpy
-from bpy.props import CollectionProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, CollectionProperty, FloatProperty, IntProperty, StringProperty
 
 from ..jobs.model import Job
-from ..workflow import cost, formspec
+from ..workflow import cost, formspec, status
 
 
 class ConjureJobItem(bpy.types.PropertyGroup):
@@ -24,7 +24,10 @@ class ConjureJobItem(bpy.types.PropertyGroup):
     state: StringProperty(name="State")
     #: 0–1, or -1 when the service gives no progress.
     progress: FloatProperty(name="Progress", default=-1.0)
-    eta_s: FloatProperty(name="ETA", default=-1.0)
+    #: Seconds left as estimated at ``eta_at`` (see ``Job.eta_s``), or -1.
+    eta_s: FloatProperty(name="Time Left", default=-1.0)
+    #: Unix seconds when ``eta_s`` was estimated, so the panel counts down between changes.
+    eta_at: IntProperty(name="Estimated At")
     message: StringProperty(name="Message")
     remote_id: StringProperty(name="Remote ID")
     #: What the job was asked for (its prompt), shown as its name.
@@ -45,6 +48,9 @@ class ConjureRuntime(bpy.types.PropertyGroup):
     active_index: IntProperty(name="Active Job")
     #: Bumped whenever the pump changed something, so panels know when to redraw.
     revision: IntProperty()
+    #: Whether the Jobs and Selected Model panels show their *Details* (ids, codes).
+    job_details_open: BoolProperty(name="Job Details")
+    model_details_open: BoolProperty(name="Model Details")
 
 
 classes = (ConjureJobItem, ConjureRuntime)
@@ -69,6 +75,7 @@ def _fill(item: Any, job: Job) -> None:
     item.state = str(job.state)
     item.progress = -1.0 if job.progress is None else job.progress
     item.eta_s = -1.0 if job.eta_s is None else job.eta_s
+    item.eta_at = int(job.updated_at)
     item.message = job.message
     item.remote_id = job.remote_id or ""
     item.prompt = formspec.job_prompt(job.service, job.operation, job.params)
@@ -103,6 +110,11 @@ def update(jobs: Iterable[Job], index: dict[str, int]) -> None:
         _fill(item, job)
     state.revision += 1
     redraw(preferences=False)
+
+
+def any_active() -> bool:
+    """Whether a job in the list is still running (its times move on)."""
+    return any(status.is_active(item.state) for item in runtime().jobs)
 
 
 def redraw(*, preferences: bool) -> None:

@@ -39,6 +39,9 @@ from .scene_import import LITE_TAG
 
 #: Main-thread time one pump tick may spend draining events.
 TICK_BUDGET_S = 0.0015
+#: How often the sidebar is redrawn while a job runs and nothing else changes, so the time
+#: shown moves on.
+CLOCK_REDRAW_S = 1.0
 #: Which model of a job with a lite one is in the open file (``Session.in_scene``).
 LITE, FULL, TRIED = "lite", "full", "tried"
 #: How long a balance is shown before it is asked for again.
@@ -121,6 +124,8 @@ class Session:
     #: Jobs whose preview picture the pump makes next, once their service's picture has
     #: arrived or was given up (``blender.previews.step``): imported and offered results.
     previews: set[str] = field(default_factory=set)
+    #: When the sidebar last showed the jobs' times (monotonic seconds).
+    clock_shown: float = 0.0
 
 
 _session: Session | None = None
@@ -269,6 +274,18 @@ def submit_request(request: Request) -> Job:
                   parent_id=request.parent_id)
 
 
+def retry(job_id: str) -> Job:
+    """Send a job that ended without a result again: a new job with the same service,
+    operation, inputs and parent (the old one stays in the list as it was)."""
+    failed = job(job_id)
+    if not status.can_retry(failed.state, failed.remote_id or "", failed.error_code or ""):
+        raise ValueError(f"Job {failed.id} is {status.state_words(failed.state).lower()}; only a "
+                         "job that failed, was cancelled or may not have been sent can be sent "
+                         "again")
+    return submit(failed.service, failed.operation, dict(failed.params),
+                  parent_id=failed.parent_id)
+
+
 def follow(job_id: str, plan: Plan | None = None) -> None:
     """Have the pump carry ``job_id`` on when it is ready (import it, pick its candidate, tag
     the uploaded objects): the interactive path."""
@@ -397,8 +414,8 @@ def remove(job_id: str) -> None:
     session = get()
     found = job(job_id)
     if not found.finished:
-        raise ValueError(f"Job {job_id} is still {found.state}; cancel it first (or wait for "
-                         "it) before removing it from the list")
+        raise ValueError(f"Job {job_id} is still {status.state_words(found.state).lower()}; "
+                         "cancel it first (or wait for it) before removing it from the list")
     session.journal.remove(job_id)
     session.autoimport.discard(job_id)
     session.offered.discard(job_id)
@@ -427,6 +444,12 @@ def tick(budget_s: float = TICK_BUDGET_S) -> int:
         # A ready job's preview: the pump redraws it once the service's picture is saved.
         session.previews |= {e.job.id for e in changed if e.job.state == State.READY}
         _forget_spent_balances(event.job for event in changed)
+        session.clock_shown = time.monotonic()
+    elif time.monotonic() - session.clock_shown >= CLOCK_REDRAW_S:
+        # A running job's elapsed time and time left move on between its changes.
+        session.clock_shown = time.monotonic()
+        if mirror.any_active():
+            mirror.redraw(preferences=False)
     session.stats.record(time.perf_counter() - start, len(changed))
     return len(changed)
 
@@ -438,15 +461,15 @@ def run_blocking(job_ids: Iterable[str], *, timeout: float | None = None,
     session = get()
     ids = list(job_ids)
     deadline = None if timeout is None else time.monotonic() + timeout
-    shown: dict[str, str] = {}
+    shown: dict[str, tuple[str, int, str]] = {}
     while True:
         tick()
         jobs = [session.journal.require(i) for i in ids]
         for found in jobs:
-            line = status.progress_line(found)
-            if shown.get(found.id) != line:
-                shown[found.id] = line
-                echo(line)
+            key = status.progress_key(found)
+            if shown.get(found.id) != key:
+                shown[found.id] = key
+                echo(status.progress_line(found))
         if all(found.finished for found in jobs):
             return jobs
         if deadline is not None and time.monotonic() > deadline:

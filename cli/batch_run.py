@@ -67,14 +67,15 @@ class BatchRun:
         number = next(n for n, job_id in self.active.items() if job_id == job.id)
         return self.folder / self.by_number[number].output_name(self.fmt)
 
-    def current(self, jobs: JobSource, job_id: str, shown: dict[str, str]) -> Job:
-        """The job as the journal has it now; prints its progress line when that changed."""
+    def current(self, jobs: JobSource, job_id: str,
+                shown: dict[str, tuple[str, int, str]]) -> Job:
+        """The job as the journal has it now; prints its progress line when its state,
+        progress or message changed."""
         job = jobs.get(job_id)
         assert job is not None, f"job {job_id} left the journal during the batch"
-        line = status.progress_line(job)
-        if shown.get(job_id) != line:
-            shown[job_id] = line
-            self.out(line)
+        if shown.get(job_id) != status.progress_key(job):
+            shown[job_id] = status.progress_key(job)
+            self.out(status.progress_line(job))
         return job
 
     def say(self, row: batch.Row, text: str) -> None:
@@ -106,7 +107,8 @@ class BatchRun:
                 self.active[row.number] = job.id
                 group = jobs.slot_group(job.service, job.operation, job.params)
                 self.groups[row.number] = (job.service, group.name)
-                self.say(row, f"continuing job {job.id} ({job.state})")
+                self.say(row, f"continuing job {job.id} "
+                              f"({status.state_words(job.state).lower()})")
             else:
                 to_submit.append(row)
         return to_submit
@@ -230,7 +232,7 @@ class BatchRun:
         queue = self.start(jobs)
         self.estimate(queue)
         deadline = None if timeout is None else time.monotonic() + timeout
-        shown: dict[str, str] = {}
+        shown: dict[str, tuple[str, int, str]] = {}
         while queue or self.active:
             jobs.tick()
             current = {number: self.current(jobs, job_id, shown)

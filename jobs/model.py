@@ -89,6 +89,9 @@ class Job:
     remote_id: str | None = None
     #: 0–1, or None when the service does not say.
     progress: float | None = None
+    #: Seconds left as estimated when the job was last written (``updated_at``): the service's
+    #: ETA, the rate of its progress figure or how long its last jobs of the kind took; None
+    #: without an estimate.
     eta_s: float | None = None
     message: str = ""
     error_code: str | None = None

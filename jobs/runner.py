@@ -29,7 +29,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,14 @@ class _SubmitAttempts:
         if isinstance(sending, float):
             raise _NoSlot(sending)
         self.job = sending
+
+
+def _left(expected: float | None, elapsed: float) -> float | None:
+    """Seconds left until an ``expected`` end (seconds after the job was written), ``elapsed``
+    seconds into the job; None without an estimate or once it has passed."""
+    if expected is None or expected <= elapsed:
+        return None
+    return round(expected - elapsed, 1)
 
 
 class Runner:
@@ -650,8 +658,10 @@ class Runner:
                       message=status.message or "Cancelled at the service", **_ledger(status))
             return None
         before = (job.state, job.progress)
+        elapsed = time.time() - job.created_at
+        expected = self._expected_end(job, status, elapsed)
         job = self._set(job, state=_PHASE_STATE[status.phase], progress=status.progress,
-                        eta_s=status.eta_s, message=status.message or job.message)
+                        eta_s=_left(expected, elapsed), message=status.message or job.message)
         if (job.state, job.progress) != before:
             watch.last_news = time.monotonic()
             watch.stalled = False
@@ -662,15 +672,14 @@ class Runner:
         if client.feeds(job) and not watch.feed_over:
             # Hold the feed open from now on (or when it may be opened again).
             return max(0.0, watch.feed_retry_at - time.monotonic())
-        elapsed = time.time() - job.created_at
-        return self.policy.delay(elapsed, expected=self._expected_end(job, status, elapsed),
-                                 polls=watch.polls, every=client.poll_every,
-                                 poll_after=status.poll_after)
+        return self.policy.delay(elapsed, expected=expected, polls=watch.polls,
+                                 every=client.poll_every, poll_after=status.poll_after)
 
     def _expected_end(self, job: Job, status: RemoteStatus, elapsed: float) -> float | None:
         """When the job should end, in seconds after it was written, by the best estimate at
         hand: the service's ETA, the rate of its progress figure, or how long its last jobs
-        of the kind took by its own clock. None without one."""
+        of the kind took by its own clock. None without one. The job's ``eta_s`` is written
+        from it, so the panel and the console say the same as the polls are timed by."""
         watch = self._watch_of(job.id)
         if status.eta_s is not None and status.eta_s >= 0:
             return elapsed + status.eta_s
@@ -866,8 +875,11 @@ class Runner:
         if not now and state == job.state and when - watch.last_feed_write < _FEED_WRITE_S:
             return job
         before = (job.state, job.progress)
+        progress = job.progress if news.progress is None else news.progress
+        elapsed = time.time() - job.created_at
+        expected = self._expected_end(job, replace(news, progress=progress), elapsed)
         job = self._set(job, state=state, message=news.message or job.message,
-                        progress=job.progress if news.progress is None else news.progress)
+                        progress=progress, eta_s=_left(expected, elapsed))
         watch.last_feed_write = when
         if (job.state, job.progress) != before:
             watch.last_news = when

@@ -53,9 +53,16 @@ def ask_before_spending(op: bpy.types.Operator, context: bpy.types.Context,
         return None  # execute() reports what is wrong with the request
     if said.question is None:
         return None
+    return confirm(op, context, event, said.text, said.question, "Send")
+
+
+def confirm(op: bpy.types.Operator, context: bpy.types.Context, event: bpy.types.Event,
+            title: str, question: str, confirm_text: str) -> set[str]:
+    """Ask ``question`` in a confirmation popup whose ``confirm_text`` button runs ``op``'s
+    ``execute``; only for ``invoke`` in a window (without one Blender confirms at once)."""
     wm: Any = context.window_manager
-    return set(wm.invoke_confirm(op, event, title=said.text, message=said.question,
-                                 confirm_text="Send", icon="WARNING"))
+    return set(wm.invoke_confirm(op, event, title=title, message=question,
+                                 confirm_text=confirm_text, icon="WARNING"))
 
 
 def run(op: bpy.types.Operator, context: bpy.types.Context, job: Job,

@@ -1,6 +1,6 @@
 """Operators on jobs in the list: cancel, import (or re-import from the local cache), download a
-result again after its download failed, remove from the list, open the result folder, pick a
-Voxel-AI candidate, copy an id."""
+result again after its download failed, send a failed job again, remove from the list, open the
+result folder, pick a Voxel-AI candidate, copy ids."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from bpy.props import BoolProperty, IntProperty, StringProperty
 
 from ..blender import session
 from ..blender.steps import SceneSteps, land
-from ..workflow import requests, sequence
+from ..workflow import cost, requests, sequence, status
 from . import base
 
 _JOB_ID = StringProperty(name="Job", description="The job's id in Conjure's job list")
@@ -28,8 +28,9 @@ class CONJURE_OT_cancel_job(bpy.types.Operator):
         try:
             job = session.job(self.job_id)
             if job.finished:
-                return base.fail(self, f"Job {job.id} already ended ({job.state}); nothing to "
-                                         "cancel")
+                return base.fail(self, f"Job {job.id} already ended "
+                                       f"({status.state_words(job.state).lower()}); nothing to "
+                                       "cancel")
             job = session.cancel(job.id)
             session.tick()
         except Exception as exc:
@@ -83,6 +84,44 @@ class CONJURE_OT_download_again(bpy.types.Operator):
         return self.execute(context)
 
 
+class CONJURE_OT_retry_job(bpy.types.Operator):
+    """Send a job that failed again, as a new job with the same inputs. Asks first when the
+    failed one reached the service, saying whether it was charged"""
+
+    bl_idname = "conjure.retry_job"
+    bl_label = "Retry"
+    bl_options = {"REGISTER", "UNDO"}
+
+    job_id: _JOB_ID
+    background_job: BoolProperty(options={"HIDDEN", "SKIP_SAVE"})
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            job = session.retry(self.job_id)
+            session.tick()
+            return base.run(self, context, job, background=self.background_job)
+        except Exception as exc:
+            return base.fail(self, exc)
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self.background_job = base.interactive(context)
+        if not self.background_job:
+            return self.execute(context)  # scripts and blender -b never ask
+        try:
+            failed = session.job(self.job_id)
+        except LookupError as exc:
+            return base.fail(self, exc)
+        question = status.retry_question(failed.service, failed.state, failed.remote_id or "",
+                                         cost.charge_words(failed))
+        if question is not None:
+            return base.confirm(self, context, event, "Send this job again?", question,
+                                "Send Again")
+        # Never sent: nothing to charge twice, so only the price may ask (as Generate does).
+        asked = base.ask_before_spending(self, context, event, lambda: requests.Request(
+            failed.service, failed.operation, dict(failed.params), failed.parent_id))
+        return asked if asked is not None else self.execute(context)
+
+
 class CONJURE_OT_remove_job(bpy.types.Operator):
     """Remove a finished job from the list. Its downloaded files stay in the result folder"""
 
@@ -119,7 +158,7 @@ class CONJURE_OT_open_result_folder(bpy.types.Operator):
             folder = paths[0].parent if paths else None
             if folder is None or not folder.is_dir():
                 return base.fail(self, f"Job {job.id} has no downloaded files yet "
-                                         f"({job.state})")
+                                         f"({status.state_words(job.state).lower()})")
         except Exception as exc:
             return base.fail(self, exc)
         self.report({"INFO"}, str(folder))
@@ -190,10 +229,10 @@ class CONJURE_OT_copy_text(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         context.window_manager.clipboard = self.text
-        self.report({"INFO"}, f"Copied {self.text}")
+        self.report({"INFO"}, f"Copied {' · '.join(self.text.splitlines())}")
         return {"FINISHED"}
 
 
 classes = (CONJURE_OT_cancel_job, CONJURE_OT_import_result, CONJURE_OT_download_again,
-           CONJURE_OT_remove_job, CONJURE_OT_open_result_folder, CONJURE_OT_pick_candidate,
-           CONJURE_OT_copy_text)
+           CONJURE_OT_retry_job, CONJURE_OT_remove_job, CONJURE_OT_open_result_folder,
+           CONJURE_OT_pick_candidate, CONJURE_OT_copy_text)

@@ -9,27 +9,26 @@ import bpy
 
 from ..blender import session
 from ..jobs.model import State, can_download_again
-from ..workflow import sequence, status
+from ..workflow import status
 from . import library, widgets
 from .candidates import is_candidates_item, jobs_list_active
 
 
 class CONJURE_UL_jobs(bpy.types.UIList):
-    """Conjure's jobs, newest first."""
+    """Conjure's jobs, newest first: each by its operation's title, its progress while it
+    runs and an icon for its state (the prompt and the times are in the box below)."""
 
     def draw_item(self, context: Any, layout: Any, data: Any, item: Any, icon: int,
                   active_data: Any, active_propname: str, index: int = 0) -> None:
         row = layout.row(align=True)
-        widgets.preview(row, item.service, item.job_id, 1.0)
-        row.label(text=status.label(item.prompt, item.operation, item.job_id),
-                  icon=status.SERVICE_ICONS.get(item.service, "QUESTION"))
-        sub = row.row(align=True)
-        sub.ui_units_x = 5
+        # The result's picture, once there is one, stands in the service icon's place.
+        widgets.preview_label(row, item.service, item.job_id,
+                              status.operation_title(item.service, item.operation),
+                              status.SERVICE_ICONS.get(item.service, "QUESTION"))
         if status.is_active(item.state) and item.progress >= 0:
+            sub = row.row(align=True)
+            sub.ui_units_x = 3
             widgets.progress(sub, item.progress, f"{item.progress * 100:.0f}%")
-        else:
-            sub.label(text=status.timing(item.state, item.created_at, item.updated_at,
-                                           item.eta_s))
         row.label(text="", icon=status.state_icon(item.state))
 
     def filter_items(self, context: Any, data: Any, propname: str) -> tuple[list[int], list[int]]:
@@ -37,8 +36,9 @@ class CONJURE_UL_jobs(bpy.types.UIList):
         flags = [self.bitflag_filter_item] * len(items)
         if self.filter_name:
             needle = self.filter_name.lower()
-            flags = [self.bitflag_filter_item if needle in f"{i.prompt} {i.job_id} "
-                     f"{i.service} {i.state}".lower() else 0 for i in items]
+            flags = [self.bitflag_filter_item if needle in " ".join((
+                i.prompt, i.job_id, status.headline(i.service, i.operation, i.state)
+            )).lower() else 0 for i in items]
         # The mirror is oldest first (journal order); the list shows the newest on top.
         order = list(range(len(items) - 1, -1, -1))
         return flags, order
@@ -59,39 +59,48 @@ class CONJURE_PT_jobs(widgets.Sidebar, bpy.types.Panel):
         item = jobs_list_active(context)
         if item is not None:
             draw_job(layout.box(), item)
+            widgets.details(layout, runtime, "job_details_open", status.details(
+                [("Job", item.job_id), ("Remote", item.remote_id), ("Parent", item.parent_id)],
+                item.error_code, item.message))
+
+
+def _draw_time(box: Any, item: Any) -> None:
+    """How long the job has run, labelled, and the time left where it is known (on the
+    progress bar when there is one)."""
+    estimate = status.time_left(item.state, item.eta_s, item.eta_at)
+    bar = status.is_active(item.state) and item.progress >= 0
+    if bar:
+        widgets.progress(box, item.progress, f"{item.progress * 100:.0f}%" + (
+            f" · {status.about(estimate)}" if estimate is not None else ""))
+    timing = status.timing(item.state, item.created_at, item.updated_at,
+                           None if bar else estimate)
+    if timing:
+        widgets.lines(box.column(align=True), timing, "TIME")
 
 
 def draw_job(box: Any, item: Any) -> None:
-    service = sequence.service_label(item.service)
-    box.label(text=f"{service} · {item.operation} · {item.state}",
-              icon=status.state_icon(item.state))
+    widgets.lines(box.column(align=True),
+                  status.headline(item.service, item.operation, item.state),
+                  status.state_icon(item.state))
     if item.prompt:
         widgets.lines(box.column(align=True), item.prompt)
-    timing = status.timing(item.state, item.created_at, item.updated_at, item.eta_s)
-    if status.is_active(item.state) and item.progress >= 0:
-        widgets.progress(box, item.progress, f"{item.progress * 100:.0f}%  {timing}".strip())
-    elif timing:
-        box.label(text=timing, icon="TIME")
-    if item.message:
+    _draw_time(box, item)
+    said = status.explain(item.service, item.state, item.message, item.remote_id, item.cost,
+                          item.error_code)
+    if said:
         failed = item.state in (State.FAILED, State.UNKNOWN)
-        widgets.lines(box.column(align=True), item.message, "ERROR" if failed else "INFO")
+        widgets.lines(box.column(align=True), "\n".join(said), "ERROR" if failed else "INFO")
     in_scene = session.shown(item.job_id)
     if in_scene == session.LITE:
         widgets.lines(box.column(align=True), "In the scene: the lite model; the full-quality "
                       "one replaces it when it is baked", "SHADING_SOLID")
     elif in_scene == session.FULL:
-        box.label(text="In the scene: the full-quality model", icon="SHADING_TEXTURE")
-    if item.error_code:
-        box.label(text=f"Error code: {item.error_code}")
-    if item.cost:
-        box.label(text=item.cost, icon="FUND")
-    for text, value in (("Job", item.job_id), ("Remote", item.remote_id),
-                        ("Parent", item.parent_id)):
-        if value:
-            row = box.row(align=True)
-            row.label(text=f"{text}: {value}")
-            widgets.button(row, "conjure.copy_text", "", "COPYDOWN", text=value)
-    col = box.column(align=True)
+        widgets.lines(box.column(align=True), "In the scene: the full-quality model",
+                      "SHADING_TEXTURE")
+    _draw_actions(box.column(align=True), item)
+
+
+def _draw_actions(col: Any, item: Any) -> None:
     state = item.state
     if status.is_active(state):
         widgets.button(col, "conjure.cancel_job", "Cancel", "CANCEL", job_id=item.job_id)
@@ -116,8 +125,12 @@ def draw_job(box: Any, item: Any) -> None:
         widgets.button(col, "conjure.open_result_folder", "Open Result Folder", "FILEBROWSER",
                        job_id=item.job_id)
     library.draw_job(col, item)
-    if not status.is_active(state):
-        widgets.button(col, "conjure.remove_job", "Remove from List", "X", job_id=item.job_id)
+    if status.is_active(state):
+        return
+    # One above the other: side by side, a default sidebar cuts "Remove from List".
+    if status.can_retry(state, item.remote_id, item.error_code):
+        widgets.button(col, "conjure.retry_job", "Retry", "FILE_REFRESH", job_id=item.job_id)
+    widgets.button(col, "conjure.remove_job", "Remove from List", "X", job_id=item.job_id)
 
 
 classes = (CONJURE_UL_jobs, CONJURE_PT_jobs)

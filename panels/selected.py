@@ -40,6 +40,32 @@ def _fields(layout: Any, job: Job | None, op: Operation) -> list[formspec.Field]
     return [f for f in fields if f.param.name != "focus_on_node_names"]
 
 
+def _draw_origin(box: Any, service_id: str, job: Job | None) -> None:
+    """Where the model came from: the service, the operation and its state, the prompt in
+    full and the model it was made from (the ids are in *Details*)."""
+    icon = status.SERVICE_ICONS.get(service_id, "QUESTION")
+    if job is None:
+        box.label(text=sequence.service_label(service_id), icon=icon)
+        widgets.lines(box.column(align=True), "This job is not in this computer's journal",
+                      "INFO")
+        return
+    widgets.lines(box.column(align=True), status.headline(job.service, job.operation), icon)
+    widgets.lines(box.column(align=True), status.state_words(job.state),
+                  status.state_icon(job.state))
+    prompt = formspec.job_prompt(job.service, job.operation, job.params)
+    if prompt:
+        widgets.lines(box.column(align=True), prompt)
+    if job.parent_id:
+        parent = session.find(job.parent_id)
+        if parent is None:
+            said = "Made from an earlier model that is no longer in the list"
+        else:
+            what = formspec.job_prompt(parent.service, parent.operation, parent.params)
+            said = f"Made from: {status.operation_title(parent.service, parent.operation)}" + (
+                f" of “{what}”" if what else "")
+        widgets.lines(box.column(align=True), said, "LINKED")
+
+
 class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
     bl_label = "Selected Model"
     bl_idname = "CONJURE_PT_selected"
@@ -56,34 +82,18 @@ class CONJURE_PT_selected(widgets.Sidebar, bpy.types.Panel):
         remote_id = (job.remote_id if job else None) or str(ob.get("conjure_remote_id", ""))
         box = layout.box()
         widgets.preview(box, service_id, job_id, 8.0)
-        box.label(text=sequence.service_label(service_id),
-                                              icon=status.SERVICE_ICONS.get(service_id, "QUESTION"))
-        if job is not None:
-            box.label(text=f"{job.operation} · {job.state}", icon=status.state_icon(job.state))
-            prompt = formspec.job_prompt(job.service, job.operation, job.params)
-            if prompt:
-                widgets.lines(box.column(align=True), prompt)
-        else:
-            box.label(text="This job is not in this computer's journal", icon="INFO")
-        for text, value in (("Job", job_id), ("Remote", remote_id),
-                            ("Node", str(ob.get("conjure_node_name", "")))):
-            if value:
-                row = box.row(align=True)
-                row.label(text=f"{text}: {value}")
-                widgets.button(row, "conjure.copy_text", "", "COPYDOWN", text=value)
-        parent = session.find(job.parent_id) if job is not None and job.parent_id else None
-        if job is not None and job.parent_id:
-            what = formspec.job_prompt(parent.service, parent.operation, parent.params) \
-                if parent else ""
-            label = f"{parent.operation}: {what}" if parent and what else job.parent_id
-            box.label(text=f"From {status.label(label, '', '', 36)}", icon="LINKED")
+        _draw_origin(box, service_id, job)
         library.draw_selected(box, job)
-
+        widgets.details(layout, context.window_manager.conjure, "model_details_open",
+                        status.details([("Job", job_id), ("Remote", remote_id),
+                                        ("Parent", (job.parent_id or "") if job else ""),
+                                        ("Node", str(ob.get("conjure_node_name", "")))]))
         ops = forms.follow_up_ops(service_id)
         if not ops:
             return
         layout.label(text="Follow-up")
-        layout.prop(forms.state(context), f"follow_up_{service_id}", expand=True)
+        # A menu, not a row of tabs: the titles are read whole, however many the service has.
+        layout.prop(forms.state(context), f"follow_up_{service_id}", text="")
         op = follow_up(context, service_id)
         if op is None:
             return

@@ -1,5 +1,6 @@
 """What the sidebar's panels draw alike: operator buttons, text that wraps to the sidebar's
-width, progress bars, a job's preview picture, why nothing can be sent (offline, no key), an
+width, a Details section of ids, progress bars, a job's preview picture, why nothing can be
+sent (offline, no key), an
 account's balance and what a job will cost."""
 
 from __future__ import annotations
@@ -86,6 +87,23 @@ def lines(layout: Any, text: str, icon: str = "NONE", width: int | None = None) 
         icon = "BLANK1" if icon != "NONE" else "NONE"
 
 
+def details(layout: Any, data: Any, prop: str, found: list[tuple[str, str]]) -> None:
+    """A closed-by-default *Details* section (its open state in ``data.prop``) of identifiers
+    and codes — what support or a script needs, not what an artist reads — with one button
+    that copies them all."""
+    if not found:
+        return
+    header, body = layout.panel_prop(data, prop)
+    header.label(text="Details")
+    if body is None:
+        return
+    column = body.column(align=True)
+    for name, value in found:
+        lines(column, f"{name}: {value}")
+    button(body, "conjure.copy_text", "Copy Details", "COPYDOWN",
+           text=status.details_text(found))
+
+
 def note(layout: Any, text: str) -> None:
     """Text to read rather than act on (a description, a long prompt in full): wrapped and
     greyed, across the whole width whatever the layout's property split."""
@@ -108,13 +126,20 @@ def progress(layout: Any, factor: float, text: str) -> None:
 
 
 def preview(layout: Any, service: str, job_id: str, scale: float) -> None:
-    """A finished job's preview picture, ``scale`` icon sizes across. While it has none, a
-    small one keeps its place blank (rows stay aligned) and a large one draws nothing."""
+    """A finished job's preview picture, ``scale`` icon sizes across; nothing while it has
+    none."""
     icon_id = previews.job_icon(service, job_id)
     if icon_id:
         layout.template_icon(icon_value=icon_id, scale=scale)
-    elif scale <= 1.0:
-        layout.label(text="", icon="BLANK1")
+
+
+def preview_label(layout: Any, service: str, job_id: str, text: str, icon: str) -> None:
+    """A label whose icon is the job's preview picture, or ``icon`` while it has none."""
+    icon_id = previews.job_icon(service, job_id)
+    if icon_id:
+        layout.label(text=text, icon_value=icon_id)
+    else:
+        layout.label(text=text, icon=icon)
 
 
 def service_ready(layout: Any, service_id: str) -> bool:

@@ -16,8 +16,8 @@ from ..providers.tripo.operations import DEFAULT_MODEL_VERSION
 
 #: The Thrixel phase of the model each operation makes; a conversion keeps its source's.
 THRIXEL_PHASES = {"create": 1, "refine": 2, "edit": 3, "detail": 4, "upload": 5}
-_PHASE_WORDS = {1: "a Phase 1 (rough)", 2: "a Phase 2 (refined)", 3: "a Phase 3 (edited)",
-                4: "a Phase 4 (detailed)", 5: "an uploaded"}
+_PHASE_WORDS = {1: "a new", 2: "an auto-refined", 3: "an edited", 4: "a detailed",
+                5: "an uploaded"}
 #: Thrixel auto-refine takes these phases (uploads included: the service's Phase 5 text
 #: offers uploads to phases 2, 3 and 4).
 THRIXEL_REFINABLE = frozenset({1, 2, 5})
@@ -70,11 +70,11 @@ def refusal(source: Job, operation: str, find: Find) -> str | None:
     if source.service == "thrixel":
         phase = thrixel_phase(source, find)
         if operation == "refine" and phase is not None and phase not in THRIXEL_REFINABLE:
-            return (f"Thrixel auto-refines only Phase 1 and 2 results and uploads; this is "
-                    f"{_PHASE_WORDS[phase]} model")
+            return (f"Thrixel auto-refines only new, auto-refined and uploaded models; this "
+                    f"is {_PHASE_WORDS[phase]} model")
         if operation == "edit" and phase == 4:
-            return ("Thrixel cannot edit a detailed (Phase 4) model; edit the model it was "
-                    "detailed from instead")
+            return ("Thrixel cannot edit a detailed model; edit the model it was detailed "
+                    "from instead")
     if source.service == "tripo" and operation == "refine_model":
         if source.operation not in TRIPO_DRAFTS:
             return ("Tripo3D refines only drafts: results of text, image or multiview to "

@@ -105,8 +105,8 @@ _FOCUS = Param("focus_on_node_names", "str_list", "Only these parts",
 OPERATIONS = (
     Operation(
         "thrixel", "create", "Create", "text",
-        description="Phase 1: a new editable multi-part model from a prompt and/or reference "
-                    "images",
+        description="A new model made of parts you can edit one by one, from a prompt and/or "
+                    "reference pictures",
         params=(
             Param("task", "str", "Prompt", "What to make", role="prompt"),
             Param("image", "image", "Image", "One reference picture (file, https or data URL)",
@@ -125,13 +125,15 @@ OPERATIONS = (
     ),
     Operation(
         "thrixel", "refine", "Auto-refine", "model", needs_parent=True,
-        description="Phase 2: a vision-critique pass that improves a finished Phase 1 or 2 model",
+        description="Thrixel looks at pictures of the model, compares them with what was asked "
+                    "for and fixes what looks wrong (for a new, auto-refined or uploaded model)",
         params=(_PARENT, _PROJECT, _ADAPTIVE, _QUALITY),
         price=_metered("autofix"),
     ),
     Operation(
         "thrixel", "edit", "Edit", "model", needs_parent=True,
-        description="Phase 3: change a model in words, optionally only some of its parts",
+        description="Change the model by saying what to change, all of it or only the parts "
+                    "you pick",
         params=(
             _PARENT,
             Param("modification_request", "str", "Change", "What to change", required=True,
@@ -142,8 +144,8 @@ OPERATIONS = (
     ),
     Operation(
         "thrixel", "detail", "Detail & Texture", "model", needs_parent=True,
-        description="Phase 4: a high-resolution PBR-textured version of a finished model "
-                    "(terminal: a detailed model cannot be edited)",
+        description="A high-resolution copy of the model with full PBR textures (a detailed "
+                    "model can no longer be edited)",
         params=(
             _PARENT,
             Param("prompt", "str", "Appearance", "How the surface should look", role="prompt"),
@@ -185,7 +187,7 @@ OPERATIONS = (
     ),
     Operation(
         "thrixel", "upload", "Upload GLB", "upload", paid=False,
-        description="Phase 5: bring your own .glb (at most 100 MB) into Thrixel to refine, "
+        description="Bring your own .glb (at most 100 MB) into Thrixel to auto-refine, "
                     "edit or detail it",
         params=(
             Param("glb_file", "file", "GLB file", "The .glb to upload", required=True),

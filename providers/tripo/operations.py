@@ -295,7 +295,7 @@ OPERATIONS = (
     ),
     Operation(
         "tripo", "refine_model", "Refine Model", "model", needs_parent=True,
-        description="Refine a draft model (only drafts made before model v2.0)",
+        description="A refined version of a draft model (only drafts made before model v2.0)",
         params=(Param("draft_model_task_id", "str", "Draft Task", "A successful text, image or "
                       "multiview task of model_version below v2.0", required=True,
                       role="parent"),),
@@ -353,8 +353,8 @@ OPERATIONS = (
     ),
     Operation(
         "tripo", "convert_model", "Convert Model", "model", needs_parent=True,
-        description="The model of an earlier task in another format (non-default options bill "
-                    "as advanced conversion)",
+        description="The model in another file format (options other than the defaults are "
+                    "billed as an advanced conversion)",
         params=(_SOURCE,
                 Param("format", "enum", "Format", "OBJ, STL and 3MF are not for rigged models; "
                       "3MF is geometry only, STL drops textures", required=True,
@@ -412,7 +412,7 @@ OPERATIONS = (
     ),
     Operation(
         "tripo", "animate_retarget", "Animate", "model", needs_parent=True,
-        description="Preset animations for a rigged model (source: an animate_rig task)",
+        description="Preset animations for a model rigged by a Rig job",
         params=(_SOURCE,
                 Param("animations", "str_list", "Animations", "1 to 5 of: "
                       + ", ".join(ANIMATIONS), required=True, min_items=1, max_items=5),

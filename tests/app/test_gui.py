@@ -33,6 +33,7 @@ STATES = {
     "running": None,
     "finished": None,
     "failed": None,
+    "details-open": None,
     "candidates": None,
     "parts": None,
     "parts-edited": None,
@@ -121,20 +122,41 @@ def test_job_from_the_gui_session_is_imported_with_lineage(run, sandbox):
 def test_failed_job_reaches_the_sidebar_with_its_message(run):
     failed = run.record["failed"]
     assert failed["message"].strip(), failed
-    # The message is in the failed shot's Jobs panel in full, on lines short enough for the
-    # sidebar: a label wider than the space between the icon column and the box's edge
-    # (about 75 px of a sidebar) is cut off with "…".
+    # The message is in the failed shot's Jobs panel in full, in sentences (the service's
+    # code left for Details), on lines short enough for the sidebar: a label wider than the
+    # space between the icon column and the box's edge (about 75 px of a sidebar) is cut off
+    # with "…".
     shot = shot_of(run, "failed")
     labels = rows(shot, "CONJURE_PT_jobs", "label")
-    words = " ".join(label[1] for label in labels)
-    assert " ".join(failed["message"].split()) in words, labels
-    # (Ids beside their Copy button may be cut: the button copies them whole.)
-    message = [label for label in labels if label[1] and label[1] in failed["message"]]
+    words = " ".join(" ".join(label[1] for label in labels).split())
+    said, code = failed["said"]
+    assert said in words and code and code not in words, labels
+    assert "Thrixel · Create · Failed" in words and "Retry sends it again" in words, words
+    message = [label for label in labels if label[1] and label[1] in said]
     assert message, labels
     too_wide = [label for label in message if label[2] > shot["sidebar"][2] - 75]
     assert not too_wide, (shot["sidebar"], too_wide)
+    # Retry beside Remove from List, both for this job.
+    buttons = [r for r in rows(shot, "CONJURE_PT_jobs", "operator")
+               if r[1] in ("conjure.retry_job", "conjure.remove_job")]
+    assert [r[2] for r in buttons] == ["Retry", "Remove from List"], buttons
+    assert ["panel", "job_details_open", False] in rows(shot, "CONJURE_PT_jobs")
     assert not [ob for ob in run.record["objects"]
                 if ob["props"].get("conjure_job_id") == failed["id"]]
+
+
+def test_details_open_shot_holds_the_ids_and_codes_with_one_copy(run):
+    failed = run.record["failed"]
+    shot = shot_of(run, "details-open")
+    drawn = rows(shot, "CONJURE_PT_jobs")
+    assert ["panel", "job_details_open", True] in drawn
+    # Long ids wrap over two lines (at a hyphen): compare without the spaces.
+    tight = "".join(r[1] for r in drawn if r[0] == "label").replace(" ", "")
+    for said in (f"Job: {failed['id']}", f"Remote: {failed['remote_id']}",
+                 f"Service said: {failed['said'][1]}"):
+        assert said.replace(" ", "") in tight, (said, tight)
+    copies = [r for r in drawn if r[0] == "operator" and r[1] == "conjure.copy_text"]
+    assert [r[2] for r in copies] == ["Copy Details"], copies
 
 
 def test_generate_button_result_is_imported_by_the_pump(run):
@@ -205,6 +227,12 @@ def test_running_shot_shows_the_active_jobs_progress_bar(run, target):
     # On the picture: the bar's colour (unique to progress bars in this run) fills at least
     # the share done of a bar 5 units wide and a row high, and the idle sidebar has none of
     # it, so the count can fail.
+    # Tripo3D says how long it has left: the bar says it in words, and the elapsed time is
+    # labelled.
+    texts = " ".join(r[2] for r in bars) + " ".join(
+        r[1] for r in rows(shot, "CONJURE_PT_jobs", "label"))
+    assert " left" in texts and "Running for " in texts, texts
+    assert "Text to Model" in [r[1] for r in rows(shot, "CONJURE_UL_jobs", "label")]
     bar_pixels = harness.pixels_near(sidebar_colours(target, shot), PROGRESS_RGB)
     assert bar_pixels > 100 * job["progress"] * 18, f"{bar_pixels} progress bar pixels"
     idle = sidebar_colours(target, shot_of(run, "idle-no-key"))
@@ -218,8 +246,10 @@ def test_finished_shot_shows_the_selected_model_panel(run, target):
     job = run.record["job"]
     assert shot["active_object"]["job_id"] == job["id"], shot["active_object"]
     labels = [r[1] for r in rows(shot, "CONJURE_PT_selected", "label")]
-    assert "Thrixel" in labels and f"Job: {job['id']}" in labels, labels
-    assert f"Remote: {job['remote_id']}" in labels, labels
+    assert "Thrixel · Create" in labels and "Imported" in labels, labels
+    # The ids wait in the closed Details section.
+    assert not [label for label in labels if job["id"] in label], labels
+    assert ["panel", "model_details_open", False] in rows(shot, "CONJURE_PT_selected")
     # Scrolled down to the Selected Model panel, the last panel drawn with, for a Thrixel
     # model, the Parts panel inside it.
     panels = [name for name in shot["drawn"] if name.startswith("CONJURE_PT_")]

@@ -61,7 +61,9 @@ def test_python_expr_generates_imports_and_saves(user, sandbox):
     result = _line(proc.stdout, "CONJURE_RESULT")
     assert result["objects"] > 0
     # run_blocking prints progress lines: the pipeline's log shows the job moving.
-    assert f"[conjure] thrixel {result['job']} ready" in proc.stdout, proc.stdout[-3000:]
+    ready = "[conjure] Thrixel · Create · Ready to import · took "
+    assert any(line.startswith(ready) and line.endswith(f"(job {result['job']})")
+               for line in proc.stdout.splitlines()), proc.stdout[-3000:]
     assert [s["submission_id"] for s in submissions(sandbox, key)] == [result["remote_id"]]
 
     proc = user.blender(["-b", user.target.path(out), "--python-exit-code", "1",

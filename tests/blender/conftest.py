@@ -178,6 +178,12 @@ class Recorder:
     def separator(self, factor=1.0, **kwargs):
         self.log.append(("separator", factor))
 
+    def panel_prop(self, data, prop):
+        """A layout panel: its header, and its body while ``data.prop`` says it is open."""
+        assert prop in data.bl_rna.properties, f"{data} has no property {prop!r}"
+        header = Recorder(self.log, self)
+        return header, Recorder(self.log, self) if getattr(data, prop) else None
+
     def progress(self, factor=0.0, type="BAR", text=""):
         assert 0.0 <= factor <= 1.0
         self.log.append(("progress", factor, text))

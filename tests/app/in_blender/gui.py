@@ -177,8 +177,11 @@ class RecordingLayout:
                 child = fit.container(name, **kwargs)
                 self._node["children"].append(child)
                 return RecordingLayout(result, self._rows, child)
-            if name == "panel":  # a fold: (header, body), the body None while it is closed
-                header, body = result
+            if name in ("panel", "panel_prop"):  # a fold: (header, body), the body None while
+                header, body = result               # it is closed
+                if name == "panel_prop":  # its open state is a property: noted by its name
+                    self._rows.append(["panel", args[1] if len(args) > 1 else "",
+                                       body is not None])
                 nodes = [fit.container("row"), fit.container("column")]
                 self._node["children"].append(fit.container("fold", children=nodes))
                 return (RecordingLayout(header, self._rows, nodes[0]),
@@ -565,9 +568,9 @@ def filled_forms():
 
 def scenario_generate():
     """The sidebar in each state a user meets, one screenshot each: idle without a key, a
-    Tripo3D job running with its progress bar, a Thrixel job finished and imported with the
-    Selected Model panel, a failed job with its message, and Voxel-AI's candidate pictures
-    waiting for a pick."""
+    Tripo3D job running with its progress bar and time left, a Thrixel job finished and
+    imported with the Selected Model panel, a failed job with its message and Retry, then with
+    its Details open, and Voxel-AI's candidate pictures waiting for a pick."""
     yield from wait_for_pump()
     record_drawing()
     set_progress_colour(CONFIG["progress_colour"])
@@ -599,11 +602,10 @@ def scenario_generate():
     yield from import_when_ready(job.id, 90)
     RECORD["ticks_at_ready"] = pump_ticks()
     select_in_job_list(job.id)
-    # The Selected Model panel comes after Generate and Jobs: scroll down to it as a user
-    # would.
     preview = yield from job_preview(job.id)
-    # The Selected Model panel comes last, its Parts sub-panel filling the sidebar's end: one
-    # page up from there shows the panel's top, with the model's picture.
+    # The Selected Model panel comes after Generate and Jobs, its Parts sub-panel filling the
+    # sidebar's end: scroll down as a user would, then a page up to the panel's top, with the
+    # model's picture.
     scroll_sidebar("end")
     top = scroll_sidebar("top", pages=1)
     yield 0.5
@@ -612,11 +614,26 @@ def scenario_generate():
 
     failing = submit("failing")
     yield from wait_for_state(failing.id, ("failed",), 60)
-    RECORD["failed"] = {"id": failing.id, "message": mirrored(failing.id).message}
+    item = mirrored(failing.id)
+    RECORD["failed"] = {"id": failing.id, "message": item.message, "remote_id": item.remote_id,
+                        "said": module("workflow.status").plain_message(item.message)}
     select_in_job_list(failing.id)
     top = scroll_sidebar("top")
     yield 0.5
     shot("failed", scrolled_to=top)
+    # Its Details opened, as a user asking for the ids to report it would, with nothing
+    # selected (so the Jobs panel is the sidebar's last) and scrolled down to them.
+    runtime = bpy.context.window_manager.conjure
+    runtime.job_details_open = True
+    view_layer = bpy.context.view_layer
+    active = view_layer.objects.active
+    view_layer.objects.active = None
+    yield 0.3
+    top = scroll_sidebar("end")
+    yield 0.5
+    shot("details-open", scrolled_to=top)
+    runtime.job_details_open = False
+    view_layer.objects.active = active
 
     # Voxel-AI's candidate pictures, started without a candidate index: the job stops at its
     # three pictures and the Candidates panel offers them for a pick.

@@ -23,7 +23,7 @@ def test_generation_runs_to_ready_and_the_pump_mirrors_it(session, thrixel, sand
     [done] = session.run_blocking([job.id], timeout=60, echo=lines.append)
     assert done.state == "ready", done.message
     assert done.remote_id and done.result_files
-    assert any("queued" in line for line in lines) and "ready" in lines[-1]
+    assert any("· Queued for " in line for line in lines) and "· Ready to import ·" in lines[-1]
     path = session.result_paths(done)[0]
     assert path.read_bytes()[:4] == b"glTF"
     assert path.is_relative_to(session.user_dir() / "results" / "thrixel")

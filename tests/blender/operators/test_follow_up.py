@@ -97,6 +97,6 @@ def test_follow_ups_the_service_would_refuse_are_refused_in_words(session, thrix
     assert bpy.ops.conjure.generate(provider="THRIXEL", prompt="a tin lantern") == {"FINISHED"}
     assert bpy.ops.conjure.edit(request="taller") == {"FINISHED"}
     edited = newest(session)
-    with pytest.raises(RuntimeError, match="auto-refines only Phase 1 and 2"):
+    with pytest.raises(RuntimeError, match="auto-refines only new, auto-refined and uploaded"):
         bpy.ops.conjure.refine(job_id=edited.id)
     assert newest(session).id == edited.id  # nothing was sent

@@ -54,7 +54,8 @@ def test_thrixel_text_to_model_in_scene(session, thrixel, fresh_scene, capsys):
     # An object already named like a part, so Blender renames the imported one to ".001".
     result = bpy.ops.conjure.generate(provider="THRIXEL", prompt="a brass orrery")
     assert result == {"FINISHED"}
-    assert "[conjure] thrixel" in capsys.readouterr().out  # progress lines on the blocking path
+    # Progress lines on the blocking path.
+    assert "[conjure] Thrixel · Create" in capsys.readouterr().out
     job = newest_job(session)
     assert (job.service, job.operation, job.params["task"]) == ("thrixel", "create",
                                                                    "a brass orrery")

@@ -85,4 +85,4 @@ def test_no_parts_is_the_whole_model_said_before_sending(session, orrery, capsys
     assert "focus_on_node_names" not in newest(session).params
     said = capsys.readouterr().out
     assert said.index("No parts given: Thrixel may change the whole model") < \
-        said.index("pending")
+        said.index("· Waiting to send")

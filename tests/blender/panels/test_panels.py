@@ -140,7 +140,8 @@ STATES = {
 @pytest.mark.parametrize("state", sorted(STATES))
 def test_jobs_panel_for_every_state(panels, mirror, paint, recorder, state):
     item = mirror(f"job-{state}", state=state, prompt="a stone gargoyle on a ledge",
-                  created_at=time.time() - 75, updated_at=int(time.time()), **STATES[state])
+                  created_at=time.time() - 75, updated_at=int(time.time()),
+                  eta_at=int(time.time()), **STATES[state])
     layout = paint(panels.CONJURE_PT_jobs)
     assert layout.log[0][0] == "template_list"
     ops = {e[1]: e[2] for e in layout.ops()}
@@ -158,18 +159,31 @@ def test_jobs_panel_for_every_state(panels, mirror, paint, recorder, state):
     text = layout.text()
     # The error is there in full, over several lines, not cut off.
     assert " ".join(item.message.split()) in text
+    assert "Tripo3D · Text to Model" in text and "text_to_model" not in text
+    # The ids are in Details, closed until asked for, with one Copy for them all.
+    assert "Details" in text and not layout.ops("conjure.copy_text")
+    runtime = bpy.context.window_manager.conjure
+    runtime.job_details_open = True
+    try:
+        details = paint(panels.CONJURE_PT_jobs)
+    finally:
+        runtime.job_details_open = False
+    [(_, _, copy, _, _)] = details.ops("conjure.copy_text")
+    assert f"Job: {item.job_id}" in copy.text and f"Job: {item.job_id}" in details.text()
     if item.remote_id:
-        assert any(e[2].text == item.remote_id for e in layout.ops("conjure.copy_text"))
+        assert f"Remote: {item.remote_id}" in copy.text and item.remote_id not in text
     if state == "running":
         bars = [e for e in layout.log if e[0] == "progress"]
         if panels.has_progress_bar():
             assert bars and bars[0][1] == pytest.approx(0.42)
-        assert "ETA 30s" in " ".join(e[2] for e in bars) + text
-    # The list row itself.
+        assert "about 30 s left" in " ".join(e[2] for e in bars) + text
+        assert "Running for 1 min 1" in text
+    # The list row itself: the operation's title, the prompt being in full in the box.
     row = panels.CONJURE_UL_jobs
     rec = recorder()
     row.draw_item(None, bpy.context, rec, None, item, 0, None, "active_index", 0)
-    assert next(text for text in rec.labels() if text).startswith("a stone gargoyle")
+    assert rec.log[0][1] == "Text to Model"
+    assert "a stone gargoyle on a ledge" in text
 
 
 def test_jobs_panel_offers_download_again_when_only_the_download_failed(panels, mirror, paint):
@@ -237,7 +251,17 @@ def test_selected_model_lineage_and_every_follow_up(panels, mod, form_reset, key
             group.modification_request = "make the door red"
         layout = paint(panels.CONJURE_PT_selected)
         text = layout.text()
-        assert "Thrixel" in text and "sub_child" in text and "a brass orrery" in text
+        assert "Thrixel · Auto-refine" in text and "Made from: Create of “a brass orrery”" in text
+        assert "sub_child" not in text  # the ids are in Details
+        runtime = bpy.context.window_manager.conjure
+        runtime.model_details_open = True
+        try:
+            details = paint(panels.CONJURE_PT_selected)
+        finally:
+            runtime.model_details_open = False
+        [(_, _, copy, _, _)] = details.ops("conjure.copy_text")
+        assert copy.text == (f"Job: {job.id}\nRemote: sub_child\nParent: {parent.id}\n"
+                             "Node: Door")
         [(_, _, props, _label, enabled)] = layout.ops("conjure.follow_up")
         assert (props.job_id, props.operation, props.from_panel) == (job.id, op.name, True)
         assert enabled, text
@@ -253,7 +277,7 @@ def test_selected_model_lineage_and_every_follow_up(panels, mod, form_reset, key
 
 
 @pytest.mark.parametrize("service, operation, params, follow_up, reason", [
-    ("thrixel", "edit", {}, "refine", "auto-refines only Phase 1 and 2"),
+    ("thrixel", "edit", {}, "refine", "this is an edited model"),
     ("thrixel", "detail", {}, "edit", "cannot edit a detailed"),
     ("tripo", "text_to_model", {"prompt": "a mug"}, "refine_model", "before v2.0"),
 ])

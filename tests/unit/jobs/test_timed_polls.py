@@ -71,3 +71,25 @@ def test_earlier_jobs_of_the_kind_time_the_next_one(runner):
     assert runner._expected_end(job, RemoteStatus(Phase.QUEUED), 5.0) is None  # not sent here
     runner._watch_of(job.id).sent_at = job.created_at + 1.0
     assert runner._expected_end(job, RemoteStatus(Phase.QUEUED), 5.0) == pytest.approx(31.0)
+
+
+def test_the_expected_end_is_written_as_the_jobs_time_left(runner):
+    # The panel and the console say what the polls are timed by: the service's ETA ...
+    job = running_job(runner, 10)
+    runner._after_status(job, runner.clients["quiet"], RemoteStatus(Phase.RUNNING, eta_s=3.0))
+    assert runner.journal.require(job.id).eta_s == pytest.approx(3.0, abs=0.1)
+    # ... else the rate of its progress figure ...
+    job = running_job(runner, 20)
+    runner._watch_of(job.id).first_progress = (time.time() - 8.0, 0.1)
+    runner._after_status(job, runner.clients["quiet"], RemoteStatus(Phase.RUNNING, progress=0.5))
+    assert runner.journal.require(job.id).eta_s == pytest.approx(10.0, abs=0.1)
+    # ... else how long the last jobs of the kind took; nothing once the estimate has passed.
+    runner.durations.add("quiet", "make", 30.0)
+    job = running_job(runner, 5)
+    runner._watch_of(job.id).sent_at = job.created_at
+    runner._after_status(job, runner.clients["quiet"], RemoteStatus(Phase.QUEUED))
+    assert runner.journal.require(job.id).eta_s == pytest.approx(25.0, abs=0.1)
+    late = running_job(runner, 50)
+    runner._watch_of(late.id).sent_at = late.created_at
+    runner._after_status(late, runner.clients["quiet"], RemoteStatus(Phase.RUNNING))
+    assert runner.journal.require(late.id).eta_s is None

@@ -45,7 +45,8 @@ def test_a_conversion_allows_what_its_source_allows():
     detailed = thrixel("detail")
     converted = thrixel("convert", detailed, parent_submission_id=detailed.remote_id)
     assert "detailed" in lineage.refusal(converted, "edit", journal(detailed, converted))
-    assert "Phase 4" in lineage.refusal(converted, "refine", journal(detailed, converted))
+    assert "this is a detailed model" in lineage.refusal(converted, "refine",
+                                                         journal(detailed, converted))
     # The source left the journal: the service decides.
     assert lineage.refusal(converted, "edit", journal(converted)) is None
 
