@@ -29,13 +29,12 @@ from typing import Any, cast
 import bpy
 import numpy as np
 
-from ..formats import thumbnail
 from ..jobs.model import Job, State
 from ..jobs.results import preview_path
 from ..providers.redaction import log
 from ..workflow import library as assets
 from ..workflow import lineage, sequence
-from . import scene_import, session, settings
+from . import previews, scene_import, session, settings
 
 #: The largest side of an asset preview, in pixels.
 PREVIEW_MAX = 256
@@ -227,14 +226,16 @@ def _describe(collection: bpy.types.Collection, job: Job, catalog_id: str) -> No
 
 
 def _preview_pixels(job: Job, objects: list[bpy.types.Object]) -> tuple[Any, tuple[int, int]]:
-    """The asset preview: the job's own picture when it has one, else the model drawn here."""
+    """The asset preview: the job's own picture, rendered now (and kept with the job's
+    results) when it has none yet or it cannot be read."""
     picture = preview_path(session.get().root, job.service, job.id)
     if picture.is_file():
         try:
             return _picture_pixels(picture)
         except (RuntimeError, ValueError) as exc:
-            log.error("the preview of job %s could not be read (%s); drawing one", job.id, exc)
-    return thumbnail.render(*_triangles(objects)), (thumbnail.SIZE, thumbnail.SIZE)
+            log.error("the preview of job %s could not be read (%s); rendering one", job.id, exc)
+    previews.render(objects, picture)
+    return _picture_pixels(picture)
 
 
 def _picture_pixels(path: Path) -> tuple[Any, tuple[int, int]]:
@@ -247,28 +248,6 @@ def _picture_pixels(path: Path) -> tuple[Any, tuple[int, int]]:
     pixels = np.empty(width * height * 4, dtype=np.float32)
     cast(Any, image.pixels).foreach_get(pixels)
     return pixels, (width, height)
-
-
-def _triangles(objects: list[bpy.types.Object]) -> tuple[Any, Any]:
-    """The objects' triangles in world space: (vertices, index triples)."""
-    all_verts, all_tris, offset = [], [], 0
-    for ob in objects:
-        mesh = ob.data
-        if not isinstance(mesh, bpy.types.Mesh) or not mesh.polygons:
-            continue
-        mesh.calc_loop_triangles()
-        verts = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
-        mesh.vertices.foreach_get("co", verts)
-        matrix = np.array(ob.matrix_world, dtype=np.float64)
-        verts = verts.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
-        tris = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
-        mesh.loop_triangles.foreach_get("vertices", tris)
-        all_verts.append(verts)
-        all_tris.append(tris.reshape(-1, 3) + offset)
-        offset += len(verts)
-    if not all_verts:
-        return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
-    return np.concatenate(all_verts), np.concatenate(all_tris)
 
 
 def _set_preview(collection: bpy.types.Collection, pixels: Any, size: tuple[int, int]) -> None:

@@ -260,3 +260,20 @@ def test_the_jobs_own_picture_is_the_asset_preview(thrixel, session, mod, fresh_
     assert tuple(preview.image_size) == (256, 192)  # scaled to the preview's size
     pixels = np.array(preview.image_pixels_float[:]).reshape(-1, 4)
     assert np.allclose(pixels.mean(axis=0), [0.9, 0.1, 0.1, 1.0], atol=0.02)
+
+
+def test_a_job_without_a_picture_gets_one_rendered_and_kept_with_its_results(
+        pixazo, session, mod, fresh_scene, library_folder):
+    assert bpy.ops.conjure.generate(provider="PIXAL3D",
+                                    image_url="https://example.com/library-lamp.png") == \
+        {"FINISHED"}
+    job = session.get().journal.jobs(limit=1)[0]
+    picture = mod("jobs.results").preview_path(session.user_dir(), job.service, job.id)
+    picture.unlink(missing_ok=True)  # e.g. a result from before previews existed
+    before = user_data()
+    assert bpy.ops.conjure.file_in_library(job_id=job.id) == {"FINISHED"}
+    assert user_data() == before, "rendering the preview changed the open file"
+    assert picture.is_file() and picture.read_bytes()[:4] == b"\x89PNG"
+    empty_file()
+    check_asset(appended(library_folder / f"pixal3d_{job.id}.blend"), job, mod,
+                "Conjure/Pixal3D (Pixazo)")
