@@ -9,6 +9,7 @@ from bpy.props import BoolProperty, IntProperty, StringProperty
 
 from ..blender import session
 from ..blender.steps import SceneSteps, land
+from ..jobs.model import Job
 from ..workflow import cost, requests, sequence, status
 from . import base
 
@@ -60,7 +61,26 @@ class CONJURE_OT_import_result(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class CONJURE_OT_download_again(bpy.types.Operator):
+class _JobAgain(bpy.types.Operator):
+    """Does a job's work again (``again``) and carries the job on as Generate does: blocking
+    from a script, in the background from the sidebar."""
+
+    job_id: _JOB_ID
+    background_job: BoolProperty(options={"HIDDEN", "SKIP_SAVE"})
+
+    def again(self, job_id: str) -> Job:
+        raise NotImplementedError
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            job = self.again(self.job_id)
+            session.tick()
+            return base.run(self, context, job, background=self.background_job)
+        except Exception as exc:
+            return base.fail(self, exc)
+
+
+class CONJURE_OT_download_again(_JobAgain):
     """Fetch a job's result from the service again after its download failed (for example
     once a download limit was raised), then import it like a new result"""
 
@@ -68,23 +88,15 @@ class CONJURE_OT_download_again(bpy.types.Operator):
     bl_label = "Download Again"
     bl_options = {"REGISTER", "UNDO"}
 
-    job_id: _JOB_ID
-    background_job: BoolProperty(options={"HIDDEN", "SKIP_SAVE"})
-
-    def execute(self, context: bpy.types.Context) -> set[str]:
-        try:
-            job = session.download_again(self.job_id)
-            session.tick()
-            return base.run(self, context, job, background=self.background_job)
-        except Exception as exc:
-            return base.fail(self, exc)
+    def again(self, job_id: str) -> Job:
+        return session.download_again(job_id)
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         self.background_job = base.interactive(context)
         return self.execute(context)
 
 
-class CONJURE_OT_retry_job(bpy.types.Operator):
+class CONJURE_OT_retry_job(_JobAgain):
     """Send a job that failed again, as a new job with the same inputs. Asks first when the
     failed one reached the service, saying whether it was charged"""
 
@@ -92,16 +104,8 @@ class CONJURE_OT_retry_job(bpy.types.Operator):
     bl_label = "Retry"
     bl_options = {"REGISTER", "UNDO"}
 
-    job_id: _JOB_ID
-    background_job: BoolProperty(options={"HIDDEN", "SKIP_SAVE"})
-
-    def execute(self, context: bpy.types.Context) -> set[str]:
-        try:
-            job = session.retry(self.job_id)
-            session.tick()
-            return base.run(self, context, job, background=self.background_job)
-        except Exception as exc:
-            return base.fail(self, exc)
+    def again(self, job_id: str) -> Job:
+        return session.retry(job_id)
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         self.background_job = base.interactive(context)

@@ -91,6 +91,7 @@ def in_a_window(mod, monkeypatch):
 
     def press(job_id):
         op = SimpleNamespace(job_id=job_id, background_job=False, report=lambda *args: None)
+        op.again = lambda job_id: retry.again(op, job_id)
         op.execute = lambda context: retry.execute(op, context)
         return retry.invoke(op, bpy.context, None)
 
