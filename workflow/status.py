@@ -258,7 +258,7 @@ def progress_line(job: Job, now: float | None = None) -> str:
     elif job.created_at > 0:
         parts.append(f"took {duration(job.updated_at - job.created_at)}")
     said = plain_message(job.message)[0].rstrip(".")
-    if said:
+    if said and said.lower() != state_words(job.state).lower():  # not "Running · Running"
         parts.append(said)
     return f"[conjure] {' · '.join([line, *parts])} (job {job.id})"
 

@@ -93,11 +93,13 @@ def test_progress_lines_name_the_operation_and_the_time_left():
               created_at=100, updated_at=110, eta_s=42, message="Running (LLM_X_Y)")
     line = status.progress_line(job, now=112)
     assert line == ("[conjure] Tripo3D · Text to Model · Running 42% for 12 s · "
-                    "about 40 s left · Running (job abc123)")
-    job.state, job.updated_at = State.READY, 130
-    assert status.progress_line(job).startswith(
-        "[conjure] Tripo3D · Text to Model · Ready to import · took 30 s")
-    assert status.progress_key(job) == ("ready", 42, "Running (LLM_X_Y)")
+                    "about 40 s left (job abc123)")  # the message only repeated the state
+    job.state, job.updated_at, job.message = State.READY, 130, "Ready to import"
+    assert status.progress_line(job) == (
+        "[conjure] Tripo3D · Text to Model · Ready to import · took 30 s (job abc123)")
+    job.message = "Assembling (LLM_X_Y)"
+    assert status.progress_line(job).endswith("took 30 s · Assembling (job abc123)")
+    assert status.progress_key(job) == ("ready", 42, "Assembling (LLM_X_Y)")
 
 
 def test_jobs_of_other_files_say_where_they_were_started():
