@@ -47,7 +47,7 @@ def _service_props() -> dict[str, object]:
     for s in SERVICES:
         props[f"{s.prefs_name}_key"] = StringProperty(
             name=f"{s.label} {s.key_label}", subtype="PASSWORD",
-            description=f"Your {s.label} {s.key_label.lower()} ({s.key_help}). Leave empty "
+            description=f"Your {s.label} {s.key_words} ({s.key_help}). Leave empty "
                         f"to use the environment variable {s.key_env[0]}",
             update=_changed)
         props[f"{s.prefs_name}_url"] = StringProperty(

@@ -262,7 +262,7 @@ def submit(service_id: str, operation: str, params: dict[str, Any],
         raise ValueError(f"unknown service {service_id!r}; choose one of {sorted(BY_ID)}")
     if not settings.key(service)[0]:
         raise errors.AuthenticationError(
-            f"No {service.label} {service.key_label.lower()}: paste it in Edit > Preferences > "
+            f"No {service.label} {service.key_words}: paste it in Edit > Preferences > "
             f"Add-ons > Conjure, or set ${service.key_env[0]} (get one at {service.key_help})")
     cleaned = registry.operation(service_id, operation).validate(params)
     return get().runner.submit(service_id, operation, cleaned, parent_id=parent_id,

@@ -150,7 +150,7 @@ def service_ready(layout: Any, service_id: str) -> bool:
         lines(layout, session.offline_message(), "ERROR")
         ok = False
     if not settings.key(service)[0]:
-        lines(layout, f"No {service.label} {service.key_label.lower()}: add it in the "
+        lines(layout, f"No {service.label} {service.key_words}: add it in the "
                        f"preferences or set ${service.key_env[0]}", "ERROR")
         button(layout, "preferences.addon_show", "Open Preferences", "PREFERENCES",
                 module=EXTENSION)

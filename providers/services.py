@@ -35,6 +35,13 @@ class Service:
         return self.id.upper()
 
     @property
+    def key_words(self) -> str:
+        """``key_label`` inside a sentence: "API key" stays, "Access token" becomes
+        "access token"."""
+        label = self.key_label
+        return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+    @property
     def prefs_name(self) -> str:
         """The prefix of the service's preference fields (``<prefs_name>_key``)."""
         return self.saved_id or self.id
